@@ -29,14 +29,88 @@ export interface Im2colSpec {
   rowBytes: number;
 }
 
+/** Emits the im2col of output rows r0 .. r0+rCount-1 of one group's input x into dst (all i32 expressions). */
+export type Im2colCall = (k: Kernel, x: Expr, dst: Expr, r0: Expr, rCount: Expr) => Expr;
+
 /**
- * Function (x, dst, r0, rCount): for output rows r0 .. r0+rCount-1 (a row = one position of every spatial axis
- * but the last, flattened), writes the [K][rCount*OW] patch matrix at dst with row stride rowBytes.
+ * The im2col for one convolution: writes the [K][rCount*OW] patch matrix of output rows r0 .. r0+rCount-1 (a row
+ * = one position of every spatial axis but the last, flattened) at dst with row stride rowBytes. 2-D
+ * convolutions share one kernel per element size that takes the geometry at run time: it serves every layer,
+ * so it is primed and optimized before the first inference (a kernel per geometry would run each layer's first
+ * call in V8's baseline tier). Other ranks get a kernel specialized to their geometry.
  */
-export function im2colKernel(ctx: EmitCtx<unknown>, s: Im2colSpec): string {
+export function im2col(ctx: EmitCtx<unknown>, s: Im2colSpec): Im2colCall {
   const g = s.geo;
-  const key = `im2col:${JSON.stringify(g)}:${s.channels}:${s.elemBytes}:${s.rowBytes}`;
-  return ctx.kernel(key, ['i32', 'i32', 'i32', 'i32'], (k) => buildIm2col(k, s));
+  if (g.inSize.length !== 2) {
+    const key = `im2col:${JSON.stringify(g)}:${s.channels}:${s.elemBytes}:${s.rowBytes}`;
+    const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32'], (k) => buildIm2col(k, s));
+    return (k, x, dst, r0, rCount) => k.call(fn, [x, dst, r0, rCount]);
+  }
+  const e = s.elemBytes;
+  const fn = ctx.kernel(`im2col2d:${e}`, IM2COL_2D_PARAMS.map(() => 'i32' as const), (k) => buildIm2col2d(k, e));
+  // A 2x2 input, 3x3 kernel, pads 1: 9 rows of 4 values into the out area.
+  ctx.prime(fn, (zeros, out) => [zeros, out, 0, 2, 1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 4 * e], IM2COL_PRIME_CALLS);
+  const geometry = [s.channels, ...g.inSize, g.outSize[1], ...g.kernel, ...g.strides, ...g.dilations, ...g.padBegin, s.rowBytes];
+  return (k, x, dst, r0, rCount) => k.call(fn, [x, dst, r0, rCount, ...geometry.map((v) => k.c32(v))]);
+}
+
+const IM2COL_PRIME_CALLS = 250;
+const IM2COL_2D_PARAMS = ['x', 'dst', 'r0', 'rCount', 'C', 'H', 'W', 'OW', 'KH', 'KW', 'sh', 'sw', 'dh', 'dw', 'ph', 'pw', 'rowBytes'] as const;
+
+function buildIm2col2d(k: Kernel, e: number): Expr[] {
+  const [x, dst, r0, rCount, C, H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw, rowBytes] = k.params;
+  const { i32 } = k;
+  const c32 = (v: number) => k.c32(v);
+  const ci = k.local('i32'), kh = k.local('i32'), kw = k.local('i32'), r = k.local('i32'), ih = k.local('i32');
+  const plane = k.local('i32'), rowIn = k.local('i32'), colBase = k.local('i32'), seg = k.local('i32'), dstRow = k.local('i32');
+  const lo = k.local('i32'), hi = k.local('i32'), ow = k.local('i32'), tmp = k.local('i32'), xc = k.local('i32');
+  const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
+
+  const zeroRange = (from: Expr, to: () => Expr): Expr => forRange(k, ow, from, to, [rawStore(k, e, at(seg, ow.get(), e), rawZero(k, e))]);
+  // Element ow of the segment reads column ow*sw of colBase (colBase already holds kw*dw - pw).
+  const copyOne = rawStore(k, e, at(seg, ow.get(), e), rawLoad(k, e, at(colBase, i32.mul(ow.get(), sw.get()), e)));
+  const copy: Expr[] = [ow.set(lo.get())];
+  if (k.simd && e === 4) {
+    // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
+    // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).
+    const from = (extra: number) => k.v128.load(extra, 4, at(colBase, i32.mul(ow.get(), sw.get()), 4));
+    const vecLoop = (value: Expr) =>
+      k.while(() => i32.le_s(i32.add(ow.get(), c32(4)), hi.get()), [k.v128.store(0, 4, at(seg, ow.get(), 4), value), ow.set(i32.add(ow.get(), c32(4)))]);
+    copy.push(k.if(i32.eq(sw.get(), c32(1)), vecLoop(from(0)),
+      k.if(i32.eq(sw.get(), c32(2)), vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27])))));
+  }
+  copy.push(k.while(() => i32.lt_s(ow.get(), hi.get()), [copyOne, ow.set(i32.add(ow.get(), c32(1)))]));
+
+  const perRow: Expr[] = [
+    ih.set(i32.sub(i32.add(i32.mul(r.get(), sh.get()), i32.mul(kh.get(), dh.get())), ph.get())),
+    k.if(i32.lt_u(ih.get(), H.get()), [
+      colBase.set(i32.add(xc.get(), i32.mul(i32.add(i32.mul(ih.get(), W.get()), i32.sub(i32.mul(kw.get(), dw.get()), pw.get())), c32(e)))),
+      zeroRange(c32(0), () => lo.get()), ...copy, zeroRange(hi.get(), () => OW.get()),
+    ], [zeroRange(c32(0), () => OW.get())]),
+    seg.set(i32.add(seg.get(), rowIn.get())),
+  ];
+  // Valid output columns [lo, hi) for kernel column kw: 0 <= ow*sw + kw*dw - pw < W.
+  const perKernel: Expr[] = [
+    tmp.set(i32.sub(pw.get(), i32.mul(kw.get(), dw.get()))),
+    lo.set(k.select(i32.gt_s(tmp.get(), c32(0)), i32.div_s(i32.add(tmp.get(), i32.sub(sw.get(), c32(1))), sw.get()), c32(0))),
+    lo.set(k.select(i32.gt_s(lo.get(), OW.get()), OW.get(), lo.get())),
+    tmp.set(i32.sub(i32.add(W.get(), i32.sub(pw.get(), c32(1))), i32.mul(kw.get(), dw.get()))),
+    hi.set(k.select(i32.lt_s(tmp.get(), c32(0)), c32(0), i32.add(i32.div_s(tmp.get(), sw.get()), c32(1)))),
+    hi.set(k.select(i32.gt_s(hi.get(), OW.get()), OW.get(), hi.get())),
+    hi.set(k.select(i32.lt_s(hi.get(), lo.get()), lo.get(), hi.get())),
+    seg.set(dstRow.get()),
+    k.dynFor(r, r0.get(), i32.add(r0.get(), rCount.get()), 1, () => perRow),
+    dstRow.set(i32.add(dstRow.get(), rowBytes.get())),
+  ];
+  return [
+    plane.set(i32.mul(i32.mul(H.get(), W.get()), c32(e))),
+    rowIn.set(i32.mul(OW.get(), c32(e))),
+    dstRow.set(dst.get()),
+    k.dynFor(ci, c32(0), C.get(), 1, () => [
+      xc.set(i32.add(x.get(), i32.mul(ci.get(), plane.get()))),
+      k.dynFor(kh, c32(0), KH.get(), 1, () => k.dynFor(kw, c32(0), KW.get(), 1, () => perKernel)),
+    ]),
+  ];
 }
 
 function buildIm2col(k: Kernel, s: Im2colSpec): Expr[] {

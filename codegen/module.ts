@@ -5,7 +5,7 @@ import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
 import { lookupOp } from '../ops/index.js';
-import { isViewOp, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
+import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
@@ -108,6 +108,8 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   const kernelNames = new Map<string, string>();
   const runBody: Expr[] = [];
+  // Primer calls for the start function; their dummy operands get addresses once the weights are placed.
+  const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;
 
@@ -139,12 +141,16 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
         return name;
       },
       call(fn: string, args: number[]) {
+        w.keepOutOfLine(fn);
         runBody.push(w.m.call(fn, args.map((a) => i32.const(a | 0)), 0));
       },
       data: placeData,
       scratch() {
         if (!def.scratch) throw new Error('scratch() used by an op that declares no scratch');
         return scratchBase;
+      },
+      prime(fn, args, times = 1) {
+        if (!primers.has(fn)) primers.set(fn, { args, times });
       },
     };
     try {
@@ -163,6 +169,19 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   ]);
   w.exportFunction('run');
 
+  const weightBytes = dataCursor - dataStart;
+  let total = dataCursor;
+  // Two zeroed areas after the weights (not data: memory starts zeroed) for the primers' dummy operands.
+  const primeZeros = alignUp(dataCursor), primeOut = primeZeros + PRIME_AREA_BYTES;
+  if (primers.size) {
+    total = primeOut + PRIME_AREA_BYTES;
+    w.addFunction('prime', [], 'none', (k) => {
+      const i = k.local('i32');
+      return [...primers].map(([fn, p]) => k.for(i, 0, p.times, 1, () => [k.call(fn, p.args(primeZeros, primeOut).map((a) => k.c32(a)))]));
+    });
+    w.exportFunction('prime');
+  }
+
   const io = (name: string): IoEntry => {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
@@ -179,8 +198,6 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   w.exportFunction('input_count');
   w.exportFunction('output_count');
 
-  const weightBytes = dataCursor - dataStart;
-  const total = dataCursor;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     producer: opts.producer ?? 'onnx2wasm',

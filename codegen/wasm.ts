@@ -73,6 +73,14 @@ export class WasmModule {
     return name;
   }
 
+  private readonly outOfLine = new Set<string>();
+  /**
+   * Keep a function out of its callers when optimizing. Node kernels stay out of run(): V8 optimizes a function
+   * once it is hot, and a run() that had absorbed every kernel would be one huge function, slow to optimize and
+   * run in the baseline tier for the whole first inference.
+   */
+  keepOutOfLine(name: string): void { this.outOfLine.add(name); }
+
   exportFunction(name: string, external = name): void { this.m.addFunctionExport(name, external); }
 
   addGlobal(name: string, type: WType, mutable: boolean, init: number): void {
@@ -97,6 +105,11 @@ export class WasmModule {
     if (optimize) {
       binaryen.setOptimizeLevel(3);
       binaryen.setShrinkLevel(1);
+      for (const name of this.outOfLine) {
+        binaryen.setPassArgument('no-inline', name);
+        this.m.runPasses(['no-inline']);
+      }
+      binaryen.clearPassArguments();
       this.m.optimize();
     }
     return this.m.emitBinary();

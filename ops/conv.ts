@@ -7,7 +7,7 @@
 // Fused epilogues (activation, residual add) come from src/passes/fuse-*.ts.
 
 import { applyActivation, applyActivationScalar, callGemm, gemmKernel, gemmNR, lanes, MR, packA, packBias, readFused, type FusedAttrs } from '../codegen/gemm.js';
-import { forRange, im2colKernel } from '../codegen/im2col.js';
+import { forRange, im2col } from '../codegen/im2col.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -132,9 +132,9 @@ function emitGemmConv(ctx: EmitCtx<Attrs>, p: ConvPlan, nr: number): void {
   const biasPtr = ctx.data(concat(biasParts));
   ensureSlack(ctx);
   const gemm = gemmKernel(ctx, { a: 'contig', bias: 'row', residual: !!res, act: ctx.attrs.act });
-  const im2col = p.pointwise ? '' : im2colKernel(ctx, { geo: p.geo, channels: p.cg, elemBytes: 4, rowBytes: p.colsPad * 4 });
+  const patches = p.pointwise ? undefined : im2col(ctx, { geo: p.geo, channels: p.cg, elemBytes: 4, rowBytes: p.colsPad * 4 });
 
-  const key = `conv_gemm:${JSON.stringify(p)}:${gemm}:${ctx.target}`;
+  const key = `conv_gemm:${JSON.stringify(p)}:${gemm}:${ctx.target}`; // the geometry also keys the im2col call
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [x, wp, y, bias, r, scratch] = k.params;
     const { i32 } = k;
@@ -152,7 +152,7 @@ function emitGemmConv(ctx: EmitCtx<Attrs>, p: ConvPlan, nr: number): void {
       rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
       col0.set(i32.mul(r0.get(), c32(p.ow))),
       ncols.set(i32.mul(rc.get(), c32(p.ow))),
-      p.pointwise ? k.nop() : k.call(im2col, [xg.get(), scratch.get(), r0.get(), rc.get()]),
+      patches ? patches(k, xg.get(), scratch.get(), r0.get(), rc.get()) : k.nop(),
       callGemm(k, gemm, {
         a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(MR * 4), pA: c32(p.K * MR * 4),
         ...b,
@@ -281,7 +281,7 @@ function emitGenericConv(ctx: EmitCtx<Attrs>, p: ConvPlan): void {
   const dt: DType = x.dtype;
   const e = DTYPE_SIZE[dt];
   const t = computeType(dt);
-  const im2col = im2colKernel(ctx, { geo: p.geo, channels: p.cg, elemBytes: e, rowBytes: p.colsPad * e });
+  const patches = im2col(ctx, { geo: p.geo, channels: p.cg, elemBytes: e, rowBytes: p.colsPad * e });
   const key = `conv_generic:${dt}:${JSON.stringify(p)}:${!!b}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [xp, wp, bp, yp, scratch] = k.params;
@@ -295,9 +295,8 @@ function emitGenericConv(ctx: EmitCtx<Attrs>, p: ConvPlan): void {
       r0.set(i32.mul(ch.get(), c32(p.chunk))),
       rc.set(i32.sub(c32(p.rows), r0.get())),
       rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
-      k.call(im2col, [
-        i32.add(xp.get(), i32.mul(i32.add(i32.mul(n.get(), c32(p.cin)), i32.mul(g.get(), c32(p.cg))), c32(p.inPlane * e))),
-        scratch.get(), r0.get(), rc.get()]),
+      patches(k, i32.add(xp.get(), i32.mul(i32.add(i32.mul(n.get(), c32(p.cin)), i32.mul(g.get(), c32(p.cg))), c32(p.inPlane * e))),
+        scratch.get(), r0.get(), rc.get()),
       k.for(m, 0, p.mg, 1, () => [
         oc.set(i32.add(i32.mul(g.get(), c32(p.mg)), m.get())),
         forRange(k, col, c32(0), () => i32.mul(rc.get(), c32(p.ow)), [

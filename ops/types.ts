@@ -70,7 +70,17 @@ export interface EmitCtx<A> extends BaseCtx<A> {
   data(bytes: Uint8Array, align?: number): number;
   /** Address of this node's scratch memory (the bytes OpDef.scratch declared), 16-aligned, shared by all nodes. */
   scratch(): number;
+  /**
+   * Call fn(args(zeros, out)) `times` times from the module's start function (once per fn), on dummy operands: `zeros` is
+   * PRIME_AREA_BYTES that stay zero, `out` as many that the call may write. A shared hot kernel primed this way
+   * is hot before the first inference, so an engine that tiers up hot code (V8) optimizes it while the module
+   * is being set up instead of running the first layers in its baseline tier.
+   */
+  prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
 }
+
+/** Size of each of the two dummy areas given to EmitCtx.prime. */
+export const PRIME_AREA_BYTES = 512;
 
 export interface OpDef<A = unknown> {
   /** ONNX operator type, e.g. 'Conv'. */

@@ -140,3 +140,56 @@ describe('runtime-min with compiled modules', async () => {
     });
   }
 });
+
+describe('loading a model with weights and GEMM kernels', async () => {
+  const r = rng(11);
+  const weights = (shape: number[]) => randomTensor('float32', shape, r);
+  const convNet = encodeModel({
+    opset: 13,
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 8, 8] }],
+    outputs: [{ name: 'y' }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      { op: 'Conv', inputs: ['r1', 'w2'], outputs: ['c2'], attrs: { strides: [2, 2] , kernel_shape: [3, 3] } },
+      { op: 'Flatten', inputs: ['c2'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'w3', 'b3'], outputs: ['y'], attrs: { transB: 1 } },
+    ],
+    initializers: { w1: weights([8, 3, 3, 3]), b1: weights([8]), w2: weights([6, 8, 3, 3]), w3: weights([5, 54]), b3: weights([5]) },
+  });
+  const feeds = { x: randomTensor('float32', [1, 3, 8, 8], r) };
+
+  for (const target of ['simd', 'scalar'] as const) {
+    it(`load() places the weights itself and primes the kernels; the result is the plain instantiation's (${target})`, async () => {
+      const { wasm } = await compile(convNet, { target });
+      const mod = new WebAssembly.Module(wasm);
+      expect(WebAssembly.Module.exports(mod).map((e) => e.name)).toContain('prime');
+
+      // A C host's way: the engine applies the data segments, prime() is never called.
+      const plainInstance = new WebAssembly.Instance(mod, {}).exports as { memory: WebAssembly.Memory; run(): number; input_ptr(i: number): number; output_ptr(i: number): number; output_bytes(i: number): number };
+      const initial = new Uint8Array(plainInstance.memory.buffer).slice();
+      new Float32Array(plainInstance.memory.buffer, plainInstance.input_ptr(0), 192).set(feeds.x.data as Float32Array);
+      expect(plainInstance.run()).toBe(0);
+      const plainOut = new Float32Array(plainInstance.memory.buffer, plainInstance.output_ptr(0), plainInstance.output_bytes(0) / 4).slice();
+
+      // runtime-min's way: code compiled without the data section, weights copied from the bytes, prime() run.
+      for (const loaded of [await load(wasm, { warmup: false }), loadSync(wasm.slice().buffer, { warmup: false }), await load(mod, { warmup: false })]) {
+        expect(new Uint8Array(loaded.memory.buffer)).toEqual(initial); // every segment in its place; prime() wrote only zeros to its own area
+        expect(loaded.run({ x: feeds.x.data }).y.data).toEqual(plainOut);
+      }
+      expectClose({ y: { data: plainOut, shape: [1, 5] } } as never, await runOrt(convNet, feeds));
+    });
+  }
+
+  it('a data segment that does not fit the memory is refused, as the engine refuses it', async () => {
+    const bytes = Uint8Array.of(
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      5, 3, 1, 0, 1, // memory section: one memory of one page
+      7, 10, 1, 6, ...new TextEncoder().encode('memory'), 2, 0, // export "memory"
+      11, 18, 1, 0, 0x41, 0xfa, 0xff, 0x03, 0x0b, 10, ...new Array(10).fill(7), // 10 bytes at 65530
+    );
+    expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), {})).toThrow();
+    await expect(load(bytes)).rejects.toThrow(/does not fit/);
+    expect(() => loadSync(bytes)).toThrow(/does not fit/);
+  });
+});
