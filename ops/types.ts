@@ -80,7 +80,7 @@ export interface EmitCtx<A> extends BaseCtx<A> {
 }
 
 /** Size of each of the two dummy areas given to EmitCtx.prime. */
-export const PRIME_AREA_BYTES = 512;
+export const PRIME_AREA_BYTES = 1024;
 
 export interface OpDef<A = unknown> {
   /** ONNX operator type, e.g. 'Conv'. */

@@ -7,6 +7,8 @@ import { encodeModel, float, type NodeSpec } from '../../src/onnx/encode.js';
 import { compile } from '../../src/index.js';
 import { lookupOp } from '../../ops/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
+import { convGeometry, readConvAttrs } from '../../ops/conv-geometry.js';
+import { winogradPlan } from '../../ops/conv-winograd.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs, type Feeds } from '../helpers/oracle.js';
 
 const TARGETS = ['simd', 'scalar'] as const;
@@ -47,6 +49,62 @@ function convModel(c: ConvCase, dtype: 'float32' | 'float64' = 'float32', r = rn
 async function compare(model: Uint8Array, feeds: Feeds, target: 'simd' | 'scalar', tol = 1e-4) {
   expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds), tol, tol);
 }
+
+describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path on the same cases)', () => {
+  const cases: [string, ConvCase][] = [
+    ['odd output 15x12, asymmetric pads, batch 2, 19 filters', { x: [2, 9, 15, 13], w: [19, 9, 3, 3], attrs: { pads: [1, 0, 1, 1] }, bias: true }],
+    ['no padding, no bias, 8 channels', { x: [1, 8, 18, 18], w: [8, 8, 3, 3], attrs: {}, bias: false }],
+    ['several bands of tile rows: 64 channels, 56x56', { x: [1, 64, 56, 56], w: [64, 64, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }],
+    ['SAME_UPPER, 17x16', { x: [1, 12, 17, 16], w: [10, 12, 3, 3], attrs: { auto_pad: 'SAME_UPPER' }, bias: true }],
+  ];
+  const planOf = (c: ConvCase) => {
+    const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
+    const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
+    return winogradPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group);
+  };
+
+  it('these cases take the path; small, strided, dilated and grouped convolutions do not', () => {
+    for (const [, c] of cases) expect(planOf(c)).toBeDefined();
+    expect(planOf(cases[2][1])!.bands).toBeGreaterThan(1);
+    const small: ConvCase = { x: [1, 8, 8, 8], w: [8, 8, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true };
+    const strided: ConvCase = { ...cases[2][1], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } };
+    const dilated: ConvCase = { ...cases[2][1], attrs: { pads: [2, 2, 2, 2], dilations: [2, 2] } };
+    const grouped: ConvCase = { x: [1, 64, 56, 56], w: [64, 32, 3, 3], attrs: { pads: [1, 1, 1, 1], group: 2 }, bias: true };
+    for (const c of [small, strided, dilated, grouped]) expect(planOf(c)).toBeUndefined();
+  });
+
+  for (const [name, c] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target})`, async () => {
+        const { model } = convModel(c, 'float32', rng(31));
+        await compare(model, { x: randomTensor('float32', c.x, rng(32)) }, target);
+      });
+    }
+  }
+
+  for (const [act, attrs] of [['Relu', {}], ['Clip', {}]] as const) {
+    it(`residual Add + ${act} fused into the Winograd output transform`, async () => {
+      const r = rng(33);
+      const t = (shape: number[]) => randomTensor('float32', shape, r);
+      const model = encodeModel({
+        opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 19, 20] }], outputs: [{ name: 'y' }],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+          { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
+          act === 'Clip' ? { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] } : { op: 'Relu', inputs: ['s'], outputs: ['y'], attrs },
+        ],
+        initializers: {
+          w: t([16, 16, 3, 3]), b: t([16]),
+          lo: { dtype: 'float32', shape: [], data: Float32Array.of(0) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(1.5) },
+        },
+      });
+      const { report } = await compile(model);
+      expect(report.ops.Add).toBeUndefined();
+      expect(report.ops[act]).toBeUndefined();
+      for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 20]) }, target);
+    });
+  }
+});
 
 describe('Conv', () => {
   const r = rng(2024);
