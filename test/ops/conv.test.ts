@@ -56,6 +56,8 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
     ['no padding, no bias, 8 channels', { x: [1, 8, 18, 18], w: [8, 8, 3, 3], attrs: {}, bias: false }],
     ['several bands of tile rows: 64 channels, 56x56', { x: [1, 64, 56, 56], w: [64, 64, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }],
     ['SAME_UPPER, 17x16', { x: [1, 12, 17, 16], w: [10, 12, 3, 3], attrs: { auto_pad: 'SAME_UPPER' }, bias: true }],
+    ['odd output width 21 (half tiles at the right edge)', { x: [1, 8, 14, 21], w: [12, 8, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }],
+    ['pads of 2 on one side only, 13x15 output', { x: [1, 8, 13, 15], w: [9, 8, 3, 3], attrs: { pads: [2, 0, 0, 2] }, bias: false }],
   ];
   const planOf = (c: ConvCase) => {
     const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
