@@ -8,6 +8,8 @@
 // V[xi] (Cin x tiles), run by the shared GEMM kernel. The module keeps the weights as the model has them (only
 // reordered, no bigger: the transformed weights would be 16/9 the size) and transforms them into scratch on every
 // call, which costs little next to the multiplies saved on layers with many tiles (hence MIN_TILES).
+// Rounding differs from the direct convolution by a few ulps; an infinite input gives NaN where the direct sum
+// gives an infinity (the transforms subtract inputs).
 // The three transforms are shared kernels taking the geometry at run time, primed like the GEMM.
 
 import { activationKey, applyActivation, callGemm, gemmKernel, MR, NO_ACT, type Activation, type FusedAttrs } from '../codegen/gemm.js';
@@ -116,8 +118,8 @@ export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan,
 }
 
 /** f32 lanes of the 8-lane concatenation (a, b) -> an i8x16.shuffle mask. */
-const lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
-const EVEN = lanes(0, 2, 4, 6), ODD = lanes(1, 3, 5, 7), ZIP_LO = lanes(0, 4, 1, 5), ZIP_HI = lanes(2, 6, 3, 7);
+const f32Lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
+const EVEN = f32Lanes(0, 2, 4, 6), ODD = f32Lanes(1, 3, 5, 7), ZIP_LO = f32Lanes(0, 4, 1, 5), ZIP_HI = f32Lanes(2, 6, 3, 7);
 
 /** The 4-point transform by B^T of v(0..3) (a getter: binaryen expressions are used once each): v0 - v2, v1 + v2, v2 - v1, v1 - v3. */
 function inputRows(k: Kernel, v: (i: number) => Expr): Expr[] {

@@ -68,7 +68,7 @@ const fastF32 = (ctx: InferCtx<Attrs> | EmitCtx<Attrs>) =>
 
 export const Conv = defineOp<Attrs>({
   op: 'Conv', since: 1, dtypes: ['float32', 'float64', 'float16', 'bfloat16'],
-  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) for 3x3 stride-1 layers (simd) and a direct depthwise kernel; fused activation and residual',
+  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) for 3x3 stride-1 layers with many outputs (simd; an infinite input gives NaN there) and a direct depthwise kernel; fused activation and residual',
   attrs: (a) => ({ ...readConvAttrs(a), ...readFused(a) }),
   infer(ctx) {
     const [x, w, b] = ctx.inputs;
