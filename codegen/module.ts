@@ -56,14 +56,13 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
     return { node, def, attrs: parseAttrs(def, node, graph.opset) };
   });
-  let scratchBytes = 0;
-  for (const p of prepared) {
-    if (!p.def.scratch) continue;
-    const ctx = makeInferCtx(graph, p.node, p.def, p.attrs, inputInfos(graph, p.node));
-    scratchBytes = Math.max(scratchBytes, alignUp(p.def.scratch(ctx)));
-  }
-  const plan = planMemory(graph, HEADER_BYTES, scratchBytes);
-  const scratchBase = alignUp(HEADER_BYTES);
+  // Scratch bytes per node: planned in the arena like a tensor that lives for that node only.
+  const nodeScratch = prepared.map((p) => {
+    if (!p.def.scratch) return 0;
+    return p.def.scratch(makeInferCtx(graph, p.node, p.def, p.attrs, inputInfos(graph, p.node)));
+  });
+  const scratchBytes = Math.max(0, ...nodeScratch);
+  const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
@@ -146,8 +145,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       },
       data: placeData,
       scratch() {
-        if (!def.scratch) throw new Error('scratch() used by an op that declares no scratch');
-        return scratchBase;
+        const b = plan.scratchOf.get(idx);
+        if (!b) throw new Error('scratch() used by an op that declares no scratch (or declared 0 bytes)');
+        return b.offset;
       },
       prime(fn, args, times = 1) {
         if (!primers.has(fn)) primers.set(fn, { args, times });

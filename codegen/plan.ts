@@ -1,5 +1,6 @@
 // Static memory plan: graph inputs and outputs get their own buffers; every other activation lives in one
-// arena where buffers whose lifetimes do not overlap share bytes. View ops (Reshape, Squeeze...) alias their
+// arena where buffers whose lifetimes do not overlap share bytes. A kernel's scratch memory is planned the same
+// way, as a buffer live only at its node. View ops (Reshape, Squeeze...) alias their
 // input's buffer. Placement is greedy best-fit by decreasing size, which lands close to the lower bound
 // (the largest sum of simultaneously live buffers), reported alongside.
 
@@ -26,6 +27,8 @@ export interface MemoryPlan {
   /** value name -> its buffer and the byte offset of the value within it (views share a buffer). */
   bufferOf: Map<string, Buffer>;
   buffers: Buffer[];
+  /** node index -> its scratch buffer (nodes whose op declares scratch memory). */
+  scratchOf: Map<number, Buffer>;
   inputsStart: number;
   outputsStart: number;
   arenaStart: number;
@@ -46,9 +49,11 @@ export function isViewNode(graph: Graph, nodeIndex: number): boolean {
   return !!srcVal && !srcVal.const && !graph.outputs.includes(n.outputs[0]);
 }
 
-export function planMemory(graph: Graph, base: number, scratchBytes: number): MemoryPlan {
+/** nodeScratch[i]: bytes of scratch memory node i's kernel needs (0: none). */
+export function planMemory(graph: Graph, base: number, nodeScratch: number[]): MemoryPlan {
   const buffers: Buffer[] = [];
   const bufferOf = new Map<string, Buffer>();
+  const scratchOf = new Map<number, Buffer>();
   const newBuffer = (name: string, kind: Buffer['kind'], first: number): Buffer => {
     const v = graph.values.get(name)!;
     const b: Buffer = { id: buffers.length, bytes: alignUp(Math.max(byteSize(v.dtype, v.shape as number[]), 1)), first, last: first, kind, offset: 0 };
@@ -78,11 +83,16 @@ export function planMemory(graph: Graph, base: number, scratchBytes: number): Me
       if (!out || bufferOf.has(out) || outputSet.has(out)) continue;
       newBuffer(out, 'arena', idx);
     }
+    if (nodeScratch[idx] > 0) {
+      const b: Buffer = { id: buffers.length, bytes: alignUp(nodeScratch[idx]), first: idx, last: idx, kind: 'arena', offset: 0 };
+      buffers.push(b);
+      scratchOf.set(idx, b);
+    }
   });
 
   mergeInPlace(graph, bufferOf);
 
-  let cursor = alignUp(base + scratchBytes);
+  let cursor = alignUp(base);
   const inputsStart = cursor;
   for (const b of buffers.filter((b) => b.kind === 'input')) { b.offset = cursor; cursor += b.bytes; }
   const outputsStart = cursor;
@@ -114,7 +124,7 @@ export function planMemory(graph: Graph, base: number, scratchBytes: number): Me
     for (const b of arena) if (b.first <= step && step <= b.last) live += b.bytes;
     lowerBound = Math.max(lowerBound, live);
   }
-  return { bufferOf, buffers, inputsStart, outputsStart, arenaStart, arenaBytes, arenaLowerBound: lowerBound, end: arenaStart + arenaBytes };
+  return { bufferOf, buffers, scratchOf, inputsStart, outputsStart, arenaStart, arenaBytes, arenaLowerBound: lowerBound, end: arenaStart + arenaBytes };
 }
 
 /** Lets in-place ops write their output over an input that dies at that node (same byte size, arena only). */

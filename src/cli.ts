@@ -233,8 +233,8 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
     '',
     `operators  ${ops.map(([op, n]) => `${op} ×${n}`).join('  ') || 'none'}  ` +
       `(${report.nodes.emitted} of ${report.nodes.model} nodes after folding, ${report.kernels} kernels)`,
-    `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}) · weights ${kB(m.weights)} · ` +
-      `io ${kB(m.io)}${m.scratch ? ` · scratch ${kB(m.scratch)}` : ''} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
+    `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}${m.scratch ? `; kernel scratch up to ${kB(m.scratch)} of it` : ''}) · ` +
+      `weights ${kB(m.weights)} · io ${kB(m.io)} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
     `target     ${report.target}`,
     '',
     `✓ compiled ${opts.model} in ${Math.round(ms)} ms`,

@@ -1,4 +1,4 @@
-// In-place execution: ops marked inPlace may write their output over input 0 when that input dies at the
+// Memory planning. In-place execution: ops marked inPlace may write their output over input 0 when that input dies at the
 // node. Single-op test graphs never trigger it (graph inputs are never reused), so each op here sits between
 // two kernels: Neg -> op -> Neg, making its input a dying arena buffer.
 
@@ -87,4 +87,32 @@ describe('in-place execution', () => {
     const feeds = { s: randomTensor('float32', [], rng(1)), x: randomTensor('float32', [3], rng(2)) };
     for (const target of ['simd', 'scalar'] as const) expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds));
   });
+});
+
+describe('kernel scratch memory in the arena', () => {
+  // Neg -> Conv -> Neg -> Conv -> Neg: each Conv's im2col scratch lives only at its node, next to its dying input.
+  const t = (shape: number[]) => randomTensor('float32', shape, r);
+  const model = encodeModel({
+    opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4, 12, 12] }], outputs: [{ name: 'y' }],
+    nodes: [
+      { op: 'Neg', inputs: ['x'], outputs: ['a'] },
+      { op: 'Conv', inputs: ['a', 'w1'], outputs: ['b'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Neg', inputs: ['b'], outputs: ['c'] },
+      { op: 'Conv', inputs: ['c', 'w2'], outputs: ['d'], attrs: { strides: [2, 2] } },
+      { op: 'Neg', inputs: ['d'], outputs: ['y'] },
+    ],
+    initializers: { w1: t([6, 4, 3, 3]), w2: t([5, 6, 3, 3]) },
+  });
+
+  for (const target of ['simd', 'scalar'] as const) {
+    it(`is planned like a tensor live at its node, and results match onnxruntime (${target})`, async () => {
+      const { manifest } = await compile(model, { target });
+      const m = manifest.memory;
+      expect(m.scratch).toBeGreaterThan(0);
+      expect(m.arena).toBeGreaterThanOrEqual(m.scratch);
+      expect(m.arena).toBe(m.arenaLowerBound);
+      const feeds = { x: t([1, 4, 12, 12]) };
+      expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds));
+    });
+  }
 });
