@@ -55,28 +55,38 @@ export interface LoadOptions {
 }
 
 export async function load(source: Source, options: LoadOptions = {}): Promise<Model> {
-  if (source instanceof WebAssembly.Module) return wrap(source, prime(await WebAssembly.instantiate(source, {})), options);
+  if (source instanceof WebAssembly.Module) return ready(source, await WebAssembly.instantiate(source, {}), undefined, options);
   const s = await source;
   const bytes = s instanceof Uint8Array || s instanceof ArrayBuffer ? s : await (s as Response).arrayBuffer();
   const split = splitWeights(bytes);
-  if (!split) {
-    const mod = await WebAssembly.compile(bytes as BufferSource);
-    return wrap(mod, prime(await WebAssembly.instantiate(mod, {})), options);
-  }
-  const mod = await WebAssembly.compile(split.code);
-  return wrap(mod, placeWeights(prime(await WebAssembly.instantiate(mod, {})), split), options);
+  const mod = await WebAssembly.compile((split?.code ?? bytes) as BufferSource);
+  return ready(mod, await WebAssembly.instantiate(mod, {}), split, options);
 }
 
 /** Synchronous variant for Node (browsers limit synchronous compilation to small modules). */
 export function loadSync(source: Uint8Array | ArrayBuffer | WebAssembly.Module, options: LoadOptions = {}): Model {
-  if (source instanceof WebAssembly.Module) return wrap(source, prime(new WebAssembly.Instance(source, {})), options);
+  if (source instanceof WebAssembly.Module) return ready(source, new WebAssembly.Instance(source, {}), undefined, options);
   const split = splitWeights(source);
-  if (!split) {
-    const mod = new WebAssembly.Module(source as BufferSource);
-    return wrap(mod, prime(new WebAssembly.Instance(mod, {})), options);
+  const mod = new WebAssembly.Module((split?.code ?? source) as BufferSource);
+  return ready(mod, new WebAssembly.Instance(mod, {}), split, options);
+}
+
+/**
+ * Runs the module's optional `prime` export (its hot shared kernels on dummy operands, so that the engine starts
+ * optimizing them now, in the background while the weights are copied, rather than during the first
+ * inference), places the weights of a split module, and wraps the instance.
+ */
+function ready(mod: WebAssembly.Module, instance: WebAssembly.Instance, split: Split | undefined, options: LoadOptions): Model {
+  const exp = instance.exports as { memory: WebAssembly.Memory; prime?: () => void };
+  exp.prime?.();
+  if (split) {
+    const memory = new Uint8Array(exp.memory.buffer);
+    for (const [offset, start, end] of split.segments) {
+      if (offset + end - start > memory.length) throw new RangeError('data segment does not fit in memory');
+      memory.set(split.bytes.subarray(start, end), offset);
+    }
   }
-  const mod = new WebAssembly.Module(split.code);
-  return wrap(mod, placeWeights(prime(new WebAssembly.Instance(mod, {})), split), options);
+  return wrap(mod, instance, options);
 }
 
 interface Split { bytes: Uint8Array; code: Uint8Array<ArrayBuffer>; segments: number[][] }
@@ -126,25 +136,6 @@ function splitWeights(source: Uint8Array | ArrayBuffer): Split | undefined {
   const code = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
   keep.reduce((o, k) => (code.set(k, o), o + k.length), 0);
   return { bytes, code, segments };
-}
-
-/**
- * Runs the module's optional `prime` export: its hot shared kernels on dummy operands, so that the engine
- * starts optimizing them now (in the background, while the weights are copied) rather than during the first
- * inference.
- */
-function prime(instance: WebAssembly.Instance): WebAssembly.Instance {
-  (instance.exports as { prime?: () => void }).prime?.();
-  return instance;
-}
-
-function placeWeights(instance: WebAssembly.Instance, split: Split): WebAssembly.Instance {
-  const memory = new Uint8Array((instance.exports as { memory: WebAssembly.Memory }).memory.buffer);
-  for (const [offset, start, end] of split.segments) {
-    if (offset + end - start > memory.length) throw new RangeError('data segment does not fit in memory');
-    memory.set(split.bytes.subarray(start, end), offset);
-  }
-  return instance;
 }
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
