@@ -107,7 +107,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   const kernelNames = new Map<string, string>();
   const runBody: Expr[] = [];
-  // Primer calls for the start function; their dummy operands get addresses once the weights are placed.
+  // Calls for the exported prime() function; their dummy operands get addresses once the weights are placed.
   const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;

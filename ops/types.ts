@@ -68,13 +68,17 @@ export interface EmitCtx<A> extends BaseCtx<A> {
   call(fn: string, args: number[]): void;
   /** Place compile-time data (packed weights, lookup tables) in the weights region; returns its address. */
   data(bytes: Uint8Array, align?: number): number;
-  /** Address of this node's scratch memory (the bytes OpDef.scratch declared), 16-aligned, shared by all nodes. */
+  /**
+   * Address of this node's scratch memory (the bytes OpDef.scratch declared), 16-aligned: an arena buffer live
+   * only during this node. A kernel that bakes the address into its body must put it in its kernel key.
+   */
   scratch(): number;
   /**
-   * Call fn(args(zeros, out)) `times` times from the module's start function (once per fn), on dummy operands: `zeros` is
-   * PRIME_AREA_BYTES that stay zero, `out` as many that the call may write. A shared hot kernel primed this way
-   * is hot before the first inference, so an engine that tiers up hot code (V8) optimizes it while the module
-   * is being set up instead of running the first layers in its baseline tier.
+   * Call fn(args(zeros, out)) `times` times from the module's exported prime() (once per fn), on dummy operands:
+   * `zeros` is PRIME_AREA_BYTES that stay zero, `out` as many that the call may write. runtime-min calls prime()
+   * right after instantiation, so an engine that tiers up hot code (V8) optimizes a shared hot kernel while the
+   * weights are being copied instead of running the first layers in its baseline tier. (Not the wasm start
+   * function: V8 compiled the tier-up synchronously there.)
    */
   prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
 }
