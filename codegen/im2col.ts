@@ -57,6 +57,61 @@ export function im2col(ctx: EmitCtx<unknown>, s: Im2colSpec): Im2colCall {
 const IM2COL_PRIME_CALLS = 250;
 const IM2COL_2D_PARAMS = ['x', 'dst', 'r0', 'rCount', 'C', 'H', 'W', 'OW', 'KH', 'KW', 'sh', 'sw', 'dh', 'dw', 'ph', 'pw', 'rowBytes'] as const;
 
+/** A geometry value of the last spatial axis: a constant (specialized kernel) or a run-time parameter (shared kernel). */
+type Val = number | Local;
+const val = (k: Kernel, v: Val): Expr => (typeof v === 'number' ? k.c32(v) : v.get());
+
+/**
+ * lo, hi = the output columns [lo, hi) whose input column ow*stride + kOff - pad lies in [0, width)
+ * (kOff: the kernel column times the dilation).
+ */
+function validColumns(k: Kernel, lo: Local, hi: Local, tmp: Local, g: { stride: Val; kOff: () => Expr; pad: Val; width: Val; OW: Val }): Expr[] {
+  const { i32 } = k;
+  const v = (x: Val) => val(k, x), c32 = (n: number) => k.c32(n);
+  return [
+    tmp.set(i32.sub(v(g.pad), g.kOff())),
+    lo.set(k.select(i32.gt_s(tmp.get(), c32(0)), i32.div_s(i32.add(tmp.get(), i32.sub(v(g.stride), c32(1))), v(g.stride)), c32(0))),
+    lo.set(k.select(i32.gt_s(lo.get(), v(g.OW)), v(g.OW), lo.get())),
+    tmp.set(i32.sub(i32.add(v(g.width), i32.sub(v(g.pad), c32(1))), g.kOff())),
+    hi.set(k.select(i32.lt_s(tmp.get(), c32(0)), c32(0), i32.add(i32.div_s(tmp.get(), v(g.stride)), c32(1)))),
+    hi.set(k.select(i32.gt_s(hi.get(), v(g.OW)), v(g.OW), hi.get())),
+    hi.set(k.select(i32.lt_s(hi.get(), lo.get()), lo.get(), hi.get())),
+  ];
+}
+
+/**
+ * One destination segment of OW elements at seg: zeros before lo and from hi on, and in [lo, hi) element ow of
+ * the input row whose column 0 (kernel offset and padding applied) is at colBase, read with the given stride.
+ */
+function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, stride: Val, lo: Local, hi: Local, OW: Val): Expr[] {
+  const { i32 } = k;
+  const c32 = (n: number) => k.c32(n);
+  const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
+  const copy: Expr[] = [ow.set(lo.get())];
+  if (k.simd && e === 4) {
+    // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
+    // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).
+    const from = (extra: number) => k.v128.load(extra, 4, at(colBase, i32.mul(ow.get(), val(k, stride)), 4));
+    const vecLoop = (value: Expr) =>
+      k.while(() => i32.le_s(i32.add(ow.get(), c32(4)), hi.get()), [k.v128.store(0, 4, at(seg, ow.get(), 4), value), ow.set(i32.add(ow.get(), c32(4)))]);
+    const unit = () => vecLoop(from(0));
+    const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]));
+    if (typeof stride !== 'number') copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even())));
+    else if (stride === 1) copy.push(unit());
+    else if (stride === 2) copy.push(even());
+  }
+  copy.push(k.while(() => i32.lt_s(ow.get(), hi.get()), [
+    rawStore(k, e, at(seg, ow.get(), e), rawLoad(k, e, at(colBase, i32.mul(ow.get(), val(k, stride)), e))),
+    ow.set(i32.add(ow.get(), c32(1))),
+  ]));
+  return [zeroRange(k, e, ow, seg, c32(0), () => lo.get()), ...copy, zeroRange(k, e, ow, seg, hi.get(), () => val(k, OW))];
+}
+
+/** Zeros elements [from, to) of the segment at seg. */
+function zeroRange(k: Kernel, e: number, ow: Local, seg: Local, from: Expr, to: () => Expr): Expr {
+  return forRange(k, ow, from, to, [rawStore(k, e, k.i32.add(seg.get(), k.i32.mul(ow.get(), k.c32(e))), rawZero(k, e))]);
+}
+
 function buildIm2col2d(k: Kernel, e: number): Expr[] {
   const [x, dst, r0, rCount, C, H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw, rowBytes] = k.params;
   const { i32 } = k;
@@ -64,40 +119,18 @@ function buildIm2col2d(k: Kernel, e: number): Expr[] {
   const ci = k.local('i32'), kh = k.local('i32'), kw = k.local('i32'), r = k.local('i32'), ih = k.local('i32');
   const plane = k.local('i32'), rowIn = k.local('i32'), colBase = k.local('i32'), seg = k.local('i32'), dstRow = k.local('i32');
   const lo = k.local('i32'), hi = k.local('i32'), ow = k.local('i32'), tmp = k.local('i32'), xc = k.local('i32');
-  const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
-
-  const zeroRange = (from: Expr, to: () => Expr): Expr => forRange(k, ow, from, to, [rawStore(k, e, at(seg, ow.get(), e), rawZero(k, e))]);
-  // Element ow of the segment reads column ow*sw of colBase (colBase already holds kw*dw - pw).
-  const copyOne = rawStore(k, e, at(seg, ow.get(), e), rawLoad(k, e, at(colBase, i32.mul(ow.get(), sw.get()), e)));
-  const copy: Expr[] = [ow.set(lo.get())];
-  if (k.simd && e === 4) {
-    // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
-    // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).
-    const from = (extra: number) => k.v128.load(extra, 4, at(colBase, i32.mul(ow.get(), sw.get()), 4));
-    const vecLoop = (value: Expr) =>
-      k.while(() => i32.le_s(i32.add(ow.get(), c32(4)), hi.get()), [k.v128.store(0, 4, at(seg, ow.get(), 4), value), ow.set(i32.add(ow.get(), c32(4)))]);
-    copy.push(k.if(i32.eq(sw.get(), c32(1)), vecLoop(from(0)),
-      k.if(i32.eq(sw.get(), c32(2)), vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27])))));
-  }
-  copy.push(k.while(() => i32.lt_s(ow.get(), hi.get()), [copyOne, ow.set(i32.add(ow.get(), c32(1)))]));
+  const kOff = () => i32.mul(kw.get(), dw.get());
 
   const perRow: Expr[] = [
     ih.set(i32.sub(i32.add(i32.mul(r.get(), sh.get()), i32.mul(kh.get(), dh.get())), ph.get())),
     k.if(i32.lt_u(ih.get(), H.get()), [
-      colBase.set(i32.add(xc.get(), i32.mul(i32.add(i32.mul(ih.get(), W.get()), i32.sub(i32.mul(kw.get(), dw.get()), pw.get())), c32(e)))),
-      zeroRange(c32(0), () => lo.get()), ...copy, zeroRange(hi.get(), () => OW.get()),
-    ], [zeroRange(c32(0), () => OW.get())]),
+      colBase.set(i32.add(xc.get(), i32.mul(i32.add(i32.mul(ih.get(), W.get()), i32.sub(kOff(), pw.get())), c32(e)))),
+      ...segment(k, e, ow, seg, colBase, sw, lo, hi, OW),
+    ], [zeroRange(k, e, ow, seg, c32(0), () => OW.get())]),
     seg.set(i32.add(seg.get(), rowIn.get())),
   ];
-  // Valid output columns [lo, hi) for kernel column kw: 0 <= ow*sw + kw*dw - pw < W.
   const perKernel: Expr[] = [
-    tmp.set(i32.sub(pw.get(), i32.mul(kw.get(), dw.get()))),
-    lo.set(k.select(i32.gt_s(tmp.get(), c32(0)), i32.div_s(i32.add(tmp.get(), i32.sub(sw.get(), c32(1))), sw.get()), c32(0))),
-    lo.set(k.select(i32.gt_s(lo.get(), OW.get()), OW.get(), lo.get())),
-    tmp.set(i32.sub(i32.add(W.get(), i32.sub(pw.get(), c32(1))), i32.mul(kw.get(), dw.get()))),
-    hi.set(k.select(i32.lt_s(tmp.get(), c32(0)), c32(0), i32.add(i32.div_s(tmp.get(), sw.get()), c32(1)))),
-    hi.set(k.select(i32.gt_s(hi.get(), OW.get()), OW.get(), hi.get())),
-    hi.set(k.select(i32.lt_s(hi.get(), lo.get()), lo.get(), hi.get())),
+    ...validColumns(k, lo, hi, tmp, { stride: sw, kOff, pad: pw, width: W, OW }),
     seg.set(dstRow.get()),
     k.dynFor(r, r0.get(), i32.add(r0.get(), rCount.get()), 1, () => perRow),
     dstRow.set(i32.add(dstRow.get(), rowBytes.get())),
@@ -132,26 +165,7 @@ function buildIm2col(k: Kernel, s: Im2colSpec): Expr[] {
   const ow = k.local('i32'), tmp = k.local('i32');
   const sL = geo.strides[L], dL = geo.dilations[L], pL = geo.padBegin[L], inL = geo.inSize[L];
 
-  const zeroRange = (from: Expr, to: () => Expr): Expr =>
-    forRange(k, ow, from, to, [rawStore(k, e, i32.add(seg.get(), i32.mul(ow.get(), c32(e))), rawZero(k, e))]);
-  // Element ow of the segment reads input column ow*sL + kL*dL - pL of the current input row.
-  const srcCol = () => i32.sub(i32.add(i32.mul(ow.get(), c32(sL)), i32.mul(kIdx[L].get(), c32(dL))), c32(pL));
-  const copyRange = (): Expr => {
-    const copyOne = rawStore(k, e, i32.add(seg.get(), i32.mul(ow.get(), c32(e))), rawLoad(k, e, i32.add(src.get(), i32.mul(srcCol(), c32(e)))));
-    if (k.simd && (sL === 1 || sL === 2) && e === 4) {
-      // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
-      // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).
-      const from = (extra: number) => k.v128.load(extra, 4, i32.add(src.get(), i32.shl(srcCol(), c32(2))));
-      const value = sL === 1 ? from(0) : k.i8x16.shuffle(from(0), from(16), [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]);
-      const vecCopy = k.v128.store(0, 4, i32.add(seg.get(), i32.shl(ow.get(), c32(2))), value);
-      return k.block([
-        ow.set(lo.get()),
-        k.while(() => i32.le_s(i32.add(ow.get(), c32(4)), hi.get()), [vecCopy, ow.set(i32.add(ow.get(), c32(4)))]),
-        k.while(() => i32.lt_s(ow.get(), hi.get()), [copyOne, ow.set(i32.add(ow.get(), c32(1)))]),
-      ]);
-    }
-    return forRange(k, ow, lo.get(), () => hi.get(), [copyOne]);
-  };
+  const kOff = () => i32.mul(kIdx[L].get(), c32(dL));
 
   const rowBody: Expr[] = [rem.set(r.get())];
   for (let t = L - 1; t >= 0; t--) {
@@ -165,19 +179,15 @@ function buildIm2col(k: Kernel, s: Im2colSpec): Expr[] {
     rowBody.push(src.set(i32.add(src.get(), i32.mul(ih.get(), c32(inStride[t] * e)))));
   }
   rowBody.push(
-    k.if(valid.get(), [zeroRange(c32(0), () => lo.get()), copyRange(), zeroRange(hi.get(), () => c32(OW))], [zeroRange(c32(0), () => c32(OW))]),
+    k.if(valid.get(), [
+      src.set(i32.add(src.get(), i32.mul(i32.sub(kOff(), c32(pL)), c32(e)))), // column 0 of the segment
+      ...segment(k, e, ow, seg, src, sL, lo, hi, OW),
+    ], [zeroRange(k, e, ow, seg, c32(0), () => c32(OW))]),
     seg.set(i32.add(seg.get(), c32(OW * e))),
   );
 
-  // Valid output columns [lo, hi) of the last axis for kernel offset kL: 0 <= ow*sL + kL*dL - pL < inL.
   const perKernel: Expr[] = [
-    tmp.set(i32.sub(c32(pL), i32.mul(kIdx[L].get(), c32(dL)))),
-    lo.set(k.select(i32.gt_s(tmp.get(), c32(0)), i32.div_s(i32.add(tmp.get(), c32(sL - 1)), c32(sL)), c32(0))),
-    lo.set(k.select(i32.gt_s(lo.get(), c32(OW)), c32(OW), lo.get())),
-    tmp.set(i32.sub(c32(inL - 1 + pL), i32.mul(kIdx[L].get(), c32(dL)))),
-    hi.set(k.select(i32.lt_s(tmp.get(), c32(0)), c32(0), i32.add(i32.div_s(tmp.get(), c32(sL)), c32(1)))),
-    hi.set(k.select(i32.gt_s(hi.get(), c32(OW)), c32(OW), hi.get())),
-    hi.set(k.select(i32.lt_s(hi.get(), lo.get()), lo.get(), hi.get())),
+    ...validColumns(k, lo, hi, tmp, { stride: sL, kOff, pad: pL, width: inL, OW }),
     seg.set(dstRow.get()),
     forRange(k, r, r0.get(), () => i32.add(r0.get(), rCount.get()), rowBody),
     dstRow.set(i32.add(dstRow.get(), c32(s.rowBytes))),

@@ -89,7 +89,7 @@ export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan,
     const c32 = (v: number) => k.c32(v);
     const n = k.local('i32'), band = k.local('i32'), xi = k.local('i32'), ty0 = k.local('i32'), nTY = k.local('i32');
     const xn = k.local('i32'), yn = k.local('i32'), rn = k.local('i32');
-    const U = i32.add(scratch.get(), c32(p.at.U)), V = () => i32.add(scratch.get(), c32(p.at.V)), M = () => i32.add(scratch.get(), c32(p.at.M));
+    const U = () => i32.add(scratch.get(), c32(p.at.U)), V = () => i32.add(scratch.get(), c32(p.at.V)), M = () => i32.add(scratch.get(), c32(p.at.M));
     const slice = (base: Expr, bytes: number) => i32.add(base, i32.mul(xi.get(), c32(bytes)));
     const perBand: Expr[] = [
       ty0.set(i32.mul(band.get(), c32(p.bandTY))),
@@ -97,7 +97,7 @@ export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan,
       nTY.set(k.select(i32.gt_s(nTY.get(), c32(p.bandTY)), c32(p.bandTY), nTY.get())),
       k.call(input, [xn.get(), i32.add(scratch.get(), c32(p.at.plane)), V(), ...[p.cin, p.H, p.W].map(c32), ty0.get(), nTY.get(), ...[p.TX, p.pt, p.pl, p.Wp, p.LT, p.vSlice].map(c32)]),
       k.for(xi, 0, 16, 1, () => callGemm(k, gemm, {
-        a: slice(i32.add(scratch.get(), c32(p.at.U)), p.uSlice), sA: c32(MR * 4), pA: c32(p.cin * MR * 4),
+        a: slice(U(), p.uSlice), sA: c32(MR * 4), pA: c32(p.cin * MR * 4),
         b: slice(V(), p.vSlice), ldb: c32(p.LT * 4), pB: c32(32),
         c: slice(M(), p.mSlice), ldc: c32(p.LT * 4),
         M: c32(p.cout), N: i32.mul(nTY.get(), c32(p.TX)), K: c32(p.cin),
@@ -105,7 +105,7 @@ export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan,
       k.call(output, [M(), yn.get(), bias.get(), rn.get(), ...[p.cout, p.OH, p.OW].map(c32), ty0.get(), nTY.get(), ...[p.TX, p.LT, p.mSlice].map(c32)]),
     ];
     return [
-      k.call(weights, [gp.get(), U, c32(up(p.cout, MR) / MR), c32(p.cin), c32(p.uSlice)]),
+      k.call(weights, [gp.get(), U(), c32(up(p.cout, MR) / MR), c32(p.cin), c32(p.uSlice)]),
       k.for(n, 0, p.batch, 1, () => [
         xn.set(i32.add(xp.get(), i32.mul(n.get(), c32(p.cin * p.H * p.W * 4)))),
         yn.set(i32.add(yp.get(), i32.mul(n.get(), c32(p.cout * p.OH * p.OW * 4)))),
