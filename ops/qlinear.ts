@@ -1,6 +1,7 @@
 // Quantized linear algebra: QLinearMatMul and QLinearConv. The int32 accumulation comes from the integer kernels of
 // ops/integer-ops.ts; the result is requantized as round((acc [+ bias]) * (s_in * s_w / s_y)) + y_zero_point,
-// saturated, with the scale product computed in the scales' precision (float16 scales round like float16).
+// saturated, with the scale product computed in the scales' precision (float16 scales round like float16) and
+// the product acc * multiplier rounded to float32 before rounding to an integer (test/helpers/quant-reference.ts).
 
 import type { Expr, Kernel } from '../codegen/wasm.js';
 import type { DType } from '../src/ir/dtype.js';
@@ -22,7 +23,7 @@ function multiplier(k: Kernel, sIn: Expr, sW: Expr, sY: Expr, dt: DType, tmp: nu
 }
 
 function requantize(k: Kernel, acc: Expr, mult: Expr, yzp: Expr, ydt: DType): Expr {
-  return saturateRound(k, k.f64.mul(k.f64.convert_s.i32(acc), k.f64.promote(mult)), yzp, ydt, 'f64');
+  return saturateRound(k, k.f32.mul(k.f32.convert_s.i32(acc), mult), yzp, ydt, 'f32');
 }
 
 function checkTypes(ctx: { fail(m: string): never }, ins: (Operand | { dtype: DType } | undefined)[], zpOf: [number, number][], scales: number[]): void {

@@ -4,7 +4,8 @@
 import { describe, it } from 'vitest';
 import { numberToF16Bits, type DType } from '../../src/ir/dtype.js';
 import type { Tensor } from '../../src/ir/graph.js';
-import { checkBothTargets } from '../helpers/both-targets.js';
+import { checkBothTargets, checkQuantizedBothTargets } from '../helpers/both-targets.js';
+import { qlinearConv2dRef, qlinearMatMulRef } from '../helpers/quant-reference.js';
 import { randomTensor, rng } from '../helpers/oracle.js';
 
 const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
@@ -171,41 +172,51 @@ describe('quantization vs onnxruntime', () => {
       a: randomTensor('uint8', [2, 4, 6], r, 0, 255), b: randomTensor('uint8', [6, 5], r, 0, 255),
       c: randomTensor('int8', [3, 8], r, -128, 127), d: randomTensor('int8', [2, 8, 4], r, -128, 127),
     };
-    await checkBothTargets({
+    const init = {
+        as: f32([], [0.02]), az: ints('uint8', [], [120]), bs: f32([], [0.013]), bz: ints('uint8', [], [99]), ys: f32([], [0.25]), yz: ints('uint8', [], [128]),
+        cs: f32([], [0.05]), cz: ints('int8', [], [3]), ds: f32([], [0.01]), dz: ints('int8', [], [-4]), y2s: f32([], [0.9]), y2z: ints('int8', [], [-10]),
+      };
+    const reference = {
+      y0: qlinearMatMulRef(feeds.a, init.as, init.az, feeds.b, init.bs, init.bz, init.ys, init.yz),
+      y1: qlinearMatMulRef(feeds.c, init.cs, init.cz, feeds.d, init.ds, init.dz, init.y2s, init.y2z),
+    };
+    await checkQuantizedBothTargets({
       opset: 10,
       inputs: [
         { name: 'a', dtype: 'uint8', shape: [2, 4, 6] }, { name: 'b', dtype: 'uint8', shape: [6, 5] },
         { name: 'c', dtype: 'int8', shape: [3, 8] }, { name: 'd', dtype: 'int8', shape: [2, 8, 4] },
       ],
       outputs: [{ name: 'y0' }, { name: 'y1' }],
-      initializers: {
-        as: f32([], [0.02]), az: ints('uint8', [], [120]), bs: f32([], [0.013]), bz: ints('uint8', [], [99]), ys: f32([], [0.25]), yz: ints('uint8', [], [128]),
-        cs: f32([], [0.05]), cz: ints('int8', [], [3]), ds: f32([], [0.01]), dz: ints('int8', [], [-4]), y2s: f32([], [0.9]), y2z: ints('int8', [], [-10]),
-      },
+      initializers: init,
       nodes: [
         { op: 'QLinearMatMul', inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], outputs: ['y0'] },
         { op: 'QLinearMatMul', inputs: ['c', 'cs', 'cz', 'd', 'ds', 'dz', 'y2s', 'y2z'], outputs: ['y1'] },
       ],
-    }, feeds, 0, 0);
+    }, feeds, reference);
   });
 
   it('QLinearConv: per-channel weights, bias, strides, pads, group', async () => {
     const r = rng(8);
     const feeds = { x: randomTensor('uint8', [1, 4, 8, 7], r, 0, 255) };
-    await checkBothTargets({
-      opset: 10,
-      inputs: [{ name: 'x', dtype: 'uint8', shape: [1, 4, 8, 7] }],
-      outputs: [{ name: 'y0' }, { name: 'y1' }],
-      initializers: {
+    const i = {
         xs: f32([], [0.03]), xz: ints('uint8', [], [128]),
         w: randomTensor('int8', [6, 4, 3, 3], r, -128, 127), ws: f32([6], [0.002, 0.004, 0.001, 0.003, 0.005, 0.0025]), wz: ints('int8', [6], [0, 0, 0, 0, 0, 0]),
         wg: randomTensor('uint8', [4, 2, 2, 2], r, 0, 255), wgs: f32([], [0.004]), wgz: ints('uint8', [], [130]),
         ys: f32([], [0.15]), yz: ints('uint8', [], [100]), bias: randomTensor('int32', [6], r, -3000, 3000),
-      },
+      };
+    const reference = {
+      y0: qlinearConv2dRef(feeds.x, i.xs, i.xz, i.w, i.ws, i.wz, i.ys, i.yz, i.bias, { pads: [1, 1, 1, 1], strides: [2, 1] }),
+      y1: qlinearConv2dRef(feeds.x, i.xs, i.xz, i.wg, i.wgs, i.wgz, i.ys, i.yz, undefined, { group: 2, dilations: [2, 1] }),
+    };
+    await checkQuantizedBothTargets({
+      opset: 10,
+      inputs: [{ name: 'x', dtype: 'uint8', shape: [1, 4, 8, 7] }],
+      outputs: [{ name: 'y0' }, { name: 'y1' }],
+      initializers: i,
       nodes: [
         { op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'bias'], outputs: ['y0'], attrs: { pads: [1, 1, 1, 1], strides: [2, 1] } },
         { op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'wg', 'wgs', 'wgz', 'ys', 'yz'], outputs: ['y1'], attrs: { group: 2, dilations: [2, 1] } },
       ],
-    }, feeds, 0, 0);
+    }, feeds, reference);
   });
 });
