@@ -1,6 +1,6 @@
 // im2col for any number of spatial dims: copies the input patches of a range of output rows into a row-major
-// [K][cols] matrix (K = channels x kernel positions, cols = output positions), zeros where the patch falls in
-// the padding. Rows of the last spatial axis are copied as segments, so no per-element bounds tests.
+// [K][cols] matrix (K = channels x kernel positions, cols = output positions), zeros (or an int8 input's zero
+// point) where the patch falls in the padding. Rows of the last spatial axis are copied as segments, so no per-element bounds tests.
 
 import type { EmitCtx } from '../ops/types.js';
 import type { ConvGeometry } from '../ops/conv-geometry.js';
@@ -13,7 +13,6 @@ function rawLoad(k: Kernel, e: number, p: Expr): Expr {
 function rawStore(k: Kernel, e: number, p: Expr, v: Expr): Expr {
   return e === 8 ? k.i64.store(0, 8, p, v) : e === 4 ? k.i32.store(0, 4, p, v) : e === 2 ? k.i32.store16(0, 2, p, v) : k.i32.store8(0, 1, p, v);
 }
-const rawZero = (k: Kernel, e: number) => (e === 8 ? k.c64(0) : k.c32(0));
 
 /** for (i = from; i < to(); i++) body, testing first (bounds are run-time values). */
 export function forRange(k: Kernel, i: Local, from: Expr, to: () => Expr, body: Expr[]): Expr {
@@ -27,10 +26,15 @@ export interface Im2colSpec {
   elemBytes: number;
   /** Byte stride between rows of the destination matrix. */
   rowBytes: number;
+  /** The value of padding (default 0): an int8 convolution pads with its input's zero point. 1-byte elements only. */
+  fill?: number;
 }
 
-/** Emits the im2col of output rows r0 .. r0+rCount-1 of one group's input x into dst (all i32 expressions). */
-export type Im2colCall = (k: Kernel, x: Expr, dst: Expr, r0: Expr, rCount: Expr) => Expr;
+/**
+ * Emits the im2col of output rows r0 .. r0+rCount-1 of one group's input x into dst (all i32 expressions); fill
+ * overrides the padding value with a run-time one (2-D only: an int8 input whose zero point is computed at run time).
+ */
+export type Im2colCall = (k: Kernel, x: Expr, dst: Expr, r0: Expr, rCount: Expr, fill?: Expr) => Expr;
 
 /**
  * The im2col for one convolution: writes the [K][rCount*OW] patch matrix of output rows r0 .. r0+rCount-1 (a row
@@ -42,20 +46,23 @@ export type Im2colCall = (k: Kernel, x: Expr, dst: Expr, r0: Expr, rCount: Expr)
 export function im2col(ctx: EmitCtx<unknown>, s: Im2colSpec): Im2colCall {
   const g = s.geo;
   if (g.inSize.length !== 2) {
-    const key = `im2col:${JSON.stringify(g)}:${s.channels}:${s.elemBytes}:${s.rowBytes}`;
+    const key = `im2col:${JSON.stringify(g)}:${s.channels}:${s.elemBytes}:${s.rowBytes}:${s.fill ?? 0}`;
     const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32'], (k) => buildIm2col(k, s));
-    return (k, x, dst, r0, rCount) => k.call(fn, [x, dst, r0, rCount]);
+    return (k, x, dst, r0, rCount, fill) => {
+      if (fill !== undefined) throw new Error('internal: a run-time padding value needs a 2-D convolution');
+      return k.call(fn, [x, dst, r0, rCount]);
+    };
   }
   const e = s.elemBytes;
   const fn = ctx.kernel(`im2col2d:${e}`, IM2COL_2D_PARAMS.map(() => 'i32' as const), (k) => buildIm2col2d(k, e));
   // A 2x2 input, 3x3 kernel, pads 1: 9 rows of 4 values into the out area.
-  ctx.prime(fn, (zeros, out) => [zeros, out, 0, 2, 1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 4 * e], IM2COL_PRIME_CALLS);
-  const geometry = [s.channels, ...g.inSize, g.outSize[1], ...g.kernel, ...g.strides, ...g.dilations, ...g.padBegin, s.rowBytes];
-  return (k, x, dst, r0, rCount) => k.call(fn, [x, dst, r0, rCount, ...geometry.map((v) => k.c32(v))]);
+  ctx.prime(fn, (zeros, out) => [zeros, out, 0, 2, 1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 4 * e, 0], IM2COL_PRIME_CALLS);
+  const geometry = [s.channels, ...g.inSize, g.outSize[1], ...g.kernel, ...g.strides, ...g.dilations, ...g.padBegin, s.rowBytes, s.fill ?? 0];
+  return (k, x, dst, r0, rCount, fill) => k.call(fn, [x, dst, r0, rCount, ...geometry.slice(0, -1).map((v) => k.c32(v)), fill ?? k.c32(geometry[geometry.length - 1])]);
 }
 
 const IM2COL_PRIME_CALLS = 250;
-const IM2COL_2D_PARAMS = ['x', 'dst', 'r0', 'rCount', 'C', 'H', 'W', 'OW', 'KH', 'KW', 'sh', 'sw', 'dh', 'dw', 'ph', 'pw', 'rowBytes'] as const;
+const IM2COL_2D_PARAMS = ['x', 'dst', 'r0', 'rCount', 'C', 'H', 'W', 'OW', 'KH', 'KW', 'sh', 'sw', 'dh', 'dw', 'ph', 'pw', 'rowBytes', 'fill'] as const;
 
 /** A geometry value of the last spatial axis: a constant (specialized kernel) or a run-time parameter (shared kernel). */
 type Val = number | Local;
@@ -83,7 +90,7 @@ function validColumns(k: Kernel, lo: Local, hi: Local, tmp: Local, g: { stride: 
  * One destination segment of OW elements at seg: zeros before lo and from hi on, and in [lo, hi) element ow of
  * the input row whose column 0 (kernel offset and padding applied) is at colBase, read with the given stride.
  */
-function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, stride: Val, lo: Local, hi: Local, OW: Val): Expr[] {
+function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, stride: Val, lo: Local, hi: Local, OW: Val, fill: () => Expr): Expr[] {
   const { i32 } = k;
   const c32 = (n: number) => k.c32(n);
   const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
@@ -104,16 +111,17 @@ function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, st
     rawStore(k, e, at(seg, ow.get(), e), rawLoad(k, e, at(colBase, i32.mul(ow.get(), val(k, stride)), e))),
     ow.set(i32.add(ow.get(), c32(1))),
   ]));
-  return [zeroRange(k, e, ow, seg, c32(0), () => lo.get()), ...copy, zeroRange(k, e, ow, seg, hi.get(), () => val(k, OW))];
+  return [fillRange(k, e, ow, seg, c32(0), () => lo.get(), fill), ...copy, fillRange(k, e, ow, seg, hi.get(), () => val(k, OW), fill)];
 }
 
-/** Zeros elements [from, to) of the segment at seg. */
-function zeroRange(k: Kernel, e: number, ow: Local, seg: Local, from: Expr, to: () => Expr): Expr {
-  return forRange(k, ow, from, to, [rawStore(k, e, k.i32.add(seg.get(), k.i32.mul(ow.get(), k.c32(e))), rawZero(k, e))]);
+/** Writes the padding value to elements [from, to) of the segment at seg. */
+function fillRange(k: Kernel, e: number, ow: Local, seg: Local, from: Expr, to: () => Expr, fill: () => Expr): Expr {
+  return forRange(k, ow, from, to, [rawStore(k, e, k.i32.add(seg.get(), k.i32.mul(ow.get(), k.c32(e))), fill())]);
 }
 
 function buildIm2col2d(k: Kernel, e: number): Expr[] {
-  const [x, dst, r0, rCount, C, H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw, rowBytes] = k.params;
+  const [x, dst, r0, rCount, C, H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw, rowBytes, fillParam] = k.params;
+  const fill = () => (e === 8 ? k.c64(0) : e === 1 ? fillParam.get() : k.c32(0));
   const { i32 } = k;
   const c32 = (v: number) => k.c32(v);
   const ci = k.local('i32'), kh = k.local('i32'), kw = k.local('i32'), r = k.local('i32'), ih = k.local('i32');
@@ -125,8 +133,8 @@ function buildIm2col2d(k: Kernel, e: number): Expr[] {
     ih.set(i32.sub(i32.add(i32.mul(r.get(), sh.get()), i32.mul(kh.get(), dh.get())), ph.get())),
     k.if(i32.lt_u(ih.get(), H.get()), [
       colBase.set(i32.add(xc.get(), i32.mul(i32.add(i32.mul(ih.get(), W.get()), i32.sub(kOff(), pw.get())), c32(e)))),
-      ...segment(k, e, ow, seg, colBase, sw, lo, hi, OW),
-    ], [zeroRange(k, e, ow, seg, c32(0), () => OW.get())]),
+      ...segment(k, e, ow, seg, colBase, sw, lo, hi, OW, fill),
+    ], [fillRange(k, e, ow, seg, c32(0), () => OW.get(), fill)]),
     seg.set(i32.add(seg.get(), rowIn.get())),
   ];
   const perKernel: Expr[] = [
@@ -164,6 +172,7 @@ function buildIm2col(k: Kernel, s: Im2colSpec): Expr[] {
   const src = k.local('i32'), dstRow = k.local('i32'), seg = k.local('i32'), lo = k.local('i32'), hi = k.local('i32');
   const ow = k.local('i32'), tmp = k.local('i32');
   const sL = geo.strides[L], dL = geo.dilations[L], pL = geo.padBegin[L], inL = geo.inSize[L];
+  const fill = () => (e === 8 ? k.c64(0) : k.c32(e === 1 ? s.fill ?? 0 : 0));
 
   const kOff = () => i32.mul(kIdx[L].get(), c32(dL));
 
@@ -181,8 +190,8 @@ function buildIm2col(k: Kernel, s: Im2colSpec): Expr[] {
   rowBody.push(
     k.if(valid.get(), [
       src.set(i32.add(src.get(), i32.mul(i32.sub(kOff(), c32(pL)), c32(e)))), // column 0 of the segment
-      ...segment(k, e, ow, seg, src, sL, lo, hi, OW),
-    ], [zeroRange(k, e, ow, seg, c32(0), () => c32(OW))]),
+      ...segment(k, e, ow, seg, src, sL, lo, hi, OW, fill),
+    ], [fillRange(k, e, ow, seg, c32(0), () => c32(OW), fill)]),
     seg.set(i32.add(seg.get(), c32(OW * e))),
   );
 

@@ -6,7 +6,8 @@ import { broadcastShapes, broadcastStrides } from '../codegen/elementwise.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Shape } from '../src/ir/graph.js';
-import { defineOp, type AttrReader, type EmitCtx, type Operand, type TensorInfo } from './types.js';
+import { convGeometry as sharedGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry as SharedGeometry } from './conv-geometry.js';
+import { defineOp, type EmitCtx, type Operand, type TensorInfo } from './types.js';
 
 type Failer = { fail(message: string): never };
 const INT8: DType[] = ['int8', 'uint8'];
@@ -132,52 +133,29 @@ export const MatMulInteger = defineOp({
 // ---------------------------------------------------------------------------------------------------------------
 // Convolution geometry (auto_pad, pads, strides, dilations, group) and a naive integer convolution.
 
-export interface ConvAttrs { autoPad: string; dilations: number[]; group: number; kernelShape: number[]; pads: number[]; strides: number[] }
+export type { ConvAttrs } from './conv-geometry.js';
+export const convAttrs = readConvAttrs;
 
-export function convAttrs(a: AttrReader): ConvAttrs {
-  return {
-    autoPad: a.string('auto_pad', 'NOTSET'), dilations: a.ints('dilations', []), group: a.int('group', 1),
-    kernelShape: a.ints('kernel_shape', []), pads: a.ints('pads', []), strides: a.ints('strides', []),
-  };
-}
-
+/** The integer kernels' view of a convolution: the float Conv's geometry (conv-geometry.ts) plus channel counts. */
 export interface ConvGeometry {
   N: number; C: number; M: number; group: number;
   inSpatial: number[]; kSpatial: number[]; outSpatial: number[];
   strides: number[]; dilations: number[]; padBegin: number[];
   outShape: Shape;
+  geo: SharedGeometry;
 }
 
 export function convGeometry(ctx: Failer, xShape: Shape, wShape: Shape, at: ConvAttrs): ConvGeometry {
-  const r = xShape.length - 2;
-  if (r < 1 || wShape.length !== xShape.length) ctx.fail(`x [${xShape}] and w [${wShape}] must have the same rank >= 3`);
+  if (xShape.length < 3 || wShape.length !== xShape.length) ctx.fail(`x [${xShape}] and w [${wShape}] must have the same rank >= 3`);
   const [N, C] = xShape;
   const M = wShape[0];
   const group = at.group;
   if (group < 1 || C !== wShape[1] * group || M % group) ctx.fail(`channels do not match: x [${xShape}], w [${wShape}], group ${group}`);
-  const inSpatial = xShape.slice(2), kSpatial = wShape.slice(2);
-  if (at.kernelShape.length && at.kernelShape.join() !== kSpatial.join()) ctx.fail(`kernel_shape [${at.kernelShape}] disagrees with w [${wShape}]`);
-  const strides = at.strides.length ? at.strides : kSpatial.map(() => 1);
-  const dilations = at.dilations.length ? at.dilations : kSpatial.map(() => 1);
-  const padBegin: number[] = [], outSpatial: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const ek = (kSpatial[i] - 1) * dilations[i] + 1;
-    if (at.autoPad === 'NOTSET') {
-      const pb = at.pads[i] ?? 0, pe = at.pads[i + r] ?? 0;
-      padBegin.push(pb);
-      outSpatial.push(Math.floor((inSpatial[i] + pb + pe - ek) / strides[i]) + 1);
-    } else if (at.autoPad === 'VALID') {
-      padBegin.push(0);
-      outSpatial.push(Math.floor((inSpatial[i] - ek) / strides[i]) + 1);
-    } else if (at.autoPad === 'SAME_UPPER' || at.autoPad === 'SAME_LOWER') {
-      const o = Math.ceil(inSpatial[i] / strides[i]);
-      const total = Math.max(0, (o - 1) * strides[i] + ek - inSpatial[i]);
-      padBegin.push(at.autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2));
-      outSpatial.push(o);
-    } else ctx.fail(`auto_pad "${at.autoPad}" is not valid`);
-  }
-  if (outSpatial.some((o) => o < 0)) ctx.fail('the kernel is larger than the padded input');
-  return { N, C, M, group, inSpatial, kSpatial, outSpatial, strides, dilations, padBegin, outShape: [N, M, ...outSpatial] };
+  const geo = sharedGeometry(at, xShape.slice(2), wShape.slice(2), (m) => ctx.fail(m));
+  return {
+    N, C, M, group, inSpatial: geo.inSize, kSpatial: geo.kernel, outSpatial: geo.outSize, strides: geo.strides,
+    dilations: geo.dilations, padBegin: geo.padBegin, outShape: [N, M, ...geo.outSize], geo,
+  };
 }
 
 /** Per-output-channel (stride > 0) or scalar (stride 0) parameter of a convolution. */

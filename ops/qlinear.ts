@@ -1,5 +1,6 @@
-// Quantized linear algebra: QLinearMatMul and QLinearConv. The int32 accumulation comes from the integer kernels of
-// ops/integer-ops.ts; the result is requantized as round((acc [+ bias]) * (s_in * s_w / s_y)) + y_zero_point,
+// Quantized linear algebra: QLinearMatMul and QLinearConv. With constant weights and float32 parameters (every
+// quantized model's case, and what the QDQ lowering produces) they run on the int8 GEMM (conv-int8.ts,
+// matmul-int8.ts); otherwise on the plain integer loops of ops/integer-ops.ts. Either way the result is requantized as round((acc [+ bias]) * (s_in * s_w / s_y)) + y_zero_point,
 // saturated, with the scale product computed in the scales' precision (float16 scales round like float16) and
 // the product acc * multiplier rounded to float32 before rounding to an integer (test/helpers/quant-reference.ts).
 
@@ -8,10 +9,28 @@ import type { DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
 import {
   convAttrs, convGeometry, convParam, emitIntConv, emitIntMatMul, matmulGeometry, matParam,
-  type ConvAttrs, type ConvParam, type MatParam,
+  type ConvAttrs, type ConvGeometry, type ConvParam, type MatParam,
 } from './integer-ops.js';
 import { roundTo, saturateRound, toFloat } from './quantize.js';
-import { defineOp, type Operand, type TensorInfo } from './types.js';
+import { emitQConv, qconvScratch, type QConvParams } from './conv-int8.js';
+import { defineOp, type AttrReader, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
+
+/**
+ * Clamp of the quantized output, in the output's integer domain: internal attributes that src/passes/lower-qdq.ts
+ * sets when it folds a Relu or Clip between the op and its QuantizeLinear (never present in ONNX models).
+ */
+export const QCLAMP = { lo: '_qmin', hi: '_qmax' } as const;
+export interface QClamp { lo: number; hi: number }
+export const readQClamp = (a: AttrReader): QClamp => ({ lo: a.int(QCLAMP.lo, -(2 ** 31)), hi: a.int(QCLAMP.hi, 2 ** 31 - 1) });
+
+const isF32Const = (i: InputInfo | Operand | undefined) => !!i?.const && i.dtype === 'float32';
+const isConst = (i: InputInfo | Operand | undefined) => !!i?.const;
+const nums = (t: { data: ArrayLike<number | bigint> }) => Array.from(t.data as ArrayLike<number>, Number);
+
+/** float32 (sIn * sW[i]) / sY for each weight scale, as the kernels and test/helpers/quant-reference.ts compute it. */
+export function multipliers(sIn: number, sW: number[], sY: number, n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.fround(Math.fround(sIn * sW[sW.length === 1 ? 0 : i]) / sY));
+}
 
 const INT8: DType[] = ['int8', 'uint8'];
 const SCALES: DType[] = ['float32', 'float16', 'bfloat16'];
@@ -58,10 +77,10 @@ export const QLinearMatMul = defineOp({
   },
 });
 
-export const QLinearConv = defineOp<ConvAttrs>({
+export const QLinearConv = defineOp<ConvAttrs & QClamp>({
   op: 'QLinearConv', since: 10, dtypes: ['int8', 'uint8', 'int32', 'float32'],
-  notes: 'per-tensor or per-output-channel weight scales and zero points',
-  attrs: convAttrs,
+  notes: 'per-tensor or per-output-channel weight scales and zero points; constant weights and float32 scales run on the int8 GEMM (i32x4.dot_i16x8_s) or the int8 depthwise kernel',
+  attrs: (a) => ({ ...convAttrs(a), ...readQClamp(a) }),
   infer(ctx): TensorInfo[] {
     checkTypes(ctx, ctx.inputs, [[0, 2], [3, 5]], [1, 4, 6]);
     if (!ctx.inputs[7] || !INT8.includes(ctx.inputs[7].dtype)) ctx.fail('y_zero_point must be int8 or uint8');
@@ -70,10 +89,16 @@ export const QLinearConv = defineOp<ConvAttrs>({
     if (bias && (bias.dtype !== 'int32' || numel(bias.shape) !== g.M)) ctx.fail(`B must be int32 of length ${g.M}`);
     return [{ dtype: ctx.inputs[7]!.dtype, shape: g.outShape }];
   },
-  scratch: () => 16,
+  scratch(ctx) {
+    if (!fastQConv(ctx.inputs)) return 16;
+    const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[3]!.shape, ctx.attrs);
+    return qconvScratch(g.geo, g.C, g.M, g.group);
+  },
   emit(ctx) {
     const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as (Operand | undefined)[] as Operand[];
     const g = convGeometry(ctx, x.shape, w.shape, ctx.attrs);
+    if (fastQConv(ctx.inputs)) return emitQConv(ctx, qconvParams(ctx, g));
+    if (ctx.attrs.lo > -129 || ctx.attrs.hi < 256) ctx.fail('internal: a fused clamp on a QLinearConv with run-time parameters');
     const params: ConvParam[] = [
       convParam(ctx, xzp, g.M, 'x_zero_point', false), convParam(ctx, wzp, g.M, 'w_zero_point', true),
       convParam(ctx, xs, g.M, 'x_scale', false), convParam(ctx, ws, g.M, 'w_scale', true),
@@ -88,3 +113,25 @@ export const QLinearConv = defineOp<ConvAttrs>({
     });
   },
 });
+
+/** Constant weights, zero points and bias, float32 scales: the int8 GEMM / depthwise path. */
+function fastQConv(ins: (InputInfo | Operand | undefined)[]): boolean {
+  const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ins;
+  return !!x && x.shape.length >= 3 && [xs, ws, ys].every(isF32Const) && [xzp, w, wzp, yzp].every(isConst) && (!bias || isConst(bias)) &&
+    numel(xs!.shape) === 1 && numel(ys!.shape) === 1 && numel(xzp!.shape) === 1 && numel(yzp!.shape) === 1;
+}
+
+function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvParams {
+  const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as Operand[];
+  const wz = nums(wzp.const!), out = ctx.outputs[0].dtype as 'int8' | 'uint8';
+  return {
+    x, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
+    w: nums(w.const!), wSigned: w.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+    xZp: nums(xzp.const!)[0],
+    bias: bias ? Int32Array.from(nums(bias.const!)) : undefined,
+    epilogue: { out, bias: bias ? 'row' : 'none', scale: 'row', lo: ctx.attrs.lo, hi: ctx.attrs.hi },
+    mult: multipliers(nums(xs.const!)[0], nums(ws.const!), nums(ys.const!)[0], g.M),
+    yZp: nums(yzp.const!)[0],
+  };
+}
+

@@ -1,0 +1,354 @@
+// The int8 GEMM shared by QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger and the int8 Gemm the QDQ
+// lowering produces: C[M,N] = epilogue(sum_k A[m,k] * B[k,n]) with exact i32 accumulation.
+//
+// A GEMM is described by its operand storage and its epilogue (QGemmSpec); one function serves every layer with
+// the same description, shapes and pointers being run-time parameters (like the float GEMM in gemm.ts).
+// Zero points never reach the kernel: a constant operand is stored with its zero point subtracted at compile
+// time (as i16 when the difference does not fit in 8 bits), a run-time operand is packed to i16 minus its zero
+// point by packPairs / packRows below. So the inner loop is pure multiply-accumulate.
+//
+// K is consumed in pairs, the unit of SIMD128's i32x4.dot_i16x8_s (a0*b0 + a1*b1 per i32 lane, 8 products per
+// instruction):
+//  - A(m, k) at a + m*sA + k*e (e = 1 for 'i8'/'u8', 2 for 'i16'): a pair is 2 or 4 consecutive bytes, splatted
+//    across the vector (load16_splat + extend, or load32_splat). K is padded to even with A = 0.
+//  - B is a list of panels of NR = 8 columns: panel j/NR at b + (j/NR)*pB holds pair p at + p*ldb as
+//    [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1]: 16 bytes ('i8'/'u8', extended on load by load8x8) or 32 bytes ('i16').
+//    Columns past N are zero.
+//  - bias (i32) per row or per column, added to the accumulator.
+//  - output 'i32' stores the accumulator; 'q' requantizes: round_half_even(f32(acc) * mult) + zp, saturated to
+//    int8/uint8 and clamped to [lo, hi] (a fused Relu/Clip), mult a float32 per row or per column. The scalar target
+//    computes the same integers with the same float32 operations.
+
+import type { EmitCtx } from '../ops/types.js';
+import type { Expr, Kernel, Local } from './wasm.js';
+
+export const QMR = 4;
+export const QNR = 8;
+
+export type QStorage = 'i8' | 'u8' | 'i16';
+
+export interface QEpilogue {
+  bias: 'none' | 'row' | 'col';
+  /** 'i32': store the accumulator (ConvInteger). Otherwise requantize to this dtype. */
+  out: 'i32' | 'int8' | 'uint8';
+  /** Requantization multiplier per row or per column (unused for 'i32'). */
+  scale: 'row' | 'col';
+  /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
+  lo: number; hi: number;
+}
+
+export interface QGemmSpec extends QEpilogue {
+  a: QStorage;
+  b: QStorage;
+}
+
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}`.replace(/-/g, 'm');
+
+export interface QGemmArgs {
+  a: Expr; sA: Expr;
+  b: Expr; ldb: Expr; pB: Expr;
+  c: Expr; ldc: Expr;
+  M: Expr; N: Expr; K: Expr;
+  bias?: Expr; mult?: Expr; zp?: Expr;
+}
+
+const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp'] as const;
+const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
+const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
+const outBytes = (e: QEpilogue) => (e.out === 'i32' ? 4 : 1);
+
+/** Name of the shared GEMM function for this description, created on first use. The kernel name carries it. */
+export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
+  const fn = ctx.kernel(`qgemm:${qgemmKey(s)}`, PARAMS.map(() => 'i32' as const), (k) => (k.simd ? buildSimd(k, s) : buildScalar(k, s)));
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 8, QMR, QNR, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
+  return fn;
+}
+
+const PRIME_K = 64, PRIME_CALLS = 160;
+
+export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
+  const z = k.c32(0);
+  return k.call(fn, [g.a, g.sA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z]);
+}
+
+// ------------------------------------------------------------------------------------------------- SIMD
+
+const TILE_PARAMS = ['a', 'sA', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
+
+/** One QMR x QNR tile over all of K, in its own function so that its 8 accumulators stay in registers. */
+function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
+  const [a, sA, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
+  const { i32 } = k;
+  const c32 = (x: number) => k.c32(x);
+  const rows = Array.from({ length: QMR }, () => k.local('i32'));
+  const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
+  const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
+  const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, b.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, b.get()) : k.v128.load8x8_u(off / 2, 8, b.get()));
+  const splatA = (p: Local) => (s.a === 'i16' ? k.v128.load32_splat(0, 4, p.get())
+    : s.a === 'i8' ? k.i16x8.extend_low_i8x16_s(k.v128.load16_splat(0, 1, p.get())) : k.i16x8.extend_low_i8x16_u(k.v128.load16_splat(0, 1, p.get())));
+  const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
+  for (let r = 0; r < QMR; r++) {
+    step.push(av.set(splatA(rows[r])));
+    step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
+    step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
+  }
+  const pairA = 2 * aBytes(s.a);
+  for (const row of rows) step.push(row.set(i32.add(row.get(), c32(pairA))));
+  step.push(b.set(i32.add(b.get(), c32(bPairBytes(s.b)))));
+  const label = k.w.nextLabel('QK');
+  const kLoop = k.if(pairs.get(), k.m.loop(label, k.block([...step, pairs.set(i32.sub(pairs.get(), c32(1))), k.m.br(label, pairs.get())])));
+
+  // Rows past M re-read row 0 (never stored).
+  const init: Expr[] = rows.map((row, r) => row.set(r === 0 ? a.get() : k.select(i32.lt_s(c32(r), mRem.get()), i32.add(a.get(), i32.mul(sA.get(), c32(r))), a.get())));
+  for (const [x, y] of acc) init.push(x.set(k.i32x4.splat(c32(0))), y.set(k.i32x4.splat(c32(0))));
+
+  // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row.
+  const fin: Expr[] = [];
+  for (let r = 0; r < QMR; r++) {
+    for (let q = 0; q < 2; q++) {
+      let v = acc[r][q].get();
+      if (s.bias === 'row') v = k.i32x4.add(v, k.v128.load32_splat(r * 4, 4, bias.get()));
+      else if (s.bias === 'col') v = k.i32x4.add(v, k.v128.load(q * 16, 4, bias.get()));
+      if (v !== acc[r][q].get()) fin.push(acc[r][q].set(v));
+    }
+  }
+  const cRow = (r: number) => (r === 0 ? c.get() : i32.add(c.get(), i32.mul(ldc.get(), c32(r))));
+  const outV: Local[] = [];
+  if (s.out !== 'i32') {
+    const zpf = k.local('v128');
+    fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
+    for (let r = 0; r < QMR; r++) {
+      const requant = (q: number) => {
+        const m = s.scale === 'row' ? k.v128.load32_splat(r * 4, 4, mult.get()) : k.v128.load(q * 16, 4, mult.get());
+        const scaled = k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m)), zpf.get());
+        return k.i32x4.trunc_sat_f32x4_s(scaled);
+      };
+      const wide = k.i16x8.narrow_i32x4_s(requant(0), requant(1));
+      let narrow = s.out === 'int8' ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(c32(0)));
+      const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
+      if (s.lo > tlo) narrow = s.out === 'int8' ? k.i8x16.max_s(narrow, k.i8x16.splat(c32(s.lo))) : k.i8x16.max_u(narrow, k.i8x16.splat(c32(s.lo)));
+      if (s.hi < thi) narrow = s.out === 'int8' ? k.i8x16.min_s(narrow, k.i8x16.splat(c32(s.hi))) : k.i8x16.min_u(narrow, k.i8x16.splat(c32(s.hi)));
+      const o = k.local('v128');
+      outV.push(o);
+      fin.push(o.set(narrow));
+    }
+  }
+  const storeFull: Expr[] = [], storePartial: Expr[] = [];
+  for (let r = 0; r < QMR; r++) {
+    if (s.out === 'i32') {
+      storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
+      const lanes: Expr[] = [];
+      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
+      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
+    } else {
+      storeFull.push(k.v128.store64_lane(0, 1, 0, cRow(r), outV[r].get()));
+      const lanes: Expr[] = [];
+      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r].get(), l))));
+      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
+    }
+  }
+  return [...init, kLoop, ...fin, k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem.get(), c32(QNR))), storeFull, storePartial)];
+}
+
+function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
+  const tileName = `qgemm_tile_${qgemmKey(s)}`;
+  const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, s));
+  const [a, sA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const { i32 } = k;
+  const c32 = (x: number) => k.c32(x);
+  const i = k.local('i32'), j = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32'), aBlk = k.local('i32'), cBlk = k.local('i32');
+  void ldb;
+  const eb = outBytes(s);
+  return [
+    k.if(i32.or(i32.le_s(M.get(), c32(0)), i32.le_s(N.get(), c32(0))), k.return()),
+    pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
+    j.set(c32(0)), bPanel.set(b.get()),
+    k.while(() => i32.lt_s(j.get(), N.get()), [
+      i.set(c32(0)), aBlk.set(a.get()), cBlk.set(i32.add(c.get(), i32.mul(j.get(), c32(eb)))),
+      k.while(() => i32.lt_s(i.get(), M.get()), [
+        k.call(tile, [
+          aBlk.get(), sA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
+          s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
+          s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
+          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()),
+        ]),
+        i.set(i32.add(i.get(), c32(QMR))),
+        aBlk.set(i32.add(aBlk.get(), i32.mul(sA.get(), c32(QMR)))),
+        cBlk.set(i32.add(cBlk.get(), i32.mul(ldc.get(), c32(QMR)))),
+      ]),
+      j.set(i32.add(j.get(), c32(QNR))),
+      bPanel.set(i32.add(bPanel.get(), pB.get())),
+    ]),
+  ];
+}
+
+// ----------------------------------------------------------------------------------------------- scalar
+
+/** One output element at a time over the same layouts, with the same float32 requantization. */
+function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
+  const [a, sA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const { i32 } = k;
+  const c32 = (x: number) => k.c32(x);
+  const m = k.local('i32'), n = k.local('i32'), p = k.local('i32'), pairs = k.local('i32');
+  const acc = k.local('i32'), ap = k.local('i32'), bp = k.local('i32');
+  const ea = aBytes(s.a), eB = s.b === 'i16' ? 2 : 1;
+  const loadA = (off: number) => (s.a === 'i16' ? k.i32.load16_s(off, 2, ap.get()) : s.a === 'i8' ? k.i32.load8_s(off, 1, ap.get()) : k.i32.load8_u(off, 1, ap.get()));
+  const loadB = (off: number) => (s.b === 'i16' ? k.i32.load16_s(off, 2, bp.get()) : s.b === 'i8' ? k.i32.load8_s(off, 1, bp.get()) : k.i32.load8_u(off, 1, bp.get()));
+  const eb = outBytes(s);
+  const cAddr = i32.add(c.get(), i32.add(i32.mul(m.get(), ldc.get()), i32.mul(n.get(), c32(eb))));
+  const biasV = s.bias === 'none' ? c32(0) : k.i32.load(0, 4, i32.add(bias.get(), i32.shl((s.bias === 'row' ? m : n).get(), c32(2))));
+  let store: Expr;
+  if (s.out === 'i32') store = k.i32.store(0, 4, cAddr, acc.get());
+  else {
+    const mv = k.f32.load(0, 4, i32.add(mult.get(), i32.shl((s.scale === 'row' ? m : n).get(), c32(2))));
+    const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
+    const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
+    const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
+    store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
+  }
+  return [
+    pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
+    k.dynFor(m, c32(0), M.get(), 1, () => k.dynFor(n, c32(0), N.get(), 1, () => [
+      acc.set(biasV),
+      ap.set(i32.add(a.get(), i32.mul(m.get(), sA.get()))),
+      bp.set(i32.add(i32.add(b.get(), i32.mul(i32.shr_u(n.get(), c32(3)), pB.get())), i32.mul(i32.and(n.get(), c32(QNR - 1)), c32(2 * eB)))),
+      k.dynFor(p, c32(0), pairs.get(), 1, () => [
+        acc.set(i32.add(acc.get(), i32.add(i32.mul(loadA(0), loadB(0)), i32.mul(loadA(ea), loadB(eB))))),
+        ap.set(i32.add(ap.get(), c32(2 * ea))),
+        bp.set(i32.add(bp.get(), ldb.get())),
+      ]),
+      store,
+    ])),
+  ];
+}
+
+// ------------------------------------------------------------------------------------ run-time packing
+
+/**
+ * Packs a run-time int8/uint8 matrix B[k, n] (row k at src + k*ldk, columns contiguous) into i16 panels minus
+ * its zero point (an i32 parameter): the 'i16' B layout above, for K rows and N columns, zero-padded to
+ * whole panels and an even K. Returns the panel stride pB = ceil(K/2) * 32.
+ */
+export function packPairsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string {
+  return ctx.kernel(`qpack_pairs:${src}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, ldk, dst, K, N, zp] = k.params;
+    const { i32 } = k;
+    const c32 = (v: number) => k.c32(v);
+    const p = k.local('i32'), j = k.local('i32'), col = k.local('i32'), pairs = k.local('i32'), pB = k.local('i32');
+    const row0 = k.local('i32'), row1 = k.local('i32'), out = k.local('i32'), full = k.local('i32'), k1 = k.local('i32');
+    const ld = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
+    // One element: row r (0 or 1 of the pair) of column col; zero past K or N.
+    const elem = (rowBase: Local, r: number) => k.select(
+      i32.and(i32.lt_s(col.get(), N.get()), r === 0 ? c32(1) : i32.lt_s(k1.get(), K.get())),
+      i32.sub(ld(i32.add(rowBase.get(), col.get())), zp.get()), c32(0));
+    const scalarCols = k.dynFor(col, j.get(), i32.add(j.get(), c32(QNR)), 1, () => [
+      k.i32.store16(0, 2, i32.add(out.get(), i32.shl(i32.sub(col.get(), j.get()), c32(2))), elem(row0, 0)),
+      k.i32.store16(2, 2, i32.add(out.get(), i32.shl(i32.sub(col.get(), j.get()), c32(2))), elem(row1, 1)),
+    ]);
+    let panel: Expr = scalarCols;
+    if (k.simd) {
+      const ext = (addr: Expr) => k.i16x8.sub(src === 'i8' ? k.v128.load8x8_s(0, 1, addr) : k.v128.load8x8_u(0, 1, addr), k.i16x8.splat(zp.get()));
+      const r0 = k.local('v128'), r1 = k.local('v128');
+      const lo = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], hi = lo.map((v) => v + 8);
+      panel = k.if(full.get(), [
+        r0.set(ext(i32.add(row0.get(), j.get()))),
+        r1.set(ext(i32.add(row1.get(), j.get()))),
+        k.v128.store(0, 16, out.get(), k.i8x16.shuffle(r0.get(), r1.get(), lo)),
+        k.v128.store(16, 16, out.get(), k.i8x16.shuffle(r0.get(), r1.get(), hi)),
+      ], scalarCols);
+    }
+    return [
+      pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
+      pB.set(i32.shl(pairs.get(), c32(5))),
+      k.dynFor(p, c32(0), pairs.get(), 1, () => [
+        k1.set(i32.add(i32.shl(p.get(), c32(1)), c32(1))),
+        row0.set(i32.add(x.get(), i32.mul(i32.shl(p.get(), c32(1)), ldk.get()))),
+        // an odd K's last pair reads row 0 twice and zeroes the second
+        row1.set(k.select(i32.lt_s(k1.get(), K.get()), i32.add(row0.get(), ldk.get()), row0.get())),
+        j.set(c32(0)),
+        out.set(i32.add(dst.get(), i32.shl(p.get(), c32(5)))),
+        k.while(() => i32.lt_s(j.get(), N.get()), [
+          full.set(i32.and(i32.le_s(i32.add(j.get(), c32(QNR)), N.get()), i32.lt_s(k1.get(), K.get()))),
+          panel,
+          j.set(i32.add(j.get(), c32(QNR))),
+          out.set(i32.add(out.get(), pB.get())),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/**
+ * Packs run-time int8/uint8 rows A[m, k] (row m at src + m*lda) into i16 rows minus the zero point zp, row
+ * stride 2*Kp (Kp = K rounded up to even, the pad zero): the 'i16' A layout.
+ */
+export function packRowsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string {
+  return ctx.kernel(`qpack_rows:${src}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, lda, dst, M, K, zp] = k.params;
+    const { i32 } = k;
+    const c32 = (v: number) => k.c32(v);
+    const m = k.local('i32'), q = k.local('i32'), row = k.local('i32'), out = k.local('i32'), kp = k.local('i32');
+    const ld = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
+    const vecEnd = k.local('i32');
+    const body: Expr[] = [
+      row.set(i32.add(x.get(), i32.mul(m.get(), lda.get()))),
+      out.set(i32.add(dst.get(), i32.mul(m.get(), i32.shl(kp.get(), c32(1))))),
+      q.set(c32(0)),
+    ];
+    if (k.simd) {
+      body.push(k.while(() => i32.le_s(i32.add(q.get(), c32(8)), vecEnd.get()), [
+        k.v128.store(0, 2, i32.add(out.get(), i32.shl(q.get(), c32(1))),
+          k.i16x8.sub(src === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(row.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(row.get(), q.get())), k.i16x8.splat(zp.get()))),
+        q.set(i32.add(q.get(), c32(8))),
+      ]));
+    }
+    body.push(
+      k.while(() => i32.lt_s(q.get(), K.get()), [
+        k.i32.store16(0, 2, i32.add(out.get(), i32.shl(q.get(), c32(1))), i32.sub(ld(i32.add(row.get(), q.get())), zp.get())),
+        q.set(i32.add(q.get(), c32(1))),
+      ]),
+      k.if(i32.lt_s(K.get(), kp.get()), k.i32.store16(0, 2, i32.add(out.get(), i32.shl(K.get(), c32(1))), c32(0))),
+    );
+    return [
+      kp.set(i32.and(i32.add(K.get(), c32(1)), c32(-2))),
+      vecEnd.set(K.get()),
+      k.dynFor(m, c32(0), M.get(), 1, () => body),
+    ];
+  });
+}
+
+// --------------------------------------------------------------------------------- compile-time packing
+
+/** The bytes of a constant A (rows m, K-pairs contiguous), zero point per row subtracted. */
+export function packConstA(values: ArrayLike<number>, M: number, K: number, zpOfRow: (m: number) => number, signed: boolean):
+  { bytes: Uint8Array; storage: QStorage; sA: number } {
+  const Kp = K + (K & 1);
+  let narrow = true;
+  for (let m = 0; m < M && narrow; m++) if (zpOfRow(m) !== 0) narrow = false;
+  if (narrow) {
+    const out = signed ? new Int8Array(Math.max(1, M * Kp)) : new Uint8Array(Math.max(1, M * Kp));
+    for (let m = 0; m < M; m++) for (let q = 0; q < K; q++) out[m * Kp + q] = Number(values[m * K + q]);
+    return { bytes: new Uint8Array(out.buffer), storage: signed ? 'i8' : 'u8', sA: Kp };
+  }
+  const out = new Int16Array(Math.max(1, M * Kp));
+  for (let m = 0; m < M; m++) for (let q = 0; q < K; q++) {
+    out[m * Kp + q] = Number(values[m * K + q]) - zpOfRow(m);
+  }
+  return { bytes: new Uint8Array(out.buffer), storage: 'i16', sA: Kp * 2 };
+}
+
+/** The panels of a constant B (element (k, n) = at(k, n)), zero point per column subtracted. */
+export function packConstB(at: (k: number, n: number) => number, K: number, N: number, zpOfCol: (n: number) => number, signed: boolean):
+  { bytes: Uint8Array; storage: QStorage; ldb: number; pB: number } {
+  const pairs = (K + 1) >> 1, panels = Math.ceil(N / QNR);
+  let narrow = true;
+  for (let n = 0; n < N && narrow; n++) if (zpOfCol(n) !== 0) narrow = false;
+  const count = Math.max(1, panels * pairs * QNR * 2);
+  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  for (let j = 0; j < panels; j++) for (let p = 0; p < pairs; p++) for (let c = 0; c < QNR; c++) for (let r = 0; r < 2; r++) {
+    const n = j * QNR + c, kk = 2 * p + r;
+    if (n < N && kk < K) out[((j * pairs + p) * QNR + c) * 2 + r] = at(kk, n) - zpOfCol(n);
+  }
+  const e = narrow ? 1 : 2;
+  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', ldb: QNR * 2 * e, pB: pairs * QNR * 2 * e };
+}

@@ -1,0 +1,139 @@
+// Depthwise 2-D int8 convolution (one input and one output channel per group; MobileNet's 3x3 layers), used by
+// conv-int8.ts. Per channel the input is copied into a zero-bordered plane of i16 values minus the zero point, so
+// padding contributes 0 and taps need no bounds tests; the taps (weights minus their zero point) are i16 splats.
+// SIMD computes 8 output columns at a time with i32x4.extmul_{low,high}_i16x8_s (stride 2: the even lanes of 16
+// values); the epilogue is the int8 GEMM's requantization. The scalar target computes the same integers.
+
+import type { Expr, Local } from '../codegen/wasm.js';
+import type { ConvGeometry } from './conv-geometry.js';
+import type { QConvParams } from './conv-int8.js';
+import type { EmitCtx } from './types.js';
+
+export function depthwiseInt8Applies(geo: ConvGeometry, cin: number, cout: number, group: number): boolean {
+  return geo.inSize.length === 2 && group === cin && cout === cin && geo.strides[1] <= 2;
+}
+
+interface PlaneGeo { hp: number; wp: number }
+
+function planeGeo(g: ConvGeometry): PlaneGeo {
+  const [H, W] = g.inSize, [OH, OW] = g.outSize, [KH, KW] = g.kernel, [sh, sw] = g.strides, [dh, dw] = g.dilations;
+  const [pt, pl] = g.padBegin;
+  const hp = Math.max(H + pt, (OH - 1) * sh + (KH - 1) * dh + 1);
+  // 8 output columns past the last one may be read (stride 2: 16 values): slack so those reads stay in the plane.
+  const wp = Math.max(W + pl, (OW - 1) * sw + (KW - 1) * dw + 1) + 16 * sw;
+  return { hp, wp };
+}
+
+export function depthwiseInt8Scratch(geo: ConvGeometry): number {
+  const { hp, wp } = planeGeo(geo);
+  return hp * wp * 2 + 64;
+}
+
+export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
+  const g = q.geo;
+  const [H, W] = g.inSize, [OH, OW] = g.outSize, [KH, KW] = g.kernel, [sh, sw] = g.strides, [dh, dw] = g.dilations;
+  const [pt, pl] = g.padBegin;
+  const { hp, wp } = planeGeo(g);
+  const C = q.cout, T = KH * KW;
+  const taps = new Int16Array(C * T);
+  for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) taps[c * T + t] = Number(q.w[c * T + t]) - q.wZp(c);
+  const tapsPtr = ctx.data(new Uint8Array(taps.buffer));
+  const biasPtr = ctx.data(new Uint8Array(Int32Array.from({ length: C }, (_, c) => q.bias?.[c] ?? 0).buffer));
+  const multPtr = ctx.data(new Uint8Array(Float32Array.from({ length: C }, (_, c) => q.mult?.[c] ?? 0).buffer));
+  const e = q.epilogue;
+  const xSigned = q.x.dtype === 'int8';
+  const runtimeZp = typeof q.xZp !== 'number';
+  const eb = e.out === 'i32' ? 4 : 1;
+  const key = `qconv_dw:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${ctx.target}`;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, wt, y, bias, mult, plane, zpArg] = k.params;
+    const { i32 } = k;
+    const c32 = (v: number) => k.c32(v);
+    const nc = k.local('i32'), c = k.local('i32'), ih = k.local('i32'), oh = k.local('i32'), ow = k.local('i32'), iw = k.local('i32');
+    const xc = k.local('i32'), yrow = k.local('i32'), prow = k.local('i32'), wc = k.local('i32');
+    const zp = k.local('i32'), biasC = k.local('i32'), multC = k.local('f32');
+    const src = k.local('i32'), dst = k.local('i32'), accS = k.local('i32');
+    const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
+    const lo = Math.max(tlo, e.lo), hi = Math.min(thi, e.hi);
+    const ld8 = (addr: Expr) => (xSigned ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
+    const planeAt = (row: Expr, col: Expr) => i32.add(plane.get(), i32.shl(i32.add(i32.mul(row, c32(wp)), col), c32(1)));
+
+    // This channel's rows into the plane, minus the zero point (the border stays 0 from the fill).
+    const copyRow: Expr[] = [src.set(i32.add(xc.get(), i32.mul(ih.get(), c32(W)))), dst.set(planeAt(i32.add(ih.get(), c32(pt)), c32(pl))), iw.set(c32(0))];
+    if (k.simd) {
+      copyRow.push(k.while(() => i32.le_s(i32.add(iw.get(), c32(8)), c32(W)), [
+        k.v128.store(0, 2, i32.add(dst.get(), i32.shl(iw.get(), c32(1))),
+          k.i16x8.sub(xSigned ? k.v128.load8x8_s(0, 1, i32.add(src.get(), iw.get())) : k.v128.load8x8_u(0, 1, i32.add(src.get(), iw.get())), k.i16x8.splat(zp.get()))),
+        iw.set(i32.add(iw.get(), c32(8))),
+      ]));
+    }
+    copyRow.push(k.while(() => i32.lt_s(iw.get(), c32(W)), [
+      k.i32.store16(0, 2, i32.add(dst.get(), i32.shl(iw.get(), c32(1))), i32.sub(ld8(i32.add(src.get(), iw.get())), zp.get())),
+      iw.set(i32.add(iw.get(), c32(1))),
+    ]));
+
+    // One output value (scalar target, and the SIMD path's tail): acc over the taps, then requantize and store.
+    const scalarStore = (acc: Expr, at: Expr): Expr => {
+      if (e.out === 'i32') return k.i32.store(0, 4, at, acc);
+      const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc), multC.get())), k.f32.convert_s.i32(c32(q.yZp)));
+      return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
+    };
+    const scalarOut: Expr[] = [accS.set(biasC.get())];
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      const at = i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw)), c32(1)));
+      scalarOut.push(accS.set(i32.add(accS.get(), i32.mul(k.i32.load16_s(0, 2, at), k.i32.load16_s((kh * KW + kw) * 2, 2, wc.get())))));
+    }
+    scalarOut.push(scalarStore(accS.get(), i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)))));
+
+    const channelSetup: Expr[] = [];
+    const rowBody: Expr[] = [prow.set(i32.add(plane.get(), i32.mul(oh.get(), c32(sh * wp * 2)))), ow.set(c32(0))];
+    if (k.simd) {
+      const lo4 = k.local('v128'), hi4 = k.local('v128'), xv = k.local('v128');
+      const tapV: Local[] = Array.from({ length: T }, () => k.local('v128'));
+      const vec: Expr[] = [lo4.set(k.i32x4.splat(biasC.get())), hi4.set(k.i32x4.splat(biasC.get()))];
+      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+        const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw + extra)), c32(1)));
+        const input = sw === 1 ? k.v128.load(0, 2, at(0))
+          : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(8)), [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29]);
+        const t = tapV[kh * KW + kw];
+        vec.push(xv.set(input),
+          lo4.set(k.i32x4.add(lo4.get(), k.i32x4.extmul_low_i16x8_s(xv.get(), t.get()))),
+          hi4.set(k.i32x4.add(hi4.get(), k.i32x4.extmul_high_i16x8_s(xv.get(), t.get()))));
+      }
+      const out = i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
+      if (e.out === 'i32') vec.push(k.v128.store(0, 4, out, lo4.get()), k.v128.store(16, 4, out, hi4.get()));
+      else {
+        const rq = (v: Local) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
+        const wide = k.i16x8.narrow_i32x4_s(rq(lo4), rq(hi4));
+        let narrow = e.out === 'int8' ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(c32(0)));
+        if (lo > tlo) narrow = e.out === 'int8' ? k.i8x16.max_s(narrow, k.i8x16.splat(c32(lo))) : k.i8x16.max_u(narrow, k.i8x16.splat(c32(lo)));
+        if (hi < thi) narrow = e.out === 'int8' ? k.i8x16.min_s(narrow, k.i8x16.splat(c32(hi))) : k.i8x16.min_u(narrow, k.i8x16.splat(c32(hi)));
+        vec.push(k.v128.store64_lane(0, 1, 0, out, narrow));
+      }
+      const vecEnd = OW - (OW % 8);
+      if (vecEnd > 0) rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...vec, ow.set(i32.add(ow.get(), c32(8)))]));
+      // taps splatted once per channel
+      channelSetup.push(...tapV.map((t, i) => t.set(k.i16x8.splat(k.i32.load16_s(i * 2, 2, wc.get())))));
+    }
+    rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(OW)), [...scalarOut, ow.set(i32.add(ow.get(), c32(1)))]));
+    rowBody.push(yrow.set(i32.add(yrow.get(), c32(OW * eb))));
+
+    const zpLoad = runtimeZp ? ld8(zpArg.get()) : zpArg.get();
+    return [
+      zp.set(zpLoad),
+      k.fill(plane.get(), 0, hp * wp * 2 + 64),
+      xc.set(x.get()), yrow.set(y.get()),
+      k.for(nc, 0, q.batch * C, 1, () => [
+        c.set(i32.rem_u(nc.get(), c32(C))),
+        wc.set(i32.add(wt.get(), i32.mul(c.get(), c32(T * 2)))),
+        biasC.set(k.i32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2))))),
+        multC.set(k.f32.load(0, 4, i32.add(mult.get(), i32.shl(c.get(), c32(2))))),
+        ...channelSetup,
+        k.for(ih, 0, H, 1, () => copyRow),
+        k.for(oh, 0, OH, 1, () => rowBody),
+        xc.set(i32.add(xc.get(), c32(H * W))),
+      ]),
+    ];
+  });
+  ctx.call(fn, [q.x.ptr, tapsPtr, ctx.outputs[0].ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr]);
+}

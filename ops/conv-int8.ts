@@ -1,0 +1,138 @@
+// The int8 convolution behind QLinearConv, ConvInteger and the lowered QDQ Conv: the float Conv's geometry
+// (conv-geometry.ts) and im2col, with the int8 GEMM of codegen/qgemm.ts. Per (image, group) and chunk of output
+// rows: im2col of the int8 input (padding = the input's zero point), packed into i16 K-pairs minus the zero point,
+// then one GEMM against the weights (int8 as stored, zero point subtracted at compile time) with a requantizing
+// or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
+// (conv-int8-depthwise.ts).
+
+import { im2col } from '../codegen/im2col.js';
+import { callQGemm, packConstA, packPairsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import type { Expr } from '../codegen/wasm.js';
+import { numel } from '../src/ir/graph.js';
+import type { ConvGeometry } from './conv-geometry.js';
+import { depthwiseInt8Applies, depthwiseInt8Scratch, emitDepthwiseInt8 } from './conv-int8-depthwise.js';
+import { ensureSlack } from './matmul.js';
+import type { EmitCtx, Operand } from './types.js';
+
+/** Bytes of the packed B tile per chunk (i16 pairs): keeps it within L2. */
+const CHUNK_BYTES = 1 << 19;
+
+export interface QConvParams {
+  x: Operand;
+  geo: ConvGeometry;
+  batch: number; cin: number; cout: number; group: number;
+  /** Weights [cout][cin/group][kernel...] as numbers, and their zero point per output channel. */
+  w: ArrayLike<number>; wSigned: boolean; wZp: (m: number) => number;
+  /** The input's zero point: a constant, or the operand holding it (DynamicQuantizeLinear's output). */
+  xZp: number | Operand;
+  /** i32 bias per output channel (already in the accumulator's scale). */
+  bias?: Int32Array;
+  /** 'i32' output, or requantization: float32 multiplier per output channel, output zero point, clamp. */
+  epilogue: QEpilogue;
+  mult?: Float32Array;
+  yZp: number;
+}
+
+export interface QConvPlan {
+  mg: number; cg: number; K: number; Kp: number;
+  inPlane: number; outPlane: number; rows: number; ow: number;
+  pointwise: boolean; chunk: number; chunks: number; colsPad: number;
+}
+
+export function planQConv(geo: ConvGeometry, cin: number, cout: number, group: number): QConvPlan {
+  const cg = cin / group, mg = cout / group;
+  const K = cg * numel(geo.kernel), Kp = K + (K & 1);
+  const inPlane = numel(geo.inSize), outPlane = numel(geo.outSize);
+  const ow = geo.outSize[geo.outSize.length - 1];
+  const rows = outPlane / ow;
+  const pointwise = geo.kernel.every((v) => v === 1) && geo.strides.every((v) => v === 1) && geo.padBegin.every((v) => v === 0) && geo.padEnd.every((v) => v === 0);
+  const maxCols = Math.max(QNR, Math.floor(CHUNK_BYTES / (2 * Kp) / QNR) * QNR);
+  const chunk = Math.max(1, Math.min(rows, Math.floor(maxCols / ow)));
+  const chunks = Math.ceil(rows / chunk);
+  const colsPad = (Math.ceil((chunk * ow) / QNR) + 1) * QNR;
+  return { mg, cg, K, Kp, inPlane, outPlane, rows, ow, pointwise, chunk, chunks, colsPad };
+}
+
+/** Scratch bytes: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
+export function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
+  if (depthwiseInt8Applies(geo, cin, cout, group)) return depthwiseInt8Scratch(geo);
+  const p = planQConv(geo, cin, cout, group);
+  const packed = Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4;
+  return (p.pointwise ? 0 : p.K * p.colsPad + 64) + packed + 64;
+}
+
+/** The kernel variant a QConv node runs, for the report and the kernel's name. */
+export function qconvVariant(geo: ConvGeometry, cin: number, cout: number, group: number): string {
+  if (depthwiseInt8Applies(geo, cin, cout, group)) return 'depthwise-int8';
+  return planQConv(geo, cin, cout, group).pointwise ? 'pointwise-qgemm' : 'im2col-qgemm';
+}
+
+function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, values: ArrayLike<number> | undefined, n: number): T {
+  const out = make(Math.ceil(n / QMR) * QMR + QMR);
+  if (values) for (let i = 0; i < n; i++) out[i] = values[i];
+  return out;
+}
+
+export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
+  const y = ctx.outputs[0];
+  if (numel(y.shape) === 0) return;
+  if (depthwiseInt8Applies(q.geo, q.cin, q.cout, q.group)) return emitDepthwiseInt8(ctx, q);
+  const p = planQConv(q.geo, q.cin, q.cout, q.group);
+  const xType = q.x.dtype === 'int8' ? 'i8' : 'u8';
+  const a = packConstA(q.w, q.cout, p.K, q.wZp, q.wSigned);
+  const aGroup = p.mg * a.sA;
+  const wPtr = ctx.data(a.bytes);
+  const biasPtr = q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
+  const multPtr = q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
+  ensureSlack(ctx);
+  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: q.bias ? 'row' : 'none', scale: 'row' });
+  const pack = packPairsKernel(ctx, xType);
+  const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
+  const eb = q.epilogue.out === 'i32' ? 4 : 1;
+  const colsBytes = p.pointwise ? 0 : p.K * p.colsPad + 64;
+  const runtimeZp = typeof q.xZp !== 'number';
+
+  const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, wp, yp, bias, mult, scratch, zpArg] = k.params;
+    const { i32 } = k;
+    const c32 = (v: number) => k.c32(v);
+    const n = k.local('i32'), g = k.local('i32'), ch = k.local('i32'), zp = k.local('i32');
+    const xg = k.local('i32'), yg = k.local('i32'), col0 = k.local('i32'), ncols = k.local('i32'), r0 = k.local('i32'), rc = k.local('i32');
+    const packed = k.local('i32');
+    // With a run-time zero point the 2-D im2col's padding takes it as its fill parameter.
+    const im2colCall = (src: Expr, dst: Expr): Expr => (patches ? patches(k, src, dst, r0.get(), rc.get(), runtimeZp ? zp.get() : undefined) : k.nop());
+    const chunkBody: Expr[] = [
+      r0.set(i32.mul(ch.get(), c32(p.chunk))),
+      rc.set(i32.sub(c32(p.rows), r0.get())),
+      rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
+      col0.set(i32.mul(r0.get(), c32(p.ow))),
+      ncols.set(i32.mul(rc.get(), c32(p.ow))),
+      im2colCall(xg.get(), scratch.get()),
+      p.pointwise
+        ? k.call(pack, [i32.add(xg.get(), col0.get()), c32(p.inPlane), packed.get(), c32(p.K), ncols.get(), zp.get()])
+        : k.call(pack, [scratch.get(), c32(p.colsPad), packed.get(), c32(p.K), ncols.get(), zp.get()]),
+      callQGemm(k, gemm, {
+        a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(a.sA),
+        b: packed.get(), ldb: c32(QNR * 4), pB: c32((p.Kp / 2) * QNR * 4),
+        c: i32.add(yg.get(), i32.mul(col0.get(), c32(eb))), ldc: c32(p.outPlane * eb),
+        M: c32(p.mg), N: ncols.get(), K: c32(p.K),
+        bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
+        mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
+        zp: c32(q.yZp),
+      }),
+    ];
+    const groupBody: Expr[] = [
+      xg.set(i32.add(x.get(), i32.mul(i32.add(i32.mul(n.get(), c32(q.cin)), i32.mul(g.get(), c32(p.cg))), c32(p.inPlane)))),
+      yg.set(i32.add(yp.get(), i32.mul(i32.mul(i32.add(i32.mul(n.get(), c32(q.cout)), i32.mul(g.get(), c32(p.mg))), c32(p.outPlane)), c32(eb)))),
+      k.for(ch, 0, p.chunks, 1, () => chunkBody),
+    ];
+    const zpLoad = runtimeZp ? (xType === 'i8' ? k.i32.load8_s(0, 1, zpArg.get()) : k.i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
+    return [
+      zp.set(zpLoad),
+      packed.set(i32.add(scratch.get(), c32(colsBytes))),
+      k.for(n, 0, q.batch, 1, () => k.for(g, 0, q.group, 1, () => groupBody)),
+    ];
+  });
+  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr]);
+}
