@@ -93,8 +93,9 @@ export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const runtimeZp = typeof q.xZp !== 'number';
 
   const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
-  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
-    const [x, wp, yp, bias, mult, scratch, zpArg] = k.params;
+  // Everything a layer's numbers change (pointers, zero points) is a parameter: layers of one shape share the kernel.
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, wp, yp, bias, mult, scratch, zpArg, yZp] = k.params;
     const { i32 } = k;
     const c32 = (v: number) => k.c32(v);
     const n = k.local('i32'), g = k.local('i32'), ch = k.local('i32'), zp = k.local('i32');
@@ -119,7 +120,7 @@ export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),
         bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
         mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        zp: c32(q.yZp),
+        zp: yZp.get(),
       }),
     ];
     const groupBody: Expr[] = [
@@ -134,5 +135,5 @@ export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
       k.for(n, 0, q.batch, 1, () => k.for(g, 0, q.group, 1, () => groupBody)),
     ];
   });
-  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr]);
+  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr, q.yZp]);
 }

@@ -13,6 +13,7 @@ import {
 } from './integer-ops.js';
 import { roundTo, saturateRound, toFloat } from './quantize.js';
 import { emitQConv, qconvScratch, type QConvParams } from './conv-int8.js';
+import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
 import { defineOp, type AttrReader, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
 
 /**
@@ -55,16 +56,30 @@ function checkTypes(ctx: { fail(m: string): never }, ins: (Operand | { dtype: DT
 
 export const QLinearMatMul = defineOp({
   op: 'QLinearMatMul', since: 10, dtypes: ['int8', 'uint8', 'float32', 'float16', 'bfloat16'],
-  notes: 'per-tensor, per-row (a) and per-column (b) scales and zero points',
+  notes: 'per-tensor, per-row (a) and per-column (b) scales and zero points; float32 per-tensor activations run on the int8 GEMM',
   infer(ctx): TensorInfo[] {
     checkTypes(ctx, ctx.inputs, [[0, 2], [3, 5]], [1, 4, 6]);
     if (!ctx.inputs[7] || !INT8.includes(ctx.inputs[7].dtype)) ctx.fail('y_zero_point must be int8 or uint8');
     return [{ dtype: ctx.inputs[7]!.dtype, shape: matmulGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[3]!.shape).outShape }];
   },
-  scratch: () => 16,
+  scratch(ctx) {
+    const plan = fastQMatMul(ctx, ctx.inputs);
+    return plan ? qmatmulScratch(plan.M, plan.K, plan.N, plan.rows, plan.runtimeB) : 16;
+  },
   emit(ctx) {
     const [a, as, azp, b, bs, bzp, ys, yzp] = ctx.inputs as Operand[];
     const g = matmulGeometry(ctx, a.shape, b.shape);
+    const plan = fastQMatMul(ctx, ctx.inputs);
+    if (plan) {
+      const bz = nums(bzp.const ?? { data: [0] });
+      const bScales = nums(bs.const!);
+      return emitQMatMul(ctx, {
+        a, aZp: nums(azp.const!)[0], M: g.M, K: g.K, N: g.N, batches: plan.batches, aBatched: plan.aBatched,
+        b: plan.runtimeB ? { op: b, zp: bz[0], batched: plan.bBatched } : { at: (kk, n) => Number(b.const!.data[kk * g.N + n]), signed: b.dtype === 'int8', zp: (n) => bz[bz.length === 1 ? 0 : n] },
+        epilogue: { out: ctx.outputs[0].dtype as 'int8' | 'uint8', bias: 'none', scale: 'col', lo: -(2 ** 31), hi: 2 ** 31 - 1 },
+        mult: multipliers(nums(as.const!)[0], bScales, nums(ys.const!)[0], g.N), yZp: nums(yzp.const!)[0],
+      });
+    }
     const params: MatParam[] = [
       matParam(ctx, azp, 'row', g, 'a_zero_point'), matParam(ctx, bzp, 'col', g, 'b_zero_point'),
       matParam(ctx, as, 'row', g, 'a_scale'), matParam(ctx, bs, 'col', g, 'b_scale'),
@@ -76,6 +91,28 @@ export const QLinearMatMul = defineOp({
       k.store(y.dtype, yAddr, requantize(k, p.acc.get(), multiplier(k, p.param(2), p.param(3), p.param(4), as.dtype, tmp), p.param(5), y.dtype)));
   },
 });
+
+interface QMatMulPlan { M: number; K: number; N: number; rows: number; batches: number; aBatched: boolean; bBatched: boolean; runtimeB: boolean }
+
+/**
+ * The int8 GEMM applies: float32 constant scales, per-tensor activation parameters (b's per column when b is
+ * constant), rank >= 2, and batches that are either whole or broadcast (not interleaved).
+ */
+function fastQMatMul(ctx: { fail(m: string): never }, ins: (InputInfo | Operand | undefined)[]): QMatMulPlan | undefined {
+  const [a, as, azp, b, bs, bzp, ys, yzp] = ins;
+  if (!a || !b || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  if (![as, bs, ys].every(isF32Const) || ![azp, yzp].every(isConst) || (bzp && !isConst(bzp))) return undefined;
+  if ([as, azp, ys, yzp].some((t) => numel(t!.shape) !== 1)) return undefined;
+  const g = matmulGeometry(ctx, a.shape, b.shape);
+  const runtimeB = !b.const;
+  if (runtimeB && (numel(bs!.shape) !== 1 || (bzp && numel(bzp.shape) !== 1))) return undefined;
+  if (!runtimeB && (b.shape.length !== 2 || ![1, g.N].includes(numel(bs!.shape)) || (bzp && ![1, g.N].includes(numel(bzp.shape))))) return undefined;
+  const aBatched = g.batches.some((t) => t.a !== 0), bBatched = g.batches.some((t) => t.b !== 0);
+  if (aBatched && g.batches.some((t, i) => t.a !== i * g.M * g.K)) return undefined;
+  if (bBatched && g.batches.some((t, i) => t.b !== i * g.K * g.N)) return undefined;
+  const batches = g.batches.length;
+  return { M: g.M, K: g.K, N: g.N, rows: runtimeB ? g.M : batches * g.M, batches, aBatched: aBatched || (!runtimeB && batches > 1), bBatched, runtimeB };
+}
 
 export const QLinearConv = defineOp<ConvAttrs & QClamp>({
   op: 'QLinearConv', since: 10, dtypes: ['int8', 'uint8', 'int32', 'float32'],
@@ -135,3 +172,50 @@ function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvPa
   };
 }
 
+
+interface QGemmAttrs { transA: number; transB: number; alpha: number }
+
+/**
+ * com.microsoft QGemm (onnxruntime's quantized Gemm; also what src/passes/lower-qdq.ts makes of a QDQ Gemm):
+ * Y = requantize(A x op(B) + C) with int32 C in the accumulator's scale. Supported: transA = 0, alpha = 1, constant B
+ * with per-tensor or per-output-column parameters, and a quantized output (y_scale given).
+ */
+export const QGemm = defineOp<QGemmAttrs>({
+  op: 'QGemm', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8', 'int32'],
+  notes: 'transA = 0, alpha = 1, constant B, quantized output; runs on the int8 GEMM',
+  attrs: (a) => ({ transA: a.int('transA', 0), transB: a.int('transB', 0), alpha: a.float('alpha', 1) }),
+  infer(ctx): TensorInfo[] {
+    const [a, as, azp, b, bs, bzp, c, ys, yzp] = ctx.inputs;
+    if (ctx.attrs.transA !== 0 || ctx.attrs.alpha !== 1) ctx.fail('only transA = 0 and alpha = 1 are supported');
+    if (!a || !b || a.shape.length !== 2 || b.shape.length !== 2) ctx.fail('A and B must be 2-D');
+    if (!ys || !yzp) ctx.fail('only a quantized output (y_scale and y_zero_point given) is supported');
+    if (!b!.const || ![as, bs, ys].every(isF32Const) || ![azp, yzp].every(isConst) || (bzp && !isConst(bzp)) || (c && (!isConst(c) || c.dtype !== 'int32'))) {
+      ctx.fail('B, the scales, zero points and C must be constants (float32 scales, int32 C)');
+    }
+    const [M, K] = a!.shape;
+    const [K2, N] = ctx.attrs.transB ? [b!.shape[1], b!.shape[0]] : b!.shape;
+    if (K !== K2) ctx.fail(`inner dimensions differ: [${a!.shape}] x [${b!.shape}]${ctx.attrs.transB ? ' (transposed)' : ''}`);
+    if (numel(as!.shape) !== 1 || numel(azp!.shape) !== 1 || numel(ys!.shape) !== 1 || ![1, N].includes(numel(bs!.shape))) ctx.fail('a and y parameters must be per tensor, b per tensor or per column');
+    if (c && numel(c.shape) !== N && numel(c.shape) !== 1) ctx.fail(`C must have ${N} elements`);
+    return [{ dtype: yzp!.dtype, shape: [M, N] }];
+  },
+  scratch(ctx) {
+    const [M, K] = ctx.inputs[0]!.shape;
+    return qmatmulScratch(M, K, 0, M, false);
+  },
+  emit(ctx) {
+    const [a, as, azp, b, bs, bzp, c, ys, yzp] = ctx.inputs as Operand[];
+    const [M, K] = a.shape;
+    const N = ctx.attrs.transB ? b.shape[0] : b.shape[1];
+    const bz = bzp ? nums(bzp.const!) : [0];
+    const bData = b.const!.data;
+    const cv = c ? nums(c.const!) : undefined;
+    emitQMatMul(ctx, {
+      a, aZp: nums(azp.const!)[0], M, K, N, batches: 1, aBatched: false,
+      b: { at: ctx.attrs.transB ? (kk, n) => Number(bData[n * K + kk]) : (kk, n) => Number(bData[kk * N + n]), signed: b.dtype === 'int8', zp: (n) => bz[bz.length === 1 ? 0 : n] },
+      bias: cv ? Int32Array.from({ length: N }, (_, n) => cv[cv.length === 1 ? 0 : n]) : undefined,
+      epilogue: { out: ctx.outputs[0].dtype as 'int8' | 'uint8', bias: cv ? 'col' : 'none', scale: 'col', lo: -(2 ** 31), hi: 2 ** 31 - 1 },
+      mult: multipliers(nums(as.const!)[0], nums(bs.const!), nums(ys.const!)[0], N), yZp: nums(yzp.const!)[0],
+    });
+  },
+});

@@ -7,6 +7,7 @@ import { checkSupported } from './passes/check.js';
 import { bindInputs, type ConstantBinding } from './passes/bind.js';
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
+import { lowerQdq, type QuantSummary } from './passes/lower-qdq.js';
 import { buildModule, type Manifest } from '../codegen/module.js';
 import { sectionSizes } from '../codegen/sections.js';
 import type { Target } from '../codegen/wasm.js';
@@ -40,6 +41,8 @@ export interface CompileReport {
   ops: Record<string, number>;
   nodes: { model: number; emitted: number };
   kernels: number;
+  /** QDQ models: the float ops that now run in int8 (by op type), and those that stayed float with the reason. */
+  quantization: QuantSummary;
   memory: Manifest['memory'];
   timeMs: { decode: number; passes: number; codegen: number; total: number };
 }
@@ -68,6 +71,9 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   options.onProgress?.('passes');
   checkSupported(graph);
   bindInputs(graph, options.shapes, options.constants);
+  inferAndFold(graph, { keepDequantizedConstants: true });
+  const quantization = lowerQdq(graph);
+  eliminateDeadCode(graph);
   inferAndFold(graph);
   eliminateDeadCode(graph);
   optimizeGraph(graph);
@@ -82,6 +88,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
     ops: stats.ops,
     nodes: { model: modelNodes, emitted: graph.nodes.length },
     kernels: stats.kernels,
+    quantization,
     memory: manifest.memory,
     timeMs: { decode: t1 - t0, passes: t2 - t1, codegen: t3 - t2, total: t3 - t0 },
   };

@@ -12,13 +12,22 @@ import { evaluateWithKernel } from './fold.js';
 /** Folded tensors larger than this stay as computed nodes (a folded Expand could otherwise bloat the module). */
 const MAX_FOLD_ELEMENTS = 1 << 22;
 
-export function inferAndFold(graph: Graph): void {
+export interface InferOptions {
+  /**
+   * Keep DequantizeLinear nodes of constants (quantized weights) as nodes, so that src/passes/lower-qdq.ts sees the
+   * int8 weights; a second inferAndFold folds those it did not take.
+   */
+  keepDequantizedConstants?: boolean;
+}
+
+export function inferAndFold(graph: Graph, options: InferOptions = {}): void {
   graph.nodes = topoSort(graph);
   const kept: Node[] = [];
   for (const node of graph.nodes) {
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
     try {
-      if (!foldNode(graph, node, def)) kept.push(node);
+      const keep = options.keepDequantizedConstants && node.opType === 'DequantizeLinear' && node.domain === '';
+      if (!foldNode(graph, node, def, keep)) kept.push(node);
     } catch (e) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: ${(e as Error).message}`, { node: node.name, op: node.opType });
@@ -28,7 +37,7 @@ export function inferAndFold(graph: Graph): void {
 }
 
 /** Infers one node's outputs; returns true when the node was folded into constants. */
-function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
+function foldNode(graph: Graph, node: Node, def: OpDef, noFold = false): boolean {
   const attrs = parseAttrs(def, node, graph.opset);
   const inputs = inputInfos(graph, node);
   const ctx = makeInferCtx(graph, node, def, attrs, inputs);
@@ -44,7 +53,7 @@ function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
   const allConst = present.every((i) => i!.const);
   const small = infos.every((o) => o.shape.reduce((a, b) => a * b, 1) <= MAX_FOLD_ELEMENTS);
   // Graph outputs that are constants are fine to fold too: codegen writes them as data.
-  if (!(allConst || def.shapeOnly) || def.noFold || !small) return false;
+  if (!(allConst || def.shapeOnly) || def.noFold || noFold || !small) return false;
   const results: Tensor[] = def.evaluate?.(ctx) ?? evaluateWithKernel(graph.opset, node, inputs.map((i) => i?.const), infos);
   node.outputs.forEach((name, i) => {
     if (!name) return;

@@ -1,0 +1,261 @@
+// QDQ lowering: rewrites DequantizeLinear -> float op -> QuantizeLinear patterns (what onnxruntime's quantize_static
+// writes) into int8 operators, as onnxruntime's QDQ transformer and TFLite do, so that between quantized ops the
+// data stays int8 and weights stay int8 in the module.
+//
+//  - Conv / MatMul / Gemm with a DQ'd int8 activation and DQ'd constant int8 weights -> QLinearConv / QLinearMatMul /
+//    com.microsoft QGemm (the int8 GEMM), the bias requantized to int32 in the accumulator's scale.
+//  - A unary op between a DQ and a Q (Relu, Clip, Sigmoid, ..., or anything with an evaluator) -> QLinearLookup, a
+//    256-entry table that is the spec's DQ -> op -> Q pipeline evaluated at compile time on every int8 value.
+//  - Add / Mul / Concat / average pools -> the com.microsoft QLinear ops; MaxPool and pure data movement (Reshape,
+//    Transpose, Flatten, Slice, nearest Resize, Pad, ...) run on the int8 tensor itself, followed by a lookup
+//    that requantizes when the Q's parameters differ from the DQ's.
+// Each rewrite is exact to the specification's float pipeline up to the float32 rounding of the requantization
+// (test/helpers/quant-reference.ts). What is not rewritten stays float between its DQ and Q; the summary says why.
+
+import { lookupOp, INTERNAL_DOMAIN } from '../../ops/index.js';
+import { evaluateWithKernel } from './fold.js';
+import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
+
+export interface QuantSummary {
+  /** Lowered nodes by op type of the original float op. */
+  int8: Record<string, number>;
+  /** Float ops between DQ and Q that stayed float, with the reason. */
+  float: { node: string; op: string; reason: string }[];
+}
+
+interface QParams { q: string; scale: number[]; zp: number[]; dtype: 'int8' | 'uint8'; axis: number; scaleName: string; zpName?: string; node: Node }
+
+const Q_TYPES = new Set(['int8', 'uint8']);
+/** Ops that only move or select elements: they run on int8 data as they are (a DQ commutes with them). */
+const MOVE_OPS = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Slice', 'MaxPool', 'Resize', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Gather', 'Split']);
+/** Unary ops computed by lookup table (any op with one float input and an evaluator works; these are the common ones). */
+const UNARY_OPS = new Set(['Relu', 'Clip', 'Sigmoid', 'Tanh', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Softplus', 'Neg', 'Abs', 'Gelu', 'Erf', 'Exp', 'Sqrt', 'Softsign', 'Mish', 'Celu', 'ThresholdedRelu']);
+
+export function lowerQdq(graph: Graph): QuantSummary {
+  const summary: QuantSummary = { int8: {}, float: [] };
+  if (!graph.nodes.some((n) => n.opType === 'DequantizeLinear' && n.domain === '')) return summary;
+  const producer = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) if (o) producer.set(o, n);
+    for (const i of n.inputs) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  }
+  const constOf = (name: string | undefined): Tensor | undefined => (name ? graph.values.get(name)?.const : undefined);
+  const nums = (t: Tensor) => Array.from(t.data as ArrayLike<number>, Number);
+
+  /** The DQ producing `name`: its int8 input and constant scale / zero point. */
+  const dqOf = (name: string): QParams | undefined => {
+    const n = producer.get(name);
+    if (!n || n.opType !== 'DequantizeLinear' || n.domain !== '') return undefined;
+    const q = graph.values.get(n.inputs[0]);
+    const s = constOf(n.inputs[1]);
+    const z = n.inputs[2] ? constOf(n.inputs[2]) : undefined;
+    if (!q || !Q_TYPES.has(q.dtype) || !s || s.dtype !== 'float32' || (n.inputs[2] && !z)) return undefined;
+    if ('block_size' in n.attrs && Number(n.attrs.block_size)) return undefined;
+    const scale = nums(s), zp = z ? nums(z) : scale.map(() => 0);
+    const rank = q.shape.length;
+    const axis = scale.length > 1 ? ((Number(n.attrs.axis ?? 1) % rank) + rank) % rank : -1;
+    return { q: n.inputs[0], scale, zp, dtype: q.dtype as 'int8' | 'uint8', axis, scaleName: n.inputs[1], zpName: n.inputs[2] || undefined, node: n };
+  };
+  /** The single per-tensor Q consuming `name` (and nothing else does; not a graph output). */
+  const soleQ = (name: string): QParams | undefined => {
+    const cs = consumers.get(name) ?? [];
+    if (cs.length !== 1 || graph.outputs.includes(name)) return undefined;
+    const n = cs[0];
+    if (n.opType !== 'QuantizeLinear' || n.domain !== '' || n.inputs[0] !== name) return undefined;
+    const s = constOf(n.inputs[1]);
+    const z = n.inputs[2] ? constOf(n.inputs[2]) : undefined;
+    if (!s || s.dtype !== 'float32' || numel(s.shape) !== 1 || (n.inputs[2] && (!z || numel(z.shape) !== 1))) return undefined;
+    const dtype = z ? z.dtype : (n.attrs.output_dtype ? undefined : 'uint8');
+    if (!dtype || !Q_TYPES.has(dtype)) return undefined;
+    return { q: n.outputs[0], scale: nums(s), zp: z ? nums(z) : [0], dtype: dtype as 'int8' | 'uint8', axis: -1, scaleName: n.inputs[1], zpName: n.inputs[2] || undefined, node: n };
+  };
+  /** A constant float tensor, or a DequantizeLinear of a constant (an int32 bias), as float32 values. */
+  const constantFloat = (name: string): number[] | undefined => {
+    const f = constOf(name);
+    if (f) return f.dtype === 'float32' ? nums(f) : undefined;
+    const n = producer.get(name);
+    const qv = n?.opType === 'DequantizeLinear' ? constOf(n.inputs[0]) : undefined, sv = qv ? constOf(n!.inputs[1]) : undefined;
+    if (!qv || !sv || (n!.inputs[2] && !constOf(n!.inputs[2]))) return undefined;
+    const sc = nums(sv), zz = n!.inputs[2] ? nums(constOf(n!.inputs[2])!) : [0];
+    const at = (v: number[], i: number) => v[v.length === 1 ? 0 : i];
+    return nums(qv).map((q, i) => Math.fround(Math.fround(q - at(zz, i)) * at(sc, i)));
+  };
+  const perTensor = (p: QParams | undefined) => !!p && p.scale.length === 1 && p.zp.length <= 1;
+
+  let counter = 0;
+  const fresh = (base: string) => `${base}__q${counter++}`;
+  const addConst = (base: string, t: Tensor): string => {
+    const name = fresh(base);
+    graph.values.set(name, { name, dtype: t.dtype, shape: [...t.shape], const: t });
+    return name;
+  };
+  const zpName = (p: QParams): string => p.zpName ?? addConst(`${p.q}_zp`, makeTensor(p.dtype, [], p.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
+  const scalarScale = (p: QParams): string => p.scaleName;
+
+  const replace = new Map<Node, Node[]>();
+  const removed = new Set<Node>();
+  const lowered = (op: string) => (summary.int8[op] = (summary.int8[op] ?? 0) + 1);
+  const stayFloat = (n: Node, reason: string) => summary.float.push({ node: n.name, op: n.opType, reason });
+  const has = (op: string, domain: string) => !!lookupOp(op, domain, graph.opset);
+
+  for (const node of graph.nodes) {
+    if (node.domain !== '' || removed.has(node)) continue;
+    const op = node.opType;
+    const ins = node.inputs.map((i) => (i ? dqOf(i) : undefined));
+    if (!ins[0]) continue; // not fed by a DQ: a float op
+    const out = node.outputs.length === 1 ? soleQ(node.outputs[0]) : undefined;
+    const outInfo = graph.values.get(node.outputs[0]);
+    const base = node.name || node.outputs[0];
+    const make = (opType: string, domain: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node =>
+      ({ name: `${base}/int8_${opType}`, opType, domain, inputs, outputs, attrs, origin: node.origin ?? node.name });
+    const commit = (nodes: Node[]) => {
+      replace.set(node, nodes);
+      if (out) removed.add(out.node);
+      lowered(op);
+    };
+
+    if (op === 'Conv' || op === 'MatMul' || op === 'Gemm') {
+      if (!out) { stayFloat(node, 'its output is not quantized by a single QuantizeLinear'); continue; }
+      const x = ins[0], w = ins[1];
+      const wConst = w ? constOf(w.q) : undefined;
+      if (!perTensor(x) || !w || !wConst) { stayFloat(node, 'the weights are not a constant int8 tensor behind a DequantizeLinear'); continue; }
+      const attrs = node.attrs;
+      if (op === 'Gemm' && (Number(attrs.transA ?? 0) !== 0 || Number(attrs.alpha ?? 1) !== 1 || Number(attrs.beta ?? 1) !== 1)) { stayFloat(node, 'Gemm with transA, alpha or beta'); continue; }
+      if (op === 'Gemm' && !has('QGemm', 'com.microsoft')) { stayFloat(node, 'no int8 Gemm kernel'); continue; }
+      const wShape = graph.values.get(w.q)!.shape as number[];
+      // Per-axis weight scales must be along the output channels: axis 0 for Conv and transposed Gemm, 1 for MatMul / Gemm.
+      const transB = op === 'Gemm' && Number(attrs.transB ?? 0) === 1;
+      const outAxis = op === 'Conv' || transB ? 0 : wShape.length - 1;
+      if (w.scale.length > 1 && w.axis !== outAxis) { stayFloat(node, `weight scales along axis ${w.axis}, not the output channels`); continue; }
+      if (op === 'MatMul' && wShape.length !== 2) { stayFloat(node, 'MatMul weights of rank other than 2'); continue; }
+      const channels = wShape[outAxis];
+      const wScales = w.scale.length > 1 ? w.scale : new Array(channels).fill(w.scale[0]);
+      // Bias: DQ'd int32 or float, requantized into the accumulator's scale x_scale * w_scale[c].
+      let biasName = '';
+      const b = node.inputs[2];
+      if (b) {
+        const real = constantFloat(b);
+        if (!real || real.length !== channels) { stayFloat(node, 'its bias is not a constant'); continue; }
+        const acc = Int32Array.from(real, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / (x!.scale[0] * wScales[c])))));
+        biasName = addConst(`${base}_bias`, makeTensor('int32', [channels], acc));
+      }
+      const sW = w.scaleName;
+      const zW = w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
+      const qIns = [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, out.scaleName, zpName(out)];
+      if (op === 'Conv') {
+        const convAttrs = Object.fromEntries(Object.entries(attrs).filter(([k]) => !k.startsWith('_')));
+        commit([make('QLinearConv', '', [...qIns, ...(biasName ? [biasName] : [])], [out.q], convAttrs)]);
+      } else if (op === 'MatMul') {
+        if (biasName) { stayFloat(node, 'MatMul with a bias'); continue; }
+        commit([make('QLinearMatMul', '', qIns, [out.q])]);
+      } else {
+        // com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp
+        commit([make('QGemm', 'com.microsoft', [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, biasName, out.scaleName, zpName(out)], [out.q], { transB: transB ? 1 : 0 })]);
+      }
+      continue;
+    }
+
+    if (UNARY_OPS.has(op) && out && perTensor(ins[0]) && ins.slice(1).every((v, i) => !node.inputs[i + 1] || constOf(node.inputs[i + 1]))) {
+      if (!has('QLinearLookup', INTERNAL_DOMAIN)) { stayFloat(node, 'no int8 lookup kernel'); continue; }
+      const table = lookupTableFor(graph, node, ins[0]!, out);
+      if (!table) { stayFloat(node, 'no evaluator for its table'); continue; }
+      commit([make('QLinearLookup', INTERNAL_DOMAIN, [ins[0]!.q, addConst(`${base}_table`, table)], [out.q])]);
+      continue;
+    }
+
+    if ((op === 'Add' || op === 'Mul') && out && perTensor(ins[0]) && perTensor(ins[1])) {
+      const qop = op === 'Add' ? 'QLinearAdd' : 'QLinearMul';
+      if (!has(qop, 'com.microsoft')) { stayFloat(node, `no int8 ${op} kernel`); continue; }
+      const [a, b] = [ins[0]!, ins[1]!];
+      commit([make(qop, 'com.microsoft', [a.q, a.scaleName, zpName(a), b.q, b.scaleName, zpName(b), out.scaleName, zpName(out)], [out.q])]);
+      continue;
+    }
+    if ((op === 'Add' || op === 'Mul') && out) { stayFloat(node, 'an operand is not a per-tensor quantized activation'); continue; }
+
+    if (op === 'Concat' && out && ins.every(perTensor)) {
+      if (!has('QLinearConcat', 'com.microsoft')) { stayFloat(node, 'no int8 Concat kernel'); continue; }
+      const triples = ins.flatMap((p) => [p!.q, p!.scaleName, zpName(p!)]);
+      commit([make('QLinearConcat', 'com.microsoft', [out.scaleName, zpName(out), ...triples], [out.q], { axis: node.attrs.axis })]);
+      continue;
+    }
+
+    if ((op === 'GlobalAveragePool' || op === 'AveragePool') && out && perTensor(ins[0])) {
+      const qop = `QLinear${op}`;
+      if (!has(qop, 'com.microsoft')) { stayFloat(node, `no int8 ${op} kernel`); continue; }
+      const x = ins[0]!;
+      commit([make(qop, 'com.microsoft', [x.q, x.scaleName, zpName(x), out.scaleName, zpName(out)], [out.q], { ...node.attrs })]);
+      continue;
+    }
+
+    if (MOVE_OPS.has(op) && perTensor(ins[0]) && node.outputs.filter(Boolean).length === 1) {
+      const x = ins[0]!;
+      if (op === 'Resize' && String(node.attrs.mode ?? 'nearest') !== 'nearest') { if (out) stayFloat(node, 'Resize that interpolates'); continue; }
+      if (op === 'Pad' && String(node.attrs.mode ?? 'constant') !== 'constant') { if (out) stayFloat(node, 'Pad in a non-constant mode'); continue; }
+      if (op === 'MaxPool' && x.scale[0] <= 0) continue;
+      // Every consumer of the float result must be a Q (each may requantize differently); else it stays float.
+      const cs = consumers.get(node.outputs[0]) ?? [];
+      if (!out || graph.outputs.includes(node.outputs[0]) || cs.length !== 1) { if (out === undefined && cs.length) stayFloat(node, 'its output is not quantized by a single QuantizeLinear'); continue; }
+      const inputs = [...node.inputs];
+      inputs[0] = x.q;
+      if (op === 'Pad') {
+        // padding with the float 0 is padding with the input's zero point
+        const zpT = makeTensor(x.dtype, [], x.dtype === 'int8' ? Int8Array.of(x.zp[0] ?? 0) : Uint8Array.of(x.zp[0] ?? 0));
+        if (node.inputs[2] && constOf(node.inputs[2]) && nums(constOf(node.inputs[2])!)[0] !== 0) { stayFloat(node, 'Pad with a non-zero value'); continue; }
+        while (inputs.length < 3) inputs.push('');
+        inputs[2] = addConst(`${base}_padvalue`, zpT);
+      }
+      const same = out.scale[0] === x.scale[0] && (out.zp[0] ?? 0) === (x.zp[0] ?? 0) && out.dtype === x.dtype;
+      if (same) { commit([{ ...node, inputs, outputs: [out.q] }]); continue; }
+      if (!has('QLinearLookup', INTERNAL_DOMAIN)) { stayFloat(node, 'no int8 requantization kernel'); continue; }
+      const mid = fresh(node.outputs[0]);
+      const midShape = outInfo ? [...outInfo.shape] : [];
+      graph.values.set(mid, { name: mid, dtype: x.dtype, shape: midShape });
+      const table = requantTable(x, out);
+      commit([{ ...node, inputs, outputs: [mid] }, make('QLinearLookup', INTERNAL_DOMAIN, [mid, addConst(`${base}_requant`, table)], [out.q])]);
+      continue;
+    }
+    if (out) stayFloat(node, 'no int8 kernel for this op');
+  }
+
+  graph.nodes = graph.nodes.flatMap((n) => (removed.has(n) ? [] : replace.get(n) ?? [n]));
+  return summary;
+}
+
+// --- lookup tables: the spec's float pipeline evaluated on every int8 value ---
+
+const dequant = (q: number, p: QParams) => Math.fround(Math.fround(q - (p.zp[0] ?? 0)) * p.scale[0]);
+
+export function quantizeValue(v: number, p: QParams | { scale: number[]; zp: number[]; dtype: 'int8' | 'uint8' }): number {
+  const [lo, hi] = p.dtype === 'int8' ? [-128, 127] : [0, 255];
+  const t = Math.fround(v / p.scale[0]);
+  let r = Math.round(t);
+  if (Math.abs(t % 1) === 0.5 && r % 2 !== 0) r -= 1;
+  if (Number.isNaN(t)) r = 0;
+  return Math.min(hi, Math.max(lo, r + (p.zp[0] ?? 0)));
+}
+
+/** Byte values of the int8/uint8 domain in table order (index = byte & 255). */
+const domain = (dtype: 'int8' | 'uint8') => Array.from({ length: 256 }, (_, i) => (dtype === 'int8' ? (i << 24) >> 24 : i));
+
+function tableTensor(dtype: 'int8' | 'uint8', values: number[]): Tensor {
+  return makeTensor(dtype, [256], dtype === 'int8' ? Int8Array.from(values) : Uint8Array.from(values));
+}
+
+function requantTable(x: QParams, out: QParams): Tensor {
+  return tableTensor(out.dtype, domain(x.dtype).map((q) => quantizeValue(dequant(q, x), out)));
+}
+
+function lookupTableFor(graph: Graph, node: Node, x: QParams, out: QParams): Tensor | undefined {
+  const inputs = domain(x.dtype).map((q) => dequant(q, x));
+  const t = makeTensor('float32', [256], Float32Array.from(inputs));
+  const consts = node.inputs.map((name, i) => (i === 0 ? t : name ? graph.values.get(name)?.const : undefined));
+  const probe: Node = { ...node, inputs: node.inputs.map((n, i) => (i === 0 ? '__lut_x' : n)), outputs: ['__lut_y'] };
+  let y: Tensor;
+  try {
+    [y] = evaluateWithKernel(graph.opset, probe, consts, [{ dtype: 'float32', shape: [256] }]);
+  } catch {
+    return undefined;
+  }
+  return tableTensor(out.dtype, Array.from(y.data as Float32Array, (v) => quantizeValue(v, out)));
+}
