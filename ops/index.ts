@@ -52,7 +52,9 @@ import * as gridSample from './grid-sample.js';
 import * as roiAlign from './roi-align.js';
 import * as qlinearLookup from './qlinear-lookup.js';
 import * as qlinearBinary from './qlinear-binary.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary];
+import * as qlinearConcat from './qlinear-concat.js';
+import * as qlinearPool from './qlinear-pool.js';
+const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';

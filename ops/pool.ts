@@ -44,7 +44,7 @@ export interface PoolGeom {
   planes: number;
 }
 
-function readPoolAttrs(a: AttrReader): PoolAttrs {
+export function readPoolAttrs(a: AttrReader): PoolAttrs {
   const pRaw = a.raw('p');
   return {
     autoPad: a.string('auto_pad', 'NOTSET'),
@@ -98,7 +98,7 @@ export function poolGeometry(ctx: BaseCtx<unknown>, at: PoolAttrs, xShape: numbe
 }
 
 /** Per dim: the taps [lo, hi) that land inside the input, and the count the average divides by. */
-function tapRange(k: Kernel, g: PoolGeom, i: number, o: Local, countPad: boolean, lo: Local, hi: Local, cnt: Local): Expr[] {
+export function tapRange(k: Kernel, g: PoolGeom, i: number, o: Local, countPad: boolean, lo: Local, hi: Local, cnt: Local): Expr[] {
   const s = g.strides[i], d = g.dilations[i], n = g.inDims[i], kk = g.kernel[i];
   const start = k.local('i32');
   // taps t with 0 <= start + t*d < n: t >= ceil(-start/d), t < ceil((n - start)/d)
