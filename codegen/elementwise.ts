@@ -15,6 +15,8 @@ export interface ElementwiseSpec {
   scalar(k: Kernel, args: Expr[], dtypes: DType[]): Expr;
   /** Optional 4-lane version for float32 in and out: args and result are f32x4 v128 values. */
   simd?(k: Kernel, args: Expr[]): Expr;
+  /** Optional 16-lane version for 1-byte dtypes in and out (int8 kernels): args and result are i8x16 v128 values. */
+  simdBytes?(k: Kernel, args: Expr[]): Expr;
 }
 
 /** numpy-style broadcast of shapes; undefined when incompatible. */
@@ -62,12 +64,12 @@ export function collapseDims(shape: Shape, strides: number[][]): { shape: Shape;
 
 /**
  * Builds a loop nest over `shape` moving one pointer per operand by its byte strides;
- * body(ptrs, vector) emits the work for one element (or 4 f32 lanes when vector is true).
- * vectorize: the innermost loop goes 4 elements at a time with a scalar tail.
+ * body(ptrs, vector) emits the work for one element (or `lanes` elements when vector is true).
+ * vectorize: the innermost loop goes `lanes` (4 f32, or 16 bytes) elements at a time with a scalar tail.
  */
 export function stridedLoop(
   k: Kernel, shape: Shape, strides: number[][], ptrs: Local[],
-  body: (vector: boolean) => Expr[], vectorize: boolean,
+  body: (vector: boolean) => Expr[], vectorize: boolean, lanes = 4,
 ): Expr {
   const D = shape.length;
   if (D === 0) return k.block(body(false));
@@ -76,9 +78,9 @@ export function stridedLoop(
   const level = (d: number): Expr => {
     if (d === D - 1) {
       const n = shape[d];
-      if (vectorize && n >= 4) {
-        const nv = n - (n % 4);
-        const stmts: Expr[] = [k.loop(0, nv, () => [...body(true), ...advance(d, 4)], 4)];
+      if (vectorize && n >= lanes) {
+        const nv = n - (n % lanes);
+        const stmts: Expr[] = [k.loop(0, nv, () => [...body(true), ...advance(d, lanes)], lanes)];
         if (nv < n) stmts.push(k.loop(nv, n, () => [...body(false), ...advance(d)]));
         return k.block(stmts);
       }
@@ -113,15 +115,22 @@ export function elementwiseKernel(
   ];
   const c = collapseDims(out.shape, strides);
   const allF32 = out.dtype === 'float32' && ins.every((o) => o.dtype === 'float32');
+  const allBytes = DTYPE_SIZE[out.dtype] === 1 && ins.every((o) => DTYPE_SIZE[o.dtype] === 1);
+  const lanes = spec.simd && allF32 ? 4 : spec.simdBytes && allBytes ? 16 : 0;
   const inner = c.shape.length - 1;
-  const vectorize = ctx.target === 'simd' && !!spec.simd && allF32 && inner >= 0 &&
-    c.strides.every((s, j) => s[inner] === 4 || (s[inner] === 0 && j < ins.length));
+  const elem = lanes === 16 ? 1 : 4;
+  const vectorize = ctx.target === 'simd' && lanes > 0 && inner >= 0 &&
+    c.strides.every((s, j) => s[inner] === elem || (s[inner] === 0 && j < ins.length));
   const key = `ew:${spec.name}:${ins.map((o) => o.dtype).join(',')}>${out.dtype}:${c.shape}:${c.strides.map((s) => s.join('.')).join('/')}:${vectorize}`;
   const dtypes = ins.map((o) => o.dtype);
   return ctx.kernel(key, [...ins.map(() => 'i32' as const), 'i32'], (k) => {
     const ptrs = k.params;
     const yPtr = ptrs[ptrs.length - 1];
     const body = (vector: boolean): Expr[] => {
+      if (vector && lanes === 16) {
+        const args = ins.map((_, j) => (c.strides[j][inner] === 0 ? k.v128.load8_splat(0, 1, ptrs[j].get()) : k.v128.load(0, 1, ptrs[j].get())));
+        return [k.v128.store(0, 1, yPtr.get(), spec.simdBytes!(k, args))];
+      }
       if (vector) {
         const args = ins.map((_, j) => (c.strides[j][inner] === 0 ? k.v128.load32_splat(0, 4, ptrs[j].get()) : k.v128.load(0, 4, ptrs[j].get())));
         return [k.v128.store(0, 4, yPtr.get(), spec.simd!(k, args))];
@@ -129,7 +138,7 @@ export function elementwiseKernel(
       const args = ins.map((o, j) => k.load(o.dtype, ptrs[j].get()));
       return [k.store(out.dtype, yPtr.get(), spec.scalar(k, args, dtypes))];
     };
-    return [stridedLoop(k, c.shape, c.strides, ptrs, body, vectorize)];
+    return [stridedLoop(k, c.shape, c.strides, ptrs, body, vectorize, lanes || 4)];
   });
 }
 

@@ -50,7 +50,11 @@ import * as convTranspose from './conv-transpose.js';
 import * as resize from './resize.js';
 import * as gridSample from './grid-sample.js';
 import * as roiAlign from './roi-align.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign];
+import * as qlinearLookup from './qlinear-lookup.js';
+import * as qlinearBinary from './qlinear-binary.js';
+import * as qlinearConcat from './qlinear-concat.js';
+import * as qlinearPool from './qlinear-pool.js';
+const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
@@ -67,17 +71,13 @@ for (const def of ALL_OPS) {
   (byName.get(key) ?? byName.set(key, []).get(key)!).push(def);
 }
 
-/**
- * Domain of nodes that graph passes create (src/passes/fuse-*.ts): an ONNX operator under this domain runs with
- * its newest default-domain definition whatever the model's opset, so a pass can put a LayerNormalization (opset
- * 17) into an opset-14 graph. Such a node must spell out every attribute, and only ops whose attribute parsing
- * and emitter do not depend on the model's opset may be used this way (LayerNormalization, Gelu).
- */
-export const INTERNAL_DOMAIN = 'onnx2wasm.internal';
+export { INTERNAL_DOMAIN } from './internal-domain.js';
+import { INTERNAL_DOMAIN } from './internal-domain.js';
 
 /** The definition covering `opset` for this operator, or undefined. */
 export function lookupOp(op: string, domain: string, opset: number): OpDef | undefined {
-  if (domain === INTERNAL_DOMAIN) return lookupOp(op, '', Infinity);
+  // Ops defined only for passes (QLinearLookup) live under the internal domain itself.
+  if (domain === INTERNAL_DOMAIN) return byName.get(`${INTERNAL_DOMAIN}::${op}`)?.[0] ?? lookupOp(op, '', Infinity);
   const defs = byName.get(`${domain}::${op}`);
   if (!defs) return undefined;
   let best: OpDef | undefined;

@@ -5,7 +5,7 @@
 // The window kernel walks output positions; per dim it computes the range of taps that land inside the
 // input, so the tap loops need no bounds tests. In 2-D, the columns whose windows lie fully inside a row
 // take a fast path (interior2d): static tap offsets, and 4 output columns at once for float32 Max/Average
-// pooling on the simd target.
+// pooling on the simd target (16 at once for int8/uint8 MaxPool with strides 1 and 2).
 
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
@@ -44,7 +44,7 @@ export interface PoolGeom {
   planes: number;
 }
 
-function readPoolAttrs(a: AttrReader): PoolAttrs {
+export function readPoolAttrs(a: AttrReader): PoolAttrs {
   const pRaw = a.raw('p');
   return {
     autoPad: a.string('auto_pad', 'NOTSET'),
@@ -98,7 +98,7 @@ export function poolGeometry(ctx: BaseCtx<unknown>, at: PoolAttrs, xShape: numbe
 }
 
 /** Per dim: the taps [lo, hi) that land inside the input, and the count the average divides by. */
-function tapRange(k: Kernel, g: PoolGeom, i: number, o: Local, countPad: boolean, lo: Local, hi: Local, cnt: Local): Expr[] {
+export function tapRange(k: Kernel, g: PoolGeom, i: number, o: Local, countPad: boolean, lo: Local, hi: Local, cnt: Local): Expr[] {
   const s = g.strides[i], d = g.dilations[i], n = g.inDims[i], kk = g.kernel[i];
   const start = k.local('i32');
   // taps t with 0 <= start + t*d < n: t >= ceil(-start/d), t < ceil((n - start)/d)
@@ -126,7 +126,7 @@ function tapRange(k: Kernel, g: PoolGeom, i: number, o: Local, countPad: boolean
 function poolKernel(ctx: EmitCtx<unknown>, kind: PoolKind, dt: DType, g: PoolGeom, at: PoolAttrs, withIdx: boolean): string {
   // 2-D without Indices: columns whose windows lie inside the row take a fast path (static taps, SIMD)
   const fast = g.inDims.length === 2 && !withIdx;
-  const simd = fast && ctx.target === 'simd' && dt === 'float32' && kind !== 'lp';
+  const simd = fast && ctx.target === 'simd' && (dt === 'float32' ? kind !== 'lp' : kind === 'max' && BYTE_MAX[dt] !== undefined && g.strides[1] <= 2);
   const key = `pool:${kind}:${dt}:${JSON.stringify(g)}:${at.countIncludePad}:${at.p}:${at.storageOrder}:${withIdx}:${simd}`;
   return ctx.kernel(key, ['i32', 'i32', 'i32'], (k) => {
     const [x, y, yi] = k.params;
@@ -205,7 +205,8 @@ interface Interior { x: Local; y: Local; oy: Local; ox: Local; kyLo: Local; kyHi
 
 /**
  * The interior columns of one output row of a 2-D pool: every tap column is inside the row, so the kx taps
- * are unrolled with static offsets; with simd (float32 max/avg) 4 output columns go at once.
+ * are unrolled with static offsets; with simd, 4 output columns go at once (float32 max/avg), or 16 (int8/uint8
+ * max, strides 1 and 2).
  */
 function interior2d(k: Kernel, kind: PoolKind, dt: DType, g: PoolGeom, at: PoolAttrs, r: Interior, oxLo: number, oxHi: number, simd: boolean): Expr {
   if (oxLo >= oxHi) return k.nop();
@@ -239,7 +240,11 @@ function interior2d(k: Kernel, kind: PoolKind, dt: DType, g: PoolGeom, at: PoolA
   ];
   const stmts: Expr[] = [];
   let from = oxLo;
-  if (simd && oxHi - oxLo >= 4) {
+  if (simd && dt !== 'float32') {
+    const n16 = oxLo + Math.floor((oxHi - oxLo) / 16) * 16;
+    if (n16 > oxLo) stmts.push(interiorBytesMax(k, dt, r, oxLo, n16, KW, sx, dx, rowStart, rowPtr, ky));
+    from = n16;
+  } else if (simd && oxHi - oxLo >= 4) {
     const n4 = oxLo + Math.floor((oxHi - oxLo) / 4) * 4;
     const vacc = k.local('v128');
     const lanes = (off: number): Expr => {
@@ -263,6 +268,29 @@ function interior2d(k: Kernel, kind: PoolKind, dt: DType, g: PoolGeom, at: PoolA
   }
   stmts.push(k.for(r.ox, from, oxHi, 1, scalarOne));
   return k.block(stmts);
+}
+
+/** i8x16 max and the lowest value, for the 1-byte MaxPool lanes. */
+const BYTE_MAX: Partial<Record<DType, { max: 'max_s' | 'max_u'; lowest: number }>> = { int8: { max: 'max_s', lowest: -128 }, uint8: { max: 'max_u', lowest: 0 } };
+
+/** 16 output columns of a 1-byte MaxPool row at once (stride 1: one load per tap; stride 2: two loads, even bytes). */
+function interiorBytesMax(k: Kernel, dt: DType, r: Interior, from: number, to: number, KW: number, sx: number, dx: number,
+  rowStart: () => Expr, rowPtr: Local, ky: Local): Expr {
+  const { max, lowest } = BYTE_MAX[dt]!;
+  const vacc = k.local('v128');
+  const even = Array.from({ length: 16 }, (_, i) => (i < 8 ? 2 * i : 16 + 2 * (i - 8) + 1));
+  // stride 2: bytes 0..15 and 15..30 (no read past the last tap), lanes 0, 2, .. 14 and 1, 3, .. 15 of them
+  const lanes = (off: number): Expr => (sx === 1 ? k.v128.load(off, 1, rowPtr.get())
+    : k.i8x16.shuffle(k.v128.load(off, 1, rowPtr.get()), k.v128.load(off + 15, 1, rowPtr.get()), even));
+  return k.for(r.ox, from, to, 16, () => [
+    vacc.set(k.i8x16.splat(k.c32(lowest))),
+    k.dynFor(ky, r.kyLo.get(), r.kyHi.get(), 1, () => [
+      rowPtr.set(rowStart()),
+      ...Array.from({ length: KW }, (_, kx) => vacc.set(k.i8x16[max](vacc.get(), lanes(kx * dx)))),
+    ]),
+    k.v128.store(0, 1, r.y.get(), vacc.get()),
+    r.y.set(k.i32.add(r.y.get(), k.c32(16))),
+  ]);
 }
 
 /** |x|^p (p = 1, 2 without pow). */

@@ -125,7 +125,9 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'onnx2wasm-builder',
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: spec.opset ?? 17 })],
+    // Nodes of other domains (com.microsoft) import version 1 of their domain.
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: spec.opset ?? 17 }),
+      ...[...new Set(spec.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => onnx.OperatorSetIdProto.create({ domain, version: 1 }))],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

@@ -14,7 +14,8 @@ export function checkSupported(graph: Graph): void {
     throw new CompileError('CONTROL_FLOW', `control-flow operators are not supported (static graphs only): ${list}; ` +
       'export the model with the branch or loop unrolled', { node: flow[0].name, op: flow[0].opType, nodes: flow.map((n) => ({ name: n.name, opType: n.opType })) });
   }
-  const foreign = graph.nodes.filter((n) => n.domain !== '');
+  // Foreign-domain ops with a definition (com.microsoft QLinear*) are compiled; the rest are listed.
+  const foreign = graph.nodes.filter((n) => n.domain !== '' && !lookupOp(n.opType, n.domain, graph.opset));
   if (foreign.length) {
     const list = foreign.map((n) => `"${n.name}" (${n.domain}::${n.opType})`).join(', ');
     throw new CompileError('UNSUPPORTED_DOMAIN', `operators outside the default ONNX domain are not supported: ${list}`,

@@ -1,0 +1,45 @@
+// Lane helpers for the int8 element-wise kernels: 16 int8/uint8 lanes widened to four f32x4 (dequantized), and
+// four f32x4 quantized back to 16 lanes with the spec's rounding (half to even) and saturation. The arithmetic
+// is lane for lane that of the scalar path (ops/quantize.ts saturateRound), so both targets give the same bytes.
+
+import type { DType } from '../src/ir/dtype.js';
+import type { Expr, Kernel } from './wasm.js';
+
+const RANGE: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255] };
+
+/** The 16 byte lanes of v as four i32x4 (lanes 0-3, 4-7, 8-11, 12-15), sign- or zero-extended by dtype. */
+export function widenBytes(k: Kernel, v: Expr, dt: DType): Expr[] {
+  const signed = dt === 'int8';
+  const b = k.local('v128');
+  const lo = k.local('v128'), hi = k.local('v128');
+  const [e16lo, e16hi] = signed ? [k.i16x8.extend_low_i8x16_s, k.i16x8.extend_high_i8x16_s] : [k.i16x8.extend_low_i8x16_u, k.i16x8.extend_high_i8x16_u];
+  const [e32lo, e32hi] = signed ? [k.i32x4.extend_low_i16x8_s, k.i32x4.extend_high_i16x8_s] : [k.i32x4.extend_low_i16x8_u, k.i32x4.extend_high_i16x8_u];
+  const setup = k.block([b.set(v), lo.set(e16lo(b.get())), hi.set(e16hi(b.get()))]);
+  // the first quarter carries the setup so that the four expressions can be used in order
+  return [
+    k.block([setup, e32lo(lo.get())], 'v128'),
+    e32hi(lo.get()),
+    e32lo(hi.get()),
+    e32hi(hi.get()),
+  ];
+}
+
+/** DequantizeLinear of four i32x4 quarters: (q - zp) * scale as f32x4 (integer subtraction first, as the scalar path). */
+export function dequantizeQuarters(k: Kernel, quarters: Expr[], zp: number, scale: number): Expr[] {
+  return quarters.map((q) => k.f32x4.mul(k.f32x4.convert_i32x4_s(zp ? k.i32x4.sub(q, k.i32x4.splat(k.c32(zp))) : q), k.f32x4.splat(k.cf32(scale))));
+}
+
+/**
+ * QuantizeLinear of four f32x4 (already divided by the scale): nearest (ties to even), + zp, clamped to the
+ * type's range, truncated, narrowed to 16 byte lanes.
+ */
+export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: number, dt: DType): Expr {
+  const [lo, hi] = RANGE[dt];
+  const q = scaled.map((v) => {
+    let r = k.f32x4.nearest(v);
+    if (zp) r = k.f32x4.add(r, k.f32x4.splat(k.cf32(zp)));
+    return k.i32x4.trunc_sat_f32x4_s(k.f32x4.min(k.f32x4.max(r, k.f32x4.splat(k.cf32(lo))), k.f32x4.splat(k.cf32(hi))));
+  });
+  const narrow = dt === 'int8' ? k.i8x16.narrow_i16x8_s : k.i8x16.narrow_i16x8_u;
+  return narrow(k.i16x8.narrow_i32x4_s(q[0], q[1]), k.i16x8.narrow_i32x4_s(q[2], q[3]));
+}

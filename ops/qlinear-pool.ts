@@ -1,0 +1,175 @@
+// com.microsoft::QLinearGlobalAveragePool and QLinearAveragePool: the window sums are exact integer sums of
+// (x - x_zero_point) (padding is a dequantized 0, i.e. the zero point), and the mean is requantized:
+// y = saturate(round_half_even(f32(sum * x_scale / count) / y_scale) + y_zero_point), the float32 mean that
+// DequantizeLinear -> AveragePool -> QuantizeLinear computes, correctly rounded. On simd the global pool sums a
+// channel plane 16 bytes at a time (pairwise extending adds); the window pool is a scalar loop on both targets.
+
+import type { Expr, Kernel, Local } from '../codegen/wasm.js';
+import { numel } from '../src/ir/graph.js';
+import type { OpCtx } from './move.js';
+import { poolGeometry, readPoolAttrs, tapRange, type PoolAttrs } from './pool.js';
+import { qparam, qparamKey, type QParam } from './qparams.js';
+import { saturateRound } from './quantize.js';
+import { defineOp, type EmitCtx, type InferCtx, type TensorInfo } from './types.js';
+
+type Ctx<A> = OpCtx<A> | InferCtx<A>;
+
+/** X, X_scale, X_zero_point, Y_scale, Y_zero_point. */
+function params<A>(ctx: Ctx<A>): [QParam, QParam] {
+  const x = ctx.inputs[0];
+  if (!x) ctx.fail('needs X');
+  return [qparam(ctx, 1, 2, x!.dtype, 'X'), qparam(ctx, 3, 4, x!.dtype, 'Y')];
+}
+
+/** The quantized mean of `count` values whose zero-point-corrected integer sum is `acc` (i32 expressions). */
+function requantMean(k: Kernel, acc: Expr, count: Expr, px: QParam, py: QParam): Expr {
+  const mean = k.f32.demote(k.f64.div(k.f64.mul(k.f64.convert_s.i32(acc), k.cf64(Math.fround(px.scale))), k.f64.convert_s.i32(count)));
+  return saturateRound(k, k.f32.div(mean, k.cf32(py.scale)), py.zp ? k.c32(py.zp) : undefined, py.dtype, 'f32');
+}
+
+// --- QLinearGlobalAveragePool ---
+
+interface GlobalAttrs { channelsLast: boolean }
+
+function globalLayout(ctx: Ctx<GlobalAttrs>) {
+  const x = ctx.inputs[0]!;
+  const r = x.shape.length;
+  if (r < 3) ctx.fail(`X of rank ${r} has no spatial dims`);
+  const last = ctx.attrs.channelsLast;
+  const C = last ? x.shape[r - 1] : x.shape[1];
+  const spatial = last ? x.shape.slice(1, r - 1) : x.shape.slice(2);
+  const outShape = x.shape.map((d, i) => (last ? (i === 0 || i === r - 1 ? d : 1) : (i < 2 ? d : 1)));
+  return { N: x.shape[0], C, size: numel(spatial), outShape };
+}
+
+/** Sum of `n` bytes at p (i32): 16 at a time with pairwise extending adds on simd, then the tail. */
+function sumBytes(k: Kernel, p: Local, n: number, signed: boolean, acc: Local): Expr[] {
+  const stmts: Expr[] = [acc.set(k.c32(0))];
+  const vecEnd = k.simd ? n - (n % 16) : 0;
+  if (vecEnd) {
+    const vacc = k.local('v128');
+    const pair8 = signed ? k.i16x8.extadd_pairwise_i8x16_s : k.i16x8.extadd_pairwise_i8x16_u;
+    stmts.push(
+      vacc.set(k.i32x4.splat(k.c32(0))),
+      k.loop(0, vecEnd, (i) => vacc.set(k.i32x4.add(vacc.get(), k.i32x4.extadd_pairwise_i16x8_s(pair8(k.v128.load(0, 1, k.i32.add(p.get(), i.get())))))), 16),
+      acc.set([0, 1, 2, 3].map((l) => k.i32x4.extract_lane(vacc.get(), l)).reduce((a, b) => k.i32.add(a, b))),
+    );
+  }
+  if (vecEnd < n) {
+    stmts.push(k.loop(vecEnd, n, (i) => acc.set(k.i32.add(acc.get(), signed ? k.i32.load8_s(0, 1, k.i32.add(p.get(), i.get())) : k.i32.load8_u(0, 1, k.i32.add(p.get(), i.get()))))));
+  }
+  return stmts;
+}
+
+export const QLinearGlobalAveragePool = defineOp<GlobalAttrs>({
+  op: 'QLinearGlobalAveragePool', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8'],
+  notes: 'channels_last 0 and 1; per-tensor constant scales and zero points; exact integer sums, the mean requantized',
+  attrs: (a) => ({ channelsLast: a.int('channels_last', 0) !== 0 }),
+  constInputs: [1, 2, 3, 4],
+  infer(ctx): TensorInfo[] {
+    params(ctx);
+    return [{ dtype: ctx.inputs[0]!.dtype, shape: globalLayout(ctx).outShape }];
+  },
+  emit(ctx) {
+    const [px, py] = params(ctx);
+    const { N, C, size } = globalLayout(ctx);
+    if (!N || !C) return;
+    const last = ctx.attrs.channelsLast;
+    const signed = px.dtype === 'int8';
+    const fn = ctx.kernel(`qgap:${N}:${C}:${size}:${last}:${qparamKey(px)}:${qparamKey(py)}`, ['i32', 'i32'], (k) => {
+      const [x, y] = k.params;
+      const acc = k.local('i32');
+      // an empty plane averages to a dequantized 0 over a count of 1 (no division by zero)
+      const store = (at: Expr) => k.store(py.dtype, at, requantMean(k, k.i32.sub(acc.get(), k.c32(size * px.zp)), k.c32(Math.max(size, 1)), px, py));
+      if (!last) {
+        return k.loop(0, N * C, (plane) => [
+          ...sumBytes(k, x, size, signed, acc),
+          store(k.i32.add(y.get(), plane.get())),
+          x.set(k.i32.add(x.get(), k.c32(size))),
+        ]);
+      }
+      // channels last: per image and channel, a strided sum over the spatial positions
+      const p = k.local('i32');
+      return k.loop(0, N, (n) => k.loop(0, C, (c) => [
+        acc.set(k.c32(0)),
+        p.set(k.i32.add(x.get(), k.i32.add(k.i32.mul(n.get(), k.c32(size * C)), c.get()))),
+        k.loop(0, size, () => [
+          acc.set(k.i32.add(acc.get(), k.load(px.dtype, p.get()))),
+          p.set(k.i32.add(p.get(), k.c32(C))),
+        ]),
+        store(k.i32.add(y.get(), k.i32.add(k.i32.mul(n.get(), k.c32(C)), c.get()))),
+      ]));
+    });
+    ctx.call(fn, [ctx.inputs[0]!.ptr, ctx.outputs[0].ptr]);
+  },
+});
+
+// --- QLinearAveragePool ---
+
+type AvgAttrs = PoolAttrs & { channelsLast: boolean };
+
+export const QLinearAveragePool = defineOp<AvgAttrs>({
+  op: 'QLinearAveragePool', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8'],
+  notes: 'NCHW (channels_last 0), 1-D/2-D/3-D windows with kernel_shape, strides, pads, auto_pad, count_include_pad, ceil_mode; per-tensor constant scales and zero points; a scalar window loop',
+  attrs: (a) => ({ ...readPoolAttrs(a), channelsLast: a.int('channels_last', 0) !== 0 }),
+  constInputs: [1, 2, 3, 4],
+  infer(ctx): TensorInfo[] {
+    params(ctx);
+    if (ctx.attrs.channelsLast) ctx.fail('channels_last=1 is not supported (only NCHW)');
+    if (ctx.attrs.dilations) ctx.fail('dilations is not an attribute of QLinearAveragePool');
+    const x = ctx.inputs[0]!;
+    const g = poolGeometry(ctx, ctx.attrs, x.shape);
+    return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...g.outDims] }];
+  },
+  emit(ctx) {
+    const [px, py] = params(ctx);
+    const x = ctx.inputs[0]!, y = ctx.outputs[0];
+    if (!numel(y.shape)) return;
+    const g = poolGeometry(ctx, ctx.attrs, x.shape);
+    const at = ctx.attrs;
+    const key = `qavgpool:${JSON.stringify(g)}:${at.countIncludePad}:${qparamKey(px)}:${qparamKey(py)}`;
+    const fn = ctx.kernel(key, ['i32', 'i32'], (k) => emitWindowAverage(k, g, at.countIncludePad, px, py));
+    ctx.call(fn, [x.ptr, y.ptr]);
+  },
+});
+
+/** The window loop: per plane and output position, the in-range taps summed, the mean requantized. */
+function emitWindowAverage(k: Kernel, g: ReturnType<typeof poolGeometry>, countPad: boolean, px: QParam, py: QParam): Expr {
+  const [x, y] = k.params;
+  const D = g.inDims.length;
+  const inStrides = g.inDims.map((_, i) => numel(g.inDims.slice(i + 1)));
+  const planeIn = numel(g.inDims);
+  const xPlane = k.local('i32');
+  const o = g.outDims.map(() => k.local('i32'));
+  const lo = o.map(() => k.local('i32')), hi = o.map(() => k.local('i32')), cnt = o.map(() => k.local('i32'));
+  const tap = o.map(() => k.local('i32'));
+  const acc = k.local('i32'), pos = k.local('i32');
+  const one = (): Expr[] => {
+    // element offset of the tap: sum over dims of (o_i * s_i - pb_i + t_i) * stride_i
+    const posOf = () => g.inDims.map((_, i) =>
+      k.i32.mul(k.i32.add(k.i32.sub(k.i32.mul(o[i].get(), k.c32(g.strides[i])), k.c32(g.padBegin[i])), k.i32.mul(tap[i].get(), k.c32(g.dilations[i]))), k.c32(inStrides[i])))
+      .reduce((a, b) => k.i32.add(a, b));
+    const taps = (i: number): Expr => (i === D
+      ? k.block([pos.set(posOf()), acc.set(k.i32.add(acc.get(), k.load(px.dtype, k.i32.add(xPlane.get(), pos.get()))))])
+      : k.dynFor(tap[i], lo[i].get(), hi[i].get(), 1, () => [taps(i + 1)]));
+    const valid = lo.map((l, i) => k.i32.sub(hi[i].get(), l.get())).reduce((a, b) => k.i32.mul(a, b));
+    const count = cnt.map((c) => c.get()).reduce((a, b) => k.i32.mul(a, b));
+    const countSafe = k.local('i32');
+    return [
+      acc.set(k.c32(0)),
+      taps(0),
+      // a window with no tap inside (possible with ceil_mode) averages to a dequantized 0
+      countSafe.set(count),
+      countSafe.set(k.select(countSafe.get(), countSafe.get(), k.c32(1))),
+      k.store(py.dtype, y.get(), requantMean(k, k.i32.sub(acc.get(), k.i32.mul(valid, k.c32(px.zp))), countSafe.get(), px, py)),
+      y.set(k.i32.add(y.get(), k.c32(1))),
+    ];
+  };
+  const outLoops = (i: number): Expr => (i === D
+    ? k.block(one())
+    : k.for(o[i], 0, g.outDims[i], 1, () => [...tapRange(k, g, i, o[i], countPad, lo[i], hi[i], cnt[i]), outLoops(i + 1)]));
+  return k.loop(0, g.planes, (p) => [
+    xPlane.set(k.i32.add(x.get(), k.i32.mul(p.get(), k.c32(planeIn)))),
+    outLoops(0),
+  ]);
+}
