@@ -95,6 +95,17 @@ function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, st
   const c32 = (n: number) => k.c32(n);
   const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
   const copy: Expr[] = [ow.set(lo.get())];
+  if (k.simd && e === 1) {
+    // int8: 16 bytes a time; stride 2 keeps the even bytes of 32 (the last may lie one past the row: read, never kept).
+    const from = (extra: number) => k.v128.load(extra, 1, at(colBase, i32.mul(ow.get(), val(k, stride)), 1));
+    const vecLoop = (value: Expr) =>
+      k.while(() => i32.le_s(i32.add(ow.get(), c32(16)), hi.get()), [k.v128.store(0, 1, at(seg, ow.get(), 1), value), ow.set(i32.add(ow.get(), c32(16)))]);
+    const unit = () => vecLoop(from(0));
+    const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]));
+    if (typeof stride !== 'number') copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even())));
+    else if (stride === 1) copy.push(unit());
+    else if (stride === 2) copy.push(even());
+  }
   if (k.simd && e === 4) {
     // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
     // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).

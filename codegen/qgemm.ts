@@ -153,6 +153,8 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
 function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
   const tileName = `qgemm_tile_${qgemmKey(s)}`;
   const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, s));
+  // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
+  k.w.keepOutOfLine(tile);
   const [a, sA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
