@@ -14,7 +14,7 @@
 //  - B is a list of panels of NR = 8 columns: panel j/NR at b + (j/NR)*pB holds pair p at + p*ldb as
 //    [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1]: 16 bytes ('i8'/'u8', extended on load by load8x8) or 32 bytes ('i16').
 //    Columns past N are zero.
-//  - bias (i32) per row or per column, added to the accumulator.
+//  - bias (i32) per row or per column, added to the accumulator (output 'f32': a float32 bias added after scaling).
 //  - output 'i32' stores the accumulator; 'q' requantizes: round_half_even(f32(acc) * mult) + zp, saturated to
 //    int8/uint8 and clamped to [lo, hi] (a fused Relu/Clip), mult a float32 per row or per column. The scalar target
 //    computes the same integers with the same float32 operations.
@@ -29,8 +29,11 @@ export type QStorage = 'i8' | 'u8' | 'i16';
 
 export interface QEpilogue {
   bias: 'none' | 'row' | 'col';
-  /** 'i32': store the accumulator (ConvInteger). Otherwise requantize to this dtype. */
-  out: 'i32' | 'int8' | 'uint8';
+  /**
+   * 'i32': store the accumulator (ConvInteger). 'f32': store f32(acc) * mult + bias, the bias a float32 vector (a
+   * quantized layer whose output stays float, such as a classifier). Otherwise requantize to this dtype.
+   */
+  out: 'i32' | 'f32' | 'int8' | 'uint8';
   /** Requantization multiplier per row or per column (unused for 'i32'). */
   scale: 'row' | 'col';
   /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
@@ -55,7 +58,8 @@ export interface QGemmArgs {
 const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp'] as const;
 const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
-const outBytes = (e: QEpilogue) => (e.out === 'i32' ? 4 : 1);
+const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
+const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
 
 /** Name of the shared GEMM function for this description, created on first use. The kernel name carries it. */
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
@@ -104,7 +108,7 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
 
   // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row.
   const fin: Expr[] = [];
-  for (let r = 0; r < QMR; r++) {
+  for (let r = 0; r < QMR && s.out !== 'f32'; r++) {
     for (let q = 0; q < 2; q++) {
       let v = acc[r][q].get();
       if (s.bias === 'row') v = k.i32x4.add(v, k.v128.load32_splat(r * 4, 4, bias.get()));
@@ -114,7 +118,18 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   }
   const cRow = (r: number) => (r === 0 ? c.get() : i32.add(c.get(), i32.mul(ldc.get(), c32(r))));
   const outV: Local[] = [];
-  if (s.out !== 'i32') {
+  if (s.out === 'f32') {
+    for (let r = 0; r < QMR; r++) {
+      for (let q = 0; q < 2; q++) {
+        const m = s.scale === 'row' ? k.v128.load32_splat(r * 4, 4, mult.get()) : k.v128.load(q * 16, 4, mult.get());
+        let v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m);
+        if (s.bias === 'row') v = k.f32x4.add(v, k.v128.load32_splat(r * 4, 4, bias.get()));
+        else if (s.bias === 'col') v = k.f32x4.add(v, k.v128.load(q * 16, 4, bias.get()));
+        fin.push(acc[r][q].set(v));
+      }
+    }
+  }
+  if (isQuantized(s)) {
     const zpf = k.local('v128');
     fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
     for (let r = 0; r < QMR; r++) {
@@ -135,7 +150,7 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   }
   const storeFull: Expr[] = [], storePartial: Expr[] = [];
   for (let r = 0; r < QMR; r++) {
-    if (s.out === 'i32') {
+    if (!isQuantized(s)) {
       storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
       const lanes: Expr[] = [];
       for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
@@ -198,10 +213,15 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
   const loadB = (off: number) => (s.b === 'i16' ? k.i32.load16_s(off, 2, bp.get()) : s.b === 'i8' ? k.i32.load8_s(off, 1, bp.get()) : k.i32.load8_u(off, 1, bp.get()));
   const eb = outBytes(s);
   const cAddr = i32.add(c.get(), i32.add(i32.mul(m.get(), ldc.get()), i32.mul(n.get(), c32(eb))));
-  const biasV = s.bias === 'none' ? c32(0) : k.i32.load(0, 4, i32.add(bias.get(), i32.shl((s.bias === 'row' ? m : n).get(), c32(2))));
+  const biasAt = () => i32.add(bias.get(), i32.shl((s.bias === 'row' ? m : n).get(), c32(2)));
+  const biasV = s.bias === 'none' || s.out === 'f32' ? c32(0) : k.i32.load(0, 4, biasAt());
+  const multAt = () => i32.add(mult.get(), i32.shl((s.scale === 'row' ? m : n).get(), c32(2)));
   let store: Expr;
   if (s.out === 'i32') store = k.i32.store(0, 4, cAddr, acc.get());
-  else {
+  else if (s.out === 'f32') {
+    const v = k.f32.mul(k.f32.convert_s.i32(acc.get()), k.f32.load(0, 4, multAt()));
+    store = k.f32.store(0, 4, cAddr, s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt())));
+  } else {
     const mv = k.f32.load(0, 4, i32.add(mult.get(), i32.shl((s.scale === 'row' ? m : n).get(), c32(2))));
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);

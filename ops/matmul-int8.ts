@@ -15,7 +15,8 @@ export interface QMatMulParams {
   /** Constant B: element (k, n), signedness, zero point per column. Or a run-time B operand ([batch..., K, N]). */
   b: { at: (k: number, n: number) => number; signed: boolean; zp: (n: number) => number } | { op: Operand; zp: number; batched: boolean };
   aBatched: boolean;
-  bias?: Int32Array;
+  /** int32 in the accumulator's scale, or float32 for a float ('f32') output. */
+  bias?: Int32Array | Float32Array;
   epilogue: QEpilogue;
   mult?: Float32Array;
   yZp: number;
@@ -36,7 +37,7 @@ export function emitQMatMul(ctx: EmitCtx<unknown>, q: QMatMulParams): void {
   const eb = q.epilogue.out === 'i32' ? 4 : 1;
   const aType = q.a.dtype === 'int8' ? 'i8' : 'u8';
   const padCols = <T extends Int32Array | Float32Array>(v: T, make: (n: number) => T) => { const o = make(roundUp(N, QNR) + QNR); o.set(v.subarray(0, N)); return o; };
-  const biasPtr = q.bias ? ctx.data(new Uint8Array(padCols(q.bias, (n) => new Int32Array(n)).buffer)) : 0;
+  const biasPtr = q.bias ? ctx.data(new Uint8Array((q.bias instanceof Float32Array ? padCols(q.bias, (n) => new Float32Array(n)) : padCols(q.bias, (n) => new Int32Array(n))).buffer)) : 0;
   const multPtr = q.mult ? ctx.data(new Uint8Array(padCols(q.mult, (n) => new Float32Array(n)).buffer)) : 0;
   ensureSlack(ctx);
   const packRows = packRowsKernel(ctx, aType);

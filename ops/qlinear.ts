@@ -163,7 +163,7 @@ function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvPa
   const wz = nums(wzp.const!), out = ctx.outputs[0].dtype as 'int8' | 'uint8';
   return {
     x, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
-    w: nums(w.const!), wSigned: w.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+    w: w.const!.data as ArrayLike<number>, wSigned: w.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
     xZp: nums(xzp.const!)[0],
     bias: bias ? Int32Array.from(nums(bias.const!)) : undefined,
     epilogue: { out, bias: bias ? 'row' : 'none', scale: 'row', lo: ctx.attrs.lo, hi: ctx.attrs.hi },
@@ -177,27 +177,30 @@ interface QGemmAttrs { transA: number; transB: number; alpha: number }
 
 /**
  * com.microsoft QGemm (onnxruntime's quantized Gemm; also what src/passes/lower-qdq.ts makes of a QDQ Gemm):
- * Y = requantize(A x op(B) + C) with int32 C in the accumulator's scale. Supported: transA = 0, alpha = 1, constant B
- * with per-tensor or per-output-column parameters, and a quantized output (y_scale given).
+ * Y = alpha * a_scale * b_scale * (A - a_zp)(op(B) - b_zp) + C. With y_scale and y_zero_point the result is
+ * requantized (C int32, in the accumulator's scale); without them it is float32 (C float32). Supported: transA = 0,
+ * alpha = 1, constant B with per-tensor or per-output-column parameters. Runs on the int8 GEMM.
  */
 export const QGemm = defineOp<QGemmAttrs>({
-  op: 'QGemm', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8', 'int32'],
-  notes: 'transA = 0, alpha = 1, constant B, quantized output; runs on the int8 GEMM',
+  op: 'QGemm', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8', 'int32', 'float32'],
+  notes: 'transA = 0, alpha = 1, constant B; quantized or float32 output; runs on the int8 GEMM',
   attrs: (a) => ({ transA: a.int('transA', 0), transB: a.int('transB', 0), alpha: a.float('alpha', 1) }),
   infer(ctx): TensorInfo[] {
     const [a, as, azp, b, bs, bzp, c, ys, yzp] = ctx.inputs;
     if (ctx.attrs.transA !== 0 || ctx.attrs.alpha !== 1) ctx.fail('only transA = 0 and alpha = 1 are supported');
     if (!a || !b || a.shape.length !== 2 || b.shape.length !== 2) ctx.fail('A and B must be 2-D');
-    if (!ys || !yzp) ctx.fail('only a quantized output (y_scale and y_zero_point given) is supported');
-    if (!b!.const || ![as, bs, ys].every(isF32Const) || ![azp, yzp].every(isConst) || (bzp && !isConst(bzp)) || (c && (!isConst(c) || c.dtype !== 'int32'))) {
-      ctx.fail('B, the scales, zero points and C must be constants (float32 scales, int32 C)');
+    const quantOut = !!ys;
+    if (quantOut && (!yzp || !isConst(yzp))) ctx.fail('y_zero_point must be a constant when y_scale is given');
+    if (!b!.const || ![as, bs, ...(quantOut ? [ys] : [])].every(isF32Const) || !isConst(azp) || (bzp && !isConst(bzp))) {
+      ctx.fail('B, the scales and zero points must be constants (float32 scales)');
     }
+    if (c && (!isConst(c) || c.dtype !== (quantOut ? 'int32' : 'float32'))) ctx.fail(`C must be a constant ${quantOut ? 'int32' : 'float32'} tensor`);
     const [M, K] = a!.shape;
     const [K2, N] = ctx.attrs.transB ? [b!.shape[1], b!.shape[0]] : b!.shape;
     if (K !== K2) ctx.fail(`inner dimensions differ: [${a!.shape}] x [${b!.shape}]${ctx.attrs.transB ? ' (transposed)' : ''}`);
-    if (numel(as!.shape) !== 1 || numel(azp!.shape) !== 1 || numel(ys!.shape) !== 1 || ![1, N].includes(numel(bs!.shape))) ctx.fail('a and y parameters must be per tensor, b per tensor or per column');
+    if (numel(as!.shape) !== 1 || numel(azp!.shape) !== 1 || (ys && numel(ys.shape) !== 1) || ![1, N].includes(numel(bs!.shape))) ctx.fail('a and y parameters must be per tensor, b per tensor or per column');
     if (c && numel(c.shape) !== N && numel(c.shape) !== 1) ctx.fail(`C must have ${N} elements`);
-    return [{ dtype: yzp!.dtype, shape: [M, N] }];
+    return [{ dtype: quantOut ? yzp!.dtype : 'float32', shape: [M, N] }];
   },
   scratch(ctx) {
     const [M, K] = ctx.inputs[0]!.shape;
@@ -210,12 +213,15 @@ export const QGemm = defineOp<QGemmAttrs>({
     const bz = bzp ? nums(bzp.const!) : [0];
     const bData = b.const!.data;
     const cv = c ? nums(c.const!) : undefined;
+    const out = ctx.outputs[0].dtype as 'int8' | 'uint8' | 'float32';
+    const sa = nums(as.const!)[0], sb = nums(bs.const!);
     emitQMatMul(ctx, {
       a, aZp: nums(azp.const!)[0], M, K, N, batches: 1, aBatched: false,
       b: { at: ctx.attrs.transB ? (kk, n) => Number(bData[n * K + kk]) : (kk, n) => Number(bData[kk * N + n]), signed: b.dtype === 'int8', zp: (n) => bz[bz.length === 1 ? 0 : n] },
-      bias: cv ? Int32Array.from({ length: N }, (_, n) => cv[cv.length === 1 ? 0 : n]) : undefined,
-      epilogue: { out: ctx.outputs[0].dtype as 'int8' | 'uint8', bias: cv ? 'col' : 'none', scale: 'col', lo: -(2 ** 31), hi: 2 ** 31 - 1 },
-      mult: multipliers(nums(as.const!)[0], nums(bs.const!), nums(ys.const!)[0], N), yZp: nums(yzp.const!)[0],
+      bias: !cv ? undefined : out === 'float32' ? Float32Array.from({ length: N }, (_, n) => cv[cv.length === 1 ? 0 : n]) : Int32Array.from({ length: N }, (_, n) => cv[cv.length === 1 ? 0 : n]),
+      epilogue: { out: out === 'float32' ? 'f32' : out, bias: cv ? 'col' : 'none', scale: 'col', lo: -(2 ** 31), hi: 2 ** 31 - 1 },
+      mult: out === 'float32' ? Float32Array.from({ length: N }, (_, n) => Math.fround(sa * sb[sb.length === 1 ? 0 : n])) : multipliers(sa, sb, nums(ys.const!)[0], N),
+      yZp: out === 'float32' ? 0 : nums(yzp.const!)[0],
     });
   },
 });

@@ -116,7 +116,9 @@ export function lowerQdq(graph: Graph): QuantSummary {
     };
 
     if (op === 'Conv' || op === 'MatMul' || op === 'Gemm') {
-      if (!out) { stayFloat(node, 'its output is not quantized by a single QuantizeLinear'); continue; }
+      // A Gemm whose result stays float (a classifier) still runs in int8, with a float epilogue.
+      const floatOut = !out && op === 'Gemm';
+      if (!out && !floatOut) { stayFloat(node, 'its output is not quantized by a single QuantizeLinear'); continue; }
       const x = ins[0], w = ins[1];
       const wConst = w ? constOf(w.q) : undefined;
       if (!perTensor(x) || !w || !wConst) { stayFloat(node, 'the weights are not a constant int8 tensor behind a DequantizeLinear'); continue; }
@@ -137,21 +139,26 @@ export function lowerQdq(graph: Graph): QuantSummary {
       if (b) {
         const real = constantFloat(b);
         if (!real || real.length !== channels) { stayFloat(node, 'its bias is not a constant'); continue; }
+        if (floatOut) biasName = addConst(`${base}_bias`, makeTensor('float32', [channels], Float32Array.from(real)));
         const acc = Int32Array.from(real, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / (x!.scale[0] * wScales[c])))));
-        biasName = addConst(`${base}_bias`, makeTensor('int32', [channels], acc));
+        if (!floatOut) biasName = addConst(`${base}_bias`, makeTensor('int32', [channels], acc));
+      }
+      if (floatOut) {
+        commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0))), biasName], [node.outputs[0]], { transB: transB ? 1 : 0 })]);
+        continue;
       }
       const sW = w.scaleName;
       const zW = w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
-      const qIns = [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, out.scaleName, zpName(out)];
+      const qIns = [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, out!.scaleName, zpName(out!)];
       if (op === 'Conv') {
         const convAttrs = Object.fromEntries(Object.entries(attrs).filter(([k]) => !k.startsWith('_')));
-        commit([make('QLinearConv', '', [...qIns, ...(biasName ? [biasName] : [])], [out.q], convAttrs)]);
+        commit([make('QLinearConv', '', [...qIns, ...(biasName ? [biasName] : [])], [out!.q], convAttrs)]);
       } else if (op === 'MatMul') {
         if (biasName) { stayFloat(node, 'MatMul with a bias'); continue; }
-        commit([make('QLinearMatMul', '', qIns, [out.q])]);
+        commit([make('QLinearMatMul', '', qIns, [out!.q])]);
       } else {
         // com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp
-        commit([make('QGemm', 'com.microsoft', [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, biasName, out.scaleName, zpName(out)], [out.q], { transB: transB ? 1 : 0 })]);
+        commit([make('QGemm', 'com.microsoft', [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, biasName, out!.scaleName, zpName(out!)], [out!.q], { transB: transB ? 1 : 0 })]);
       }
       continue;
     }
