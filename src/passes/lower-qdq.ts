@@ -34,6 +34,7 @@ const UNARY_OPS = new Set(['Relu', 'Clip', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Hard
 export function lowerQdq(graph: Graph): QuantSummary {
   const summary: QuantSummary = { int8: {}, float: [] };
   if (!graph.nodes.some((n) => n.opType === 'DequantizeLinear' && n.domain === '')) return summary;
+  pushDequantizeDown(graph);
   const producer = new Map<string, Node>();
   const consumers = new Map<string, Node[]>();
   for (const n of graph.nodes) {
@@ -121,6 +122,11 @@ export function lowerQdq(graph: Graph): QuantSummary {
       if (!out && !floatOut) { stayFloat(node, 'its output is not quantized by a single QuantizeLinear'); continue; }
       const x = ins[0], w = ins[1];
       const wConst = w ? constOf(w.q) : undefined;
+      if (op === 'MatMul' && out && perTensor(x) && perTensor(w) && !wConst) {
+        // two activations (attention scores): both packed at run time
+        commit([make('QLinearMatMul', '', [x!.q, x!.scaleName, zpName(x!), w!.q, w!.scaleName, zpName(w!), out.scaleName, zpName(out)], [out.q])]);
+        continue;
+      }
       if (!perTensor(x) || !w || !wConst) { stayFloat(node, 'the weights are not a constant int8 tensor behind a DequantizeLinear'); continue; }
       const attrs = node.attrs;
       if (op === 'Gemm' && (Number(attrs.transA ?? 0) !== 0 || Number(attrs.alpha ?? 1) !== 1 || Number(attrs.beta ?? 1) !== 1)) { stayFloat(node, 'Gemm with transA, alpha or beta'); continue; }
@@ -227,6 +233,44 @@ export function lowerQdq(graph: Graph): QuantSummary {
 
   graph.nodes = graph.nodes.flatMap((n) => (removed.has(n) ? [] : replace.get(n) ?? [n]));
   return summary;
+}
+
+/** Layout ops through which a DequantizeLinear moves down (DQ(layout(q)) == layout(DQ(q)) for a per-tensor DQ). */
+const LAYOUT_OPS = new Set(['Identity', 'Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+
+/**
+ * Rewrites layout(DQ(q)) into DQ(layout(q)) when the layout op's result is not itself quantized by a Q (exporters
+ * put Transposes and tied-weight Identities between a DQ and the MatMul that reads it), so that the pattern
+ * matcher sees the DQ at the op's input and the layout op moves int8 bytes.
+ */
+function pushDequantizeDown(graph: Graph): void {
+  const producer = new Map<string, Node>();
+  const uses = new Map<string, number>();
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) if (o) producer.set(o, n);
+    for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  const out: Node[] = [];
+  for (const n of graph.nodes) {
+    const dq = producer.get(n.inputs[0] ?? '');
+    const quantizedAfter = graph.nodes.some((c) => c.opType === 'QuantizeLinear' && c.inputs[0] === n.outputs[0]);
+    const scale = dq ? graph.values.get(dq.inputs[1])?.const : undefined;
+    if (n.domain !== '' || !LAYOUT_OPS.has(n.opType) || !dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '' || quantizedAfter ||
+      n.outputs.length !== 1 || !scale || numel(scale.shape) !== 1 || graph.outputs.includes(n.outputs[0])) {
+      out.push(n);
+      continue;
+    }
+    const q = graph.values.get(dq.inputs[0])!;
+    const y = graph.values.get(n.outputs[0])!;
+    const moved = `${n.outputs[0]}__int8`;
+    graph.values.set(moved, { name: moved, dtype: q.dtype, shape: [...y.shape] });
+    const layout: Node = { ...n, inputs: [dq.inputs[0], ...n.inputs.slice(1)], outputs: [moved] };
+    const newDq: Node = { ...dq, name: `${n.name || n.outputs[0]}/dq`, inputs: [moved, ...dq.inputs.slice(1)], outputs: [n.outputs[0]], attrs: {} };
+    out.push(layout, newDq);
+    producer.set(moved, layout);
+    producer.set(n.outputs[0], newDq);
+  }
+  graph.nodes = out;
 }
 
 // --- lookup tables: the spec's float pipeline evaluated on every int8 value ---
