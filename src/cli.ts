@@ -235,11 +235,27 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
       `(${report.nodes.emitted} of ${report.nodes.model} nodes after folding, ${report.kernels} kernels)`,
     `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}${m.scratch ? `; kernel scratch up to ${kB(m.scratch)} of it` : ''}) · ` +
       `weights ${kB(m.weights)} · io ${kB(m.io)} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
+    ...quantizationLines(report),
     `target     ${report.target}`,
     '',
     `✓ compiled ${opts.model} in ${Math.round(ms)} ms`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** QDQ models: which float ops now run in int8, and which stayed float and why (grouped by reason). */
+function quantizationLines(report: CompileReport): string[] {
+  const q = report.quantization;
+  const int8 = Object.entries(q.int8).sort((a, b) => b[1] - a[1]);
+  if (!int8.length && !q.float.length) return [];
+  const lines = [`int8       ${int8.map(([op, n]) => `${op} ×${n}`).join('  ') || 'none'} run in int8`];
+  const byReason = new Map<string, string[]>();
+  for (const f of q.float) (byReason.get(f.reason) ?? byReason.set(f.reason, []).get(f.reason)!).push(f.op);
+  for (const [reason, ops] of byReason) {
+    const counts = [...new Set(ops)].map((op) => `${op} ×${ops.filter((o) => o === op).length}`).join('  ');
+    lines.push(`           stayed float: ${counts} (${reason})`);
+  }
+  return lines;
 }
 
 // Run when executed (node dist/src/cli.js, the npm bin link, tsx src/cli.ts), not when imported by tests.
