@@ -1,5 +1,6 @@
 // What the suite measures: the built-in models, or every DIR/*/model.onnx with its test_data_set_0 inputs
-// (seeded random inputs when the folder has none).
+// (seeded random inputs when the folder has none); in the int8 section, every QDQ model paired with the fp32
+// model of the same name.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,11 @@ export interface BenchCase {
   inputSource: 'builtin' | 'test_data_set_0' | 'seeded random';
   /** Set when the inputs could not be prepared (the model is then reported, not measured). */
   error?: string;
+  /**
+   * int8 section: the fp32 model this QDQ model was quantized from. onnx2wasm's fp32 module of it runs on the
+   * same feeds as a fourth engine; the QDQ model's outputs are checked against onnxruntime-node at 'basic'.
+   */
+  fp32Path?: string;
 }
 
 export function builtinCases(filter?: RegExp): BenchCase[] {
@@ -48,6 +54,14 @@ export function folderCases(dir: string, filter?: RegExp): BenchCase[] {
       return { name, description: path, path, bytes, feeds: {}, inputSource, error: `reading inputs: ${(e as Error).message}` };
     }
   });
+}
+
+/**
+ * The int8 section: every QDQ model INT8_DIR/NAME/model.onnx (with its own test_data_set_0 inputs), paired with
+ * FP32_DIR/NAME/model.onnx (a missing fp32 model is reported in the model's row, not skipped).
+ */
+export function int8Cases(int8Dir: string, fp32Dir: string, filter?: RegExp): BenchCase[] {
+  return folderCases(int8Dir, filter).map((c) => ({ ...c, fp32Path: join(fp32Dir, c.name, 'model.onnx') }));
 }
 
 /** The model's graph inputs (initializers excluded), in order, read without decoding the weights. */

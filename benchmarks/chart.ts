@@ -1,23 +1,45 @@
-// A hand-written SVG bar chart of the ratios onnx2wasm / onnxruntime-web per model (steady-state latency and
-// cold start), on a log scale with bars growing from 1.0: down is better. Reference lines at 1.0 and 0.67.
+// A hand-written SVG bar chart of the ratios per model, on a log scale with bars growing from 1.0: down is
+// better. Float section: onnx2wasm / onnxruntime-web (steady-state latency and cold start), a line at 0.67.
+// int8 section: int8 / onnxruntime-web and int8 / onnx2wasm fp32 (and cold start), lines at 0.33 and 0.6.
 
-import type { SuiteResult } from './results.js';
+import type { ModelResult, SuiteResult } from './results.js';
 import { ratio } from './format.js';
 
-const SERIES = [
-  { key: 'latency', label: 'steady-state latency', color: '#3b6fb6' },
-  { key: 'coldStart', label: 'cold start', color: '#e08a2c' },
-] as const;
+type Series = { key: keyof ModelResult['ratios']; label: string; color: string };
+const CHARTS: Record<SuiteResult['section'], { title: string; series: Series[]; targets: { value: number; label: string; color: string }[] }> = {
+  float: {
+    title: 'onnx2wasm / onnxruntime-web (lower is better, log scale)',
+    series: [
+      { key: 'latency', label: 'steady-state latency', color: '#3b6fb6' },
+      { key: 'coldStart', label: 'cold start', color: '#e08a2c' },
+    ],
+    targets: [{ value: 0.67, label: '0.67 = latency target', color: '#2a9d4b' }],
+  },
+  int8: {
+    title: 'onnx2wasm int8 latency ratios (lower is better, log scale)',
+    series: [
+      { key: 'latency', label: 'int8 / onnxruntime-web', color: '#3b6fb6' },
+      { key: 'int8OverFp32', label: 'int8 / onnx2wasm fp32', color: '#8e5bb5' },
+      { key: 'coldStart', label: 'cold start vs ort-web', color: '#e08a2c' },
+    ],
+    targets: [
+      { value: 0.33, label: '0.33 = target vs ort-web', color: '#2a9d4b' },
+      { value: 0.6, label: '0.6 = target vs fp32', color: '#8e5bb5' },
+    ],
+  },
+};
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function ratioChart(r: SuiteResult): string {
   const models = r.models;
+  const { title, series: SERIES, targets } = CHARTS[r.section];
+  const geomean = r.summary.int8 ? r.summary.int8.int8OverOrtWeb.key : r.summary.geomeanLatencyRatio;
   const values = models.flatMap((m) => SERIES.map((s) => m.ratios[s.key])).filter((v): v is number => v !== undefined && v > 0 && Number.isFinite(v));
-  const lo = Math.floor(Math.log10(Math.min(0.5, ...values) / 1.5));
+  const lo = Math.floor(Math.log10(Math.min(0.3, ...values) / 1.5));
   const hi = Math.ceil(Math.log10(Math.max(2, ...values)));
-  const groupW = 96, barW = 30, left = 64, right = 165, top = 64, plotH = 300, bottom = 90;
-  const width = Math.max(480, left + models.length * groupW + right);
+  const groupW = 96, barW = 30, left = 64, right = 165, top = 76, plotH = 300, bottom = 90;
+  const width = Math.max(SERIES.length > 2 ? 640 : 480, left + models.length * groupW + right);
   const height = top + plotH + bottom;
   const y = (v: number) => top + plotH * (hi - Math.log10(v)) / (hi - lo);
   const out: string[] = [];
@@ -25,13 +47,13 @@ export function ratioChart(r: SuiteResult): string {
 
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  text(left, 20, 'onnx2wasm / onnxruntime-web (lower is better, log scale)', 'font-size="14" font-weight="bold"');
+  text(left, 20, title, 'font-size="14" font-weight="bold"');
   SERIES.forEach((s, i) => {
     const x = left + i * 170;
     out.push(`<rect x="${x}" y="32" width="12" height="12" fill="${s.color}"/>`);
     text(x + 18, 42, s.label);
   });
-  text(width - 24, 42, `geometric mean latency ratio: ${ratio(r.summary.geomeanLatencyRatio)}`, 'text-anchor="end"');
+  text(left, 62, `geometric mean latency ratio${r.summary.int8 ? ' int8 / ort-web' : ''}: ${ratio(geomean)}`);
   // Decade grid and axis labels.
   for (let e = lo; e <= hi; e++) {
     const v = 10 ** e;
@@ -60,8 +82,10 @@ export function ratioChart(r: SuiteResult): string {
   // Reference lines last so they stay visible over the bars.
   out.push(`<line x1="${left}" x2="${width - right}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#222" stroke-width="1.5"/>`);
   text(width - right + 6, y(1) + 4, '1.0 = onnxruntime-web', 'fill="#222"');
-  out.push(`<line x1="${left}" x2="${width - right}" y1="${y(0.67).toFixed(1)}" y2="${y(0.67).toFixed(1)}" stroke="#2a9d4b" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-  text(width - right + 6, y(0.67) + 12, '0.67 = latency target', 'fill="#2a9d4b"');
+  for (const t of targets) {
+    out.push(`<line x1="${left}" x2="${width - right}" y1="${y(t.value).toFixed(1)}" y2="${y(t.value).toFixed(1)}" stroke="${t.color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    text(width - right + 6, y(t.value) + 4, t.label, `fill="${t.color}"`);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

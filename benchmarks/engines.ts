@@ -1,5 +1,6 @@
-// The three engines measured side by side in one process, behind one interface: onnx2wasm (runtime-min on the
-// compiled module), onnxruntime-web (wasm backend, SIMD, 1 thread) and onnxruntime-node (native CPU, 1 thread).
+// The engines measured side by side in one process, behind one interface: onnx2wasm (runtime-min on the
+// compiled module), onnxruntime-web (wasm backend, SIMD, 1 thread) and onnxruntime-node (native CPU, 1 thread);
+// in the int8 section also onnx2wasm's fp32 module of the same model (onnx2wasm-fp32).
 
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -7,7 +8,7 @@ import { loadSync } from '../runtime-min/index.js';
 import type { DType, TypedArray } from '../src/ir/dtype.js';
 import type { Tensor } from '../src/ir/graph.js';
 
-export type EngineName = 'onnx2wasm' | 'ort-web' | 'ort-node';
+export type EngineName = 'onnx2wasm' | 'onnx2wasm-fp32' | 'ort-web' | 'ort-node';
 export type Outputs = Record<string, { data: TypedArray; shape: number[] }>;
 
 export interface Engine {
@@ -15,6 +16,8 @@ export interface Engine {
   /** One inference on the bound inputs (onnx2wasm runs synchronously; the ORT engines return a promise). */
   run(): Outputs | Promise<Outputs>;
   release(): Promise<void>;
+  /** onnx2wasm only: the module's linear memory after loading, bytes. */
+  linearMemoryBytes?: number;
 }
 
 /** The settings onnxruntime-web is compared under (the issue's: wasm backend, SIMD, one thread). */
@@ -24,10 +27,10 @@ export function configureOrtWeb(): void {
   ortWeb.env.wasm.proxy = false;
 }
 
-export function createOurs(wasm: Uint8Array, feeds: Record<string, Tensor>): Engine {
+export function createOurs(wasm: Uint8Array, feeds: Record<string, Tensor>, name: 'onnx2wasm' | 'onnx2wasm-fp32' = 'onnx2wasm'): Engine {
   const model = loadSync(wasm);
   const arrays = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.data]));
-  return { name: 'onnx2wasm', run: () => model.run(arrays), release: async () => {} };
+  return { name, run: () => model.run(arrays), release: async () => {}, linearMemoryBytes: model.memory.buffer.byteLength };
 }
 
 export async function createOrtWeb(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Engine> {
@@ -36,9 +39,15 @@ export async function createOrtWeb(bytes: Uint8Array, feeds: Record<string, Tens
   return ortEngine('ort-web', session, bindOrt(feeds, ortWeb.Tensor));
 }
 
-export async function createOrtNode(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Engine> {
+/**
+ * `optimization: 'basic'` is the int8 section's reference: at that level onnxruntime executes QuantizeLinear and
+ * DequantizeLinear as the ONNX spec defines them; its default level fuses Q/DQ pairs into its own int8 kernels,
+ * which round differently.
+ */
+export async function createOrtNode(bytes: Uint8Array, feeds: Record<string, Tensor>, optimization?: 'basic'): Promise<Engine> {
   const session = await ortNode.InferenceSession.create(bytes, {
     executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
+    ...(optimization ? { graphOptimizationLevel: optimization } : {}),
   });
   return ortEngine('ort-node', session, bindOrt(feeds, ortNode.Tensor));
 }

@@ -61,25 +61,34 @@ export interface Difference {
   maxAbsDiff: number;
   /** Largest |reference|: the scale the difference should be read against. */
   maxAbsRef: number;
+  /**
+   * Worst over the outputs of max |ours - reference| / (max(reference) - min(reference)): the int8 section's
+   * measure (quantization error scales with an output's range, not with its largest value).
+   */
+  maxDiffOverRange: number;
   /** Set when outputs are missing or shaped differently. */
   problem?: string;
 }
 
 export function compareOutputs(actual: Outputs, reference: Outputs): Difference {
-  let maxAbsDiff = 0, maxAbsRef = 0;
+  let maxAbsDiff = 0, maxAbsRef = 0, maxDiffOverRange = 0;
   const problems: string[] = [];
   for (const [name, ref] of Object.entries(reference)) {
     const got = actual[name];
     if (!got) { problems.push(`output ${name} missing`); continue; }
     if (got.shape.join('x') !== ref.shape.join('x')) { problems.push(`output ${name} shape [${got.shape}] vs [${ref.shape}]`); continue; }
+    let outputDiff = 0, lo = Infinity, hi = -Infinity;
     for (let i = 0; i < ref.data.length; i++) {
       const a = Number(got.data[i]), b = Number(ref.data[i]);
       if (Number.isNaN(a) && Number.isNaN(b)) continue;
       const d = a === b ? 0 : Math.abs(a - b);
-      maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(d) ? Infinity : d);
-      if (Number.isFinite(b)) maxAbsRef = Math.max(maxAbsRef, Math.abs(b));
+      outputDiff = Math.max(outputDiff, Number.isNaN(d) ? Infinity : d);
+      if (Number.isFinite(b)) { maxAbsRef = Math.max(maxAbsRef, Math.abs(b)); lo = Math.min(lo, b); hi = Math.max(hi, b); }
     }
+    maxAbsDiff = Math.max(maxAbsDiff, outputDiff);
+    const range = hi - lo;
+    maxDiffOverRange = Math.max(maxDiffOverRange, outputDiff === 0 ? 0 : range > 0 ? outputDiff / range : Infinity);
   }
-  if (problems.length) maxAbsDiff = Infinity;
-  return { maxAbsDiff, maxAbsRef, problem: problems.length ? problems.join('; ') : undefined };
+  if (problems.length) maxAbsDiff = maxDiffOverRange = Infinity;
+  return { maxAbsDiff, maxAbsRef, maxDiffOverRange, problem: problems.length ? problems.join('; ') : undefined };
 }

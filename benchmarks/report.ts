@@ -1,12 +1,19 @@
 // results.json -> the markdown report: a header saying what was compared how, one table row per model
 // (failures included), the geometric mean of the latency ratio, and the full error messages.
 
+import type { Difference } from './measure.js';
 import type { ModelResult, SuiteResult } from './results.js';
 import { diff, kb, mb, ms, ratio } from './format.js';
 
-/** Outputs count as matching onnxruntime-node when max |diff| <= 1e-3 * max |reference| + 1e-4. */
-export function outputsMatch(d: { maxAbsDiff: number; maxAbsRef: number }): boolean {
-  return d.maxAbsDiff <= 1e-3 * d.maxAbsRef + 1e-4;
+/** The int8 section's tolerance: max |diff| / (max - min) of each output (issue 8). */
+export const INT8_TOLERANCE = 0.03;
+
+/**
+ * Outputs count as matching onnxruntime-node when max |diff| <= 1e-3 * max |reference| + 1e-4; a QDQ model's (checked
+ * against the 'basic' session, the spec's Q/DQ arithmetic) when every output is within 3% of its range.
+ */
+export function outputsMatch(d: Difference, reference: ModelResult['check']['reference'] = 'ort-node'): boolean {
+  return reference === 'ort-node basic' ? d.maxDiffOverRange <= INT8_TOLERANCE : d.maxAbsDiff <= 1e-3 * d.maxAbsRef + 1e-4;
 }
 
 const HEADER = [
@@ -15,19 +22,25 @@ const HEADER = [
   'planned KB arena (lower bound) / total', 'peak RSS MB ours / ort-web', 'max diff', 'notes',
 ];
 
-const escapeCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+export const escapeCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+export const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The first problem to show in the notes column. */
-function firstProblem(m: ModelResult): string | undefined {
+export function firstProblem(m: ModelResult): string | undefined {
   if (m.compileError) return `compile: ${m.compileError}`;
+  if (m.int8?.fp32CompileError) return `compile (fp32 model): ${m.int8.fp32CompileError}`;
+  if (m.check.referenceError) return `reference: ${m.check.referenceError}`;
   for (const [name, e] of Object.entries(m.engines)) {
     if (e.error) return `${name}: ${e.error}`;
     if (e.coldError) return `${name} cold start: ${e.coldError}`;
   }
   const d = m.check['onnx2wasm'];
   if (d?.problem) return d.problem;
-  if (d && !outputsMatch(d)) return `outputs differ from onnxruntime-node (max |ref| ${d.maxAbsRef.toPrecision(3)})`;
+  if (d && !outputsMatch(d, m.check.reference)) {
+    return m.check.reference === 'ort-node basic'
+      ? `outputs differ from onnxruntime-node 'basic' by more than ${INT8_TOLERANCE * 100}% of their range`
+      : `outputs differ from onnxruntime-node (max |ref| ${d.maxAbsRef.toPrecision(3)})`;
+  }
   return undefined;
 }
 
@@ -91,7 +104,7 @@ function withinSizeBudget(m: ModelResult): boolean {
   return s.total <= s.weights * 1.05 + 64 * 1024;
 }
 
-const loadText = (r: SuiteResult) => {
+export const loadText = (r: SuiteResult) => {
   const { start, end } = r.machine.loadAverage;
   return `${start.toFixed(1)}${end !== undefined ? ` -> ${end.toFixed(1)}` : ''}`;
 };
@@ -122,15 +135,22 @@ export function markdownReport(r: SuiteResult): string {
   ];
   if (s.mismatches.length) out.push('', `**Outputs differ from onnxruntime-node:** ${s.mismatches.join(', ')}.`);
   out.push('', '## Acceptance (issue 4)', '', ...acceptance(r));
-  const problems = r.models.flatMap((m) => {
+  const problems = problemList(r);
+  if (problems.length) out.push('', '## Problems', '', ...problems);
+  return out.join('\n') + '\n';
+}
+
+/** Every error of the run in full, one line per model and engine. */
+export function problemList(r: SuiteResult): string[] {
+  return r.models.flatMap((m) => {
     const list: string[] = [];
     if (m.compileError) list.push(`compile: ${m.compileError}`);
+    if (m.int8?.fp32CompileError) list.push(`compile (fp32 model): ${m.int8.fp32CompileError}`);
+    if (m.check.referenceError) list.push(`reference (onnxruntime-node 'basic'): ${m.check.referenceError}`);
     for (const [name, e] of Object.entries(m.engines)) {
       if (e.error && !(name === 'onnx2wasm' && m.compileError)) list.push(`${name}: ${e.error}`);
       if (e.coldError) list.push(`${name} cold start: ${e.coldError}`);
     }
     return list.map((p) => `- ${m.name}: ${p}`);
   });
-  if (problems.length) out.push('', '## Problems', '', ...problems);
-  return out.join('\n') + '\n';
 }

@@ -27,6 +27,22 @@ export interface CompileResult {
   kernels: number;
 }
 
+/** int8 section: what the QDQ model is compared with besides the engines' timings. */
+export interface Int8Result {
+  /** The QDQ model file's size, bytes (the .wasm's budget: this + 5% + 64 KB). */
+  qdqFileBytes: number;
+  /** The fp32 model the QDQ model was quantized from; onnx2wasm's module of it is the 'onnx2wasm-fp32' engine. */
+  fp32Path: string;
+  fp32Compile?: CompileResult;
+  fp32CompileError?: string;
+  /** Which ops the QDQ lowering turned into int8 operations, and which stayed float (report.quantization). */
+  quantization?: CompileReport['quantization'];
+  /** The modules' linear memory once loaded (WebAssembly.Memory byteLength), bytes. */
+  linearMemory: { int8?: number; fp32?: number };
+  /** onnx2wasm's fp32 module against onnxruntime-node (default options) on the fp32 model, same feeds. */
+  fp32Check?: Difference;
+}
+
 export interface ModelResult {
   name: string;
   description: string;
@@ -35,9 +51,15 @@ export interface ModelResult {
   compile?: CompileResult;
   /** Why the model did not compile (or its inputs could not be prepared); the reference engines still run. */
   compileError?: string;
-  engines: Record<EngineName, EngineResult>;
-  /** Output differences against onnxruntime-node's outputs on the same inputs. */
-  check: { reference: 'ort-node'; 'onnx2wasm'?: Difference; 'ort-web'?: Difference };
+  /** onnx2wasm-fp32 is measured in the int8 section only. */
+  engines: Record<Exclude<EngineName, 'onnx2wasm-fp32'>, EngineResult> & { 'onnx2wasm-fp32'?: EngineResult };
+  /**
+   * Output differences against onnxruntime-node's outputs on the same inputs: its timed session (default
+   * options) for fp32 models; a separate session at graphOptimizationLevel 'basic' (the spec's Q/DQ
+   * arithmetic) for the int8 section's QDQ models.
+   */
+  check: { reference: 'ort-node' | 'ort-node basic'; referenceError?: string; 'onnx2wasm'?: Difference; 'ort-web'?: Difference };
+  int8?: Int8Result;
   ratios: {
     /** Steady-state median latency, onnx2wasm / ort-web (the issue's main number; target <= 0.67). */
     latency?: number;
@@ -46,10 +68,14 @@ export interface ModelResult {
     latencyVsOrtNode?: number;
     /** onnx2wasm's fresh-process first run / its steady median (target <= 3). */
     firstRunOverSteady?: number;
+    /** int8 section: steady median of the int8 module / of onnx2wasm's fp32 module (target <= 0.6). */
+    int8OverFp32?: number;
   };
 }
 
 export interface SuiteResult {
+  /** 'float': models measured as they are (issue 4); 'int8': QDQ models, with onnx2wasm's fp32 build beside them (issue 8). */
+  section: 'float' | 'int8';
   date: string;
   machine: {
     cpu: string; cores: number; platform: string; node: string;
@@ -57,7 +83,7 @@ export interface SuiteResult {
     loadAverage: { start: number; end?: number };
   };
   versions: { onnx2wasm: string; 'onnxruntime-web': string; 'onnxruntime-node': string };
-  options: { models: string; filter?: string; runs: number; warmup: number; coldReps: number; target: 'simd' | 'scalar' };
+  options: { models: string; fp32?: string; filter?: string; runs: number; warmup: number; coldReps: number; target: 'simd' | 'scalar' };
   /** The .wasm onnxruntime-web loads in Node (what a web page would download), bytes and gzip (level 9). */
   ortWebWasm: { file: string; bytes: number; gzip: number };
   /** runtime-min minified, as shipped with an onnx2wasm module. */
@@ -69,7 +95,16 @@ export interface SuiteResult {
     compiled: number;
     geomeanLatencyRatio?: number;
     geomeanColdStartRatio?: number;
-    /** Models whose outputs differ from onnxruntime-node's by more than 1e-3 * max |reference| + 1e-4. */
+    /**
+     * Models whose outputs differ from the reference's by more than 1e-3 * max |reference| + 1e-4 (int8 section:
+     * by more than 3% of an output's range).
+     */
     mismatches: string[];
+    /** int8 section: geometric means over the issue's four models (when all were measured) and over all models. */
+    int8?: {
+      keyModels: string[];
+      int8OverOrtWeb: { key?: number; keyCount: number; all?: number; allCount: number };
+      int8OverFp32: { key?: number; keyCount: number; all?: number; allCount: number };
+    };
   };
 }

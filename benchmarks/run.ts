@@ -4,11 +4,14 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runSuite } from './suite.js';
 
-const USAGE = `usage: npm run bench -- [--models DIR] [--filter REGEX] [--runs N] [--warmup N] [--cold N]
-                          [--target simd|scalar] [--out DIR]
+const USAGE = `usage: npm run bench -- [--models DIR | --int8 DIR --fp32 DIR] [--filter REGEX] [--runs N] [--warmup N]
+                          [--cold N] [--target simd|scalar] [--out DIR]
 
   --models DIR   measure every DIR/*/model.onnx (inputs from test_data_set_0 when present);
                  default: the suite's built-in models (benchmarks/models)
+  --int8 DIR     the int8 section: every QDQ model DIR/*/model.onnx against onnxruntime-web and
+                 onnxruntime-node, and against onnx2wasm's module of the fp32 model of the same name
+  --fp32 DIR     with --int8: where the fp32 models are (DIR/NAME/model.onnx)
   --filter RE    only models whose name matches RE
   --runs N       timed steady-state runs per engine (default 20)
   --warmup N     untimed runs first (default 5)
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({
       options: {
-        models: { type: 'string' }, filter: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
+        models: { type: 'string' }, int8: { type: 'string' }, fp32: { type: 'string' }, filter: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
         cold: { type: 'string' }, target: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -43,9 +46,12 @@ async function main(): Promise<void> {
   if (target !== 'simd' && target !== 'scalar') throw new UsageError(`--target must be simd or scalar, got "${target}"`);
   const runs = count('runs', values.runs, 20);
   if (runs < 1) throw new UsageError('--runs must be at least 1');
-  if (values.models !== undefined && !statSync(values.models, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UsageError(`--models: ${values.models} is not a folder`);
+  for (const option of ['models', 'int8', 'fp32'] as const) {
+    const dir = values[option];
+    if (dir !== undefined && !statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--${option}: ${dir} is not a folder`);
   }
+  if (values.int8 !== undefined && values.models !== undefined) throw new UsageError('--models and --int8 are separate runs: give one of them');
+  if ((values.int8 === undefined) !== (values.fp32 === undefined)) throw new UsageError('--int8 and --fp32 go together (the QDQ models and the fp32 models they were quantized from)');
   let filter: RegExp | undefined;
   try {
     filter = values.filter !== undefined ? new RegExp(values.filter) : undefined;
@@ -54,6 +60,7 @@ async function main(): Promise<void> {
   }
   await runSuite({
     models: values.models,
+    int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32! } : undefined,
     filter,
     runs,
     warmup: count('warmup', values.warmup, 5),

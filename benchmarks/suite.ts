@@ -1,4 +1,6 @@
 // The benchmark suite: every case through measureModel(), then results.json, results.md and ratios.svg.
+// Two sections: 'float' (models as they are, against onnxruntime-web) and 'int8' (QDQ models, with onnx2wasm's
+// fp32 build of the same model as a fourth engine).
 
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { compile } from '../src/index.js';
 import { VERSION } from '../src/version.js';
-import { builtinCases, folderCases, type BenchCase } from './cases.js';
+import { builtinCases, folderCases, int8Cases, type BenchCase } from './cases.js';
 import { ratioChart } from './chart.js';
 import { bundleRuntime, nodeBaselineRssMB } from './cold.js';
 import { geomean, ms, ratio } from './format.js';
@@ -16,12 +18,18 @@ import { measureModel } from './measure-model.js';
 import { tinyElementwise } from './models/tiny.js';
 import { terminalProgress, type Progress } from './progress.js';
 import { markdownReport, outputsMatch } from './report.js';
+import { int8MarkdownReport, int8Summary } from './report-int8.js';
 import type { ModelResult, SuiteResult } from './results.js';
 
 export interface SuiteOptions {
   /** A folder of NAME/model.onnx models; without it, the built-in models. */
   models?: string;
-  /** Measure these cases instead (tests). */
+  /**
+   * The int8 section: QDQ models in int8.dir/NAME/model.onnx, each beside onnx2wasm's module of
+   * int8.fp32/NAME/model.onnx (instead of `models`).
+   */
+  int8?: { dir: string; fp32: string };
+  /** Measure these cases instead (tests; cases with fp32Path make an int8 run). */
   cases?: BenchCase[];
   filter?: RegExp;
   runs?: number;
@@ -63,18 +71,22 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
   mkdirSync(cacheDir, { recursive: true });
 
   progress.stage('preparing models and runtimes');
-  const cases = options.cases ?? (options.models ? folderCases(options.models, options.filter) : builtinCases(options.filter));
-  if (!cases.length) throw new Error(`no models to measure${options.models ? ` (no ${options.models}/*/model.onnx` : ' (built-in'}${options.filter ? ` matching /${options.filter.source}/` : ''})`);
+  const folder = options.int8?.dir ?? options.models;
+  const cases = options.cases ?? (options.int8 ? int8Cases(options.int8.dir, options.int8.fp32, options.filter)
+    : options.models ? folderCases(options.models, options.filter) : builtinCases(options.filter));
+  if (!cases.length) throw new Error(`no models to measure${folder ? ` (no ${folder}/*/model.onnx` : ' (built-in'}${options.filter ? ` matching /${options.filter.source}/` : ''})`);
+  const section = options.int8 || cases.some((c) => c.fp32Path) ? 'int8' : 'float';
   const runtime = bundleRuntime(cacheDir);
   await warmUpCompiler();
   const result: SuiteResult = {
+    section,
     date: new Date().toISOString(),
     machine: {
       cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, platform: `${platform()} ${arch()}`, node: process.versions.node,
       loadAverage: { start: loadavg()[0] },
     },
     versions: { onnx2wasm: VERSION, 'onnxruntime-web': packageVersion('onnxruntime-web'), 'onnxruntime-node': packageVersion('onnxruntime-node') },
-    options: { models: options.models ?? (options.cases ? 'given cases' : 'built-in'), filter: options.filter?.source, runs, warmup, coldReps, target },
+    options: { models: folder ?? (options.cases ? 'given cases' : 'built-in'), fp32: options.int8?.fp32, filter: options.filter?.source, runs, warmup, coldReps, target },
     ortWebWasm: ortWebWasm(),
     runtimeMin: { bytes: runtime.bytes, gzip: runtime.gzip },
     nodeBaselineRssMB: coldReps > 0 ? await nodeBaselineRssMB().catch(() => undefined) : undefined,
@@ -88,17 +100,23 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
     result.models.push(m);
     progress.line(modelLine(m));
   }
-  result.summary = summarize(result.models);
+  result.summary = summarize(result.models, section);
   result.machine.loadAverage.end = loadavg()[0];
 
   mkdirSync(out, { recursive: true });
   const files = { json: join(out, 'results.json'), markdown: join(out, 'results.md'), svg: join(out, 'ratios.svg') };
   writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(files.markdown, markdownReport(result));
+  writeFileSync(files.markdown, section === 'int8' ? int8MarkdownReport(result) : markdownReport(result));
   writeFileSync(files.svg, ratioChart(result));
   const s = result.summary;
-  progress.line(`${s.compiled}/${s.models} models compiled; geometric mean latency ratio ${ratio(s.geomeanLatencyRatio)} ` +
-    `(target <= 0.67), cold start ${ratio(s.geomeanColdStartRatio)}${s.mismatches.length ? `; OUTPUTS DIFFER: ${s.mismatches.join(', ')}` : ''}`);
+  const differ = s.mismatches.length ? `; OUTPUTS DIFFER: ${s.mismatches.join(', ')}` : '';
+  if (s.int8) {
+    progress.line(`${s.compiled}/${s.models} QDQ models compiled; geometric mean latency int8 / ort-web ${ratio(s.int8.int8OverOrtWeb.key)} ` +
+      `(target <= 0.33), int8 / fp32 ${ratio(s.int8.int8OverFp32.key)} (target <= 0.6) over ${s.int8.keyModels.join(', ')}${differ}`);
+  } else {
+    progress.line(`${s.compiled}/${s.models} models compiled; geometric mean latency ratio ${ratio(s.geomeanLatencyRatio)} ` +
+      `(target <= 0.67), cold start ${ratio(s.geomeanColdStartRatio)}${differ}`);
+  }
   progress.line(`wrote ${files.markdown}, ${files.json}, ${files.svg}`);
   return { result, files };
 }
@@ -111,13 +129,14 @@ async function warmUpCompiler(): Promise<void> {
   await compile(tinyElementwise().bytes).catch(() => {});
 }
 
-function summarize(models: ModelResult[]): SuiteResult['summary'] {
+function summarize(models: ModelResult[], section: SuiteResult['section']): SuiteResult['summary'] {
   return {
+    ...(section === 'int8' ? { int8: int8Summary(models) } : {}),
     models: models.length,
     compiled: models.filter((m) => m.compile).length,
     geomeanLatencyRatio: geomean(models.flatMap((m) => m.ratios.latency ?? [])),
     geomeanColdStartRatio: geomean(models.flatMap((m) => m.ratios.coldStart ?? [])),
-    mismatches: models.filter((m) => m.check['onnx2wasm'] && !outputsMatch(m.check['onnx2wasm'])).map((m) => m.name),
+    mismatches: models.filter((m) => m.check['onnx2wasm'] && !outputsMatch(m.check['onnx2wasm'], m.check.reference)).map((m) => m.name),
   };
 }
 
@@ -126,7 +145,12 @@ function modelLine(m: ModelResult): string {
   const ours = m.engines['onnx2wasm'], web = m.engines['ort-web'];
   const clip = (s: string) => (s.length > 160 ? `${s.slice(0, 159)}…` : s);
   if (m.compileError) return `  ✗ ${m.name}: ${clip(m.compileError)}  (ort-web ${ms(web.steady?.median)} ms)`;
-  const err = ours.error ?? ours.coldError;
+  const err = ours.error ?? ours.coldError ?? m.int8?.fp32CompileError ?? m.engines['onnx2wasm-fp32']?.error;
+  if (m.int8) {
+    return `  ${err ? '✗' : '✓'} ${m.name}: compile ${ms(m.compile?.ms)} ms, int8 ${ms(ours.steady?.median)} ms vs fp32 ` +
+      `${ms(m.engines['onnx2wasm-fp32']?.steady?.median)} ms (${ratio(m.ratios.int8OverFp32)}) vs ort-web ${ms(web.steady?.median)} ms ` +
+      `(${ratio(m.ratios.latency)})${err ? `; ${clip(err)}` : ''}`;
+  }
   const cold = ours.cold || web.cold ? `, cold ${ms(ours.cold?.coldMs)} vs ${ms(web.cold?.coldMs)} ms (${ratio(m.ratios.coldStart)})` : '';
   return `  ${err ? '✗' : '✓'} ${m.name}: compile ${ms(m.compile?.ms)} ms, ${ms(ours.steady?.median)} ms vs ort-web ${ms(web.steady?.median)} ms ` +
     `(${ratio(m.ratios.latency)})${cold}${err ? `; ${clip(err)}` : ''}`;
