@@ -148,7 +148,8 @@ export function problemList(r: SuiteResult): string[] {
     if (m.int8?.fp32CompileError) list.push(`compile (fp32 model): ${m.int8.fp32CompileError}`);
     if (m.check.referenceError) list.push(`reference (onnxruntime-node 'basic'): ${m.check.referenceError}`);
     for (const [name, e] of Object.entries(m.engines)) {
-      if (e.error && !(name === 'onnx2wasm' && m.compileError)) list.push(`${name}: ${e.error}`);
+      const notCompiled = (name === 'onnx2wasm' && m.compileError) || (name === 'onnx2wasm-fp32' && m.int8?.fp32CompileError);
+      if (e.error && !notCompiled) list.push(`${name}: ${e.error}`);
       if (e.coldError) list.push(`${name} cold start: ${e.coldError}`);
     }
     return list.map((p) => `- ${m.name}: ${p}`);

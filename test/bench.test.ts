@@ -1,14 +1,21 @@
-// The benchmark suite's code path end to end on one tiny built-in model plus one model that cannot compile:
-// checks that results.json, results.md and ratios.svg are well-formed. No timing assertions.
+// The benchmark suite's code path end to end on one tiny built-in model plus one model that cannot compile,
+// and its int8 section on a tiny builder-made QDQ model (with and without its fp32 counterpart): checks that
+// results.json, results.md and ratios.svg are well-formed. No timing assertions.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/onnx/encode.js';
 import onnxProto from 'onnx-proto';
-import { builtinCases, folderCases, type BenchCase } from '../benchmarks/cases.js';
+import type { Tensor } from '../src/ir/graph.js';
+import { builtinCases, folderCases, int8Cases, type BenchCase } from '../benchmarks/cases.js';
+import { compareOutputs } from '../benchmarks/measure.js';
+import { seededRandom } from '../benchmarks/models/builder.js';
 import { silentProgress } from '../benchmarks/progress.js';
+import { outputsMatch } from '../benchmarks/report.js';
+import { INT8_KEY_MODELS, int8Acceptance, int8Summary } from '../benchmarks/report-int8.js';
+import type { SuiteResult } from '../benchmarks/results.js';
 import { runSuite, type SuiteOutput } from '../benchmarks/suite.js';
 
 const out = mkdtempSync(join(tmpdir(), 'onnx2wasm-bench-'));
@@ -125,5 +132,173 @@ describe('benchmark suite', () => {
     expect(bars).toEqual(['tiny_elementwise:latency', 'tiny_elementwise:coldStart']);
     expect(svg).toContain('0.67');
     expect(svg).toContain('n/a');
+  });
+});
+
+/**
+ * A 3x3 Conv as quantize_static writes it (QDQ on the input and output, an int8 weight per output channel, an int32
+ * bias at scale input x weight), and the fp32 model it stands for (the dequantized weight and bias as floats).
+ */
+function qdqConvPair(): { qdq: Uint8Array; fp32: Uint8Array } {
+  const random = seededRandom(99);
+  const [cout, cin, k] = [4, 3, 3];
+  const wScale = Float32Array.from({ length: cout }, (_, c) => 0.004 + 0.001 * c);
+  const w = Int8Array.from({ length: cout * cin * k * k }, () => Math.floor(random() * 255) - 127);
+  const xScale = 2 / 255, yScale = 0.05;
+  const bScale = Float32Array.from(wScale, (s) => Math.fround(s * xScale));
+  const b = Int32Array.from({ length: cout }, () => Math.floor(random() * 2000) - 1000);
+  const t = (dtype: Tensor['dtype'], shape: number[], data: Tensor['data']): Tensor => ({ dtype, shape, data });
+  const convAttrs = { kernel_shape: [k, k], pads: [1, 1, 1, 1] };
+  const io = { inputs: [{ name: 'x', dtype: 'float32' as const, shape: [1, cin, 8, 8] }], outputs: [{ name: 'y' }] };
+  const qdq = encodeModel({
+    opset: 13, ...io,
+    initializers: {
+      xs: t('float32', [], Float32Array.of(xScale)), xz: t('int8', [], Int8Array.of(0)),
+      ys: t('float32', [], Float32Array.of(yScale)), yz: t('int8', [], Int8Array.of(-10)),
+      w: t('int8', [cout, cin, k, k], w), ws: t('float32', [cout], wScale), wz: t('int8', [cout], new Int8Array(cout)),
+      b: t('int32', [cout], b), bs: t('float32', [cout], bScale), bz: t('int32', [cout], new Int32Array(cout)),
+    },
+    nodes: [
+      { op: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+      { op: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
+      { op: 'DequantizeLinear', inputs: ['w', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 0 } },
+      { op: 'DequantizeLinear', inputs: ['b', 'bs', 'bz'], outputs: ['bd'], attrs: { axis: 0 } },
+      { op: 'Conv', inputs: ['xd', 'wd', 'bd'], outputs: ['c'], attrs: convAttrs },
+      { op: 'QuantizeLinear', inputs: ['c', 'ys', 'yz'], outputs: ['cq'] },
+      { op: 'DequantizeLinear', inputs: ['cq', 'ys', 'yz'], outputs: ['y'] },
+    ],
+  });
+  const per = cin * k * k;
+  const fp32 = encodeModel({
+    opset: 13, ...io,
+    initializers: {
+      w: t('float32', [cout, cin, k, k], Float32Array.from(w, (v, i) => v * wScale[Math.floor(i / per)])),
+      b: t('float32', [cout], Float32Array.from(b, (v, c) => v * bScale[c])),
+    },
+    nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: convAttrs }],
+  });
+  return { qdq, fp32 };
+}
+
+describe('int8 output check', () => {
+  const out = (data: number[]) => ({ y: { data: Float32Array.from(data), shape: [data.length] } });
+  it('measures max |diff| against each output\'s range, and the int8 reference uses the 3% tolerance', () => {
+    const d = compareOutputs(out([0.25, 10, 5]), out([0, 10, 5]));
+    expect(d.maxAbsDiff).toBeCloseTo(0.25, 6);
+    expect(d.maxDiffOverRange).toBeCloseTo(0.025, 6);
+    expect(outputsMatch(d, 'ort-node basic')).toBe(true);
+    expect(outputsMatch(d, 'ort-node')).toBe(false);
+    expect(outputsMatch(compareOutputs(out([0.4, 10, 5]), out([0, 10, 5])), 'ort-node basic')).toBe(false);
+    // A constant reference output: any difference is infinitely far off its (zero) range.
+    expect(compareOutputs(out([1, 1.5]), out([1, 1])).maxDiffOverRange).toBe(Infinity);
+    expect(compareOutputs(out([1, 1]), out([1, 1])).maxDiffOverRange).toBe(0);
+  });
+});
+
+describe('benchmark suite, int8 section', () => {
+  let run: SuiteOutput;
+  const int8Dir = join(out, 'int8'), fp32Dir = join(out, 'fp32');
+
+  it('runs a QDQ model beside its fp32 model, and one whose fp32 model is missing, to the end', async () => {
+    const { qdq, fp32 } = qdqConvPair();
+    for (const name of ['qdq_conv', 'qdq_conv_alone']) {
+      mkdirSync(join(int8Dir, name), { recursive: true });
+      writeFileSync(join(int8Dir, name, 'model.onnx'), qdq);
+    }
+    mkdirSync(join(fp32Dir, 'qdq_conv'), { recursive: true });
+    writeFileSync(join(fp32Dir, 'qdq_conv', 'model.onnx'), fp32);
+    const cases = int8Cases(int8Dir, fp32Dir);
+    expect(cases.map((c) => [c.name, c.fp32Path])).toEqual([
+      ['qdq_conv', join(fp32Dir, 'qdq_conv', 'model.onnx')], ['qdq_conv_alone', join(fp32Dir, 'qdq_conv_alone', 'model.onnx')],
+    ]);
+    run = await runSuite({ int8: { dir: int8Dir, fp32: fp32Dir }, runs: 2, warmup: 1, coldReps: 0, out: join(out, 'int8-results'), progress: silentProgress });
+    expect(run.result.section).toBe('int8');
+    expect(run.result.models.map((m) => m.name)).toEqual(['qdq_conv', 'qdq_conv_alone']);
+  });
+
+  it('measures the four engines on the QDQ model and checks it against onnxruntime-node at \'basic\'', () => {
+    const json = JSON.parse(readFileSync(run.files.json, 'utf8'));
+    expect(json).toEqual(JSON.parse(JSON.stringify(run.result)));
+    expect(json.options).toMatchObject({ models: int8Dir, fp32: fp32Dir });
+    const m = json.models[0];
+    for (const engine of ['onnx2wasm', 'onnx2wasm-fp32', 'ort-web', 'ort-node']) {
+      expect(m.engines[engine].error, engine).toBeUndefined();
+      expect(m.engines[engine].steady.runs, engine).toBe(2);
+      expect(m.engines[engine].steady.median, engine).toBeGreaterThan(0);
+    }
+    expect(m.check.reference).toBe('ort-node basic');
+    expect(m.check.onnx2wasm.problem).toBeUndefined();
+    expect(m.check.onnx2wasm.maxDiffOverRange).toBeLessThanOrEqual(0.03);
+    expect(m.check['ort-web'].maxDiffOverRange).toBeLessThan(Infinity);
+    // The QDQ Conv ran as an int8 operation; the fp32 module computes the fp32 model like onnxruntime does.
+    expect(m.int8.quantization.int8.Conv).toBe(1);
+    expect(m.compile.ops.Conv ?? 0).toBe(0);
+    expect(m.int8.fp32Compile.ops.Conv).toBe(1);
+    expect(m.int8.fp32Check.maxAbsDiff).toBeLessThan(1e-4);
+    expect(m.int8.qdqFileBytes).toBe(statSync(join(int8Dir, 'qdq_conv', 'model.onnx')).size);
+    for (const bytes of [m.int8.linearMemory.int8, m.int8.linearMemory.fp32]) {
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes % 65536).toBe(0);
+    }
+    expect(m.ratios.latency).toBeCloseTo(m.engines.onnx2wasm.steady.median / m.engines['ort-web'].steady.median, 10);
+    expect(m.ratios.int8OverFp32).toBeCloseTo(m.engines.onnx2wasm.steady.median / m.engines['onnx2wasm-fp32'].steady.median, 10);
+    expect(json.summary.mismatches).toEqual([]);
+  });
+
+  it('reports a missing fp32 model in its row and still measures the int8 module', () => {
+    const m = run.result.models[1];
+    expect(m.int8?.fp32CompileError).toBeDefined();
+    expect(m.engines['onnx2wasm-fp32']?.error).toBe('not compiled');
+    expect(m.engines['onnx2wasm'].steady?.runs).toBe(2);
+    expect(m.ratios.int8OverFp32).toBeUndefined();
+    const s = run.result.summary.int8!;
+    expect(s.int8OverFp32.allCount).toBe(1);
+    expect(s.int8OverOrtWeb.allCount).toBe(2);
+    // Neither is one of the issue's four models: the geometric mean over them is not claimed.
+    expect(s.int8OverOrtWeb).toMatchObject({ keyCount: 0, key: undefined });
+  });
+
+  it('writes the int8 table, both geometric means and the acceptance lines', () => {
+    const md = readFileSync(run.files.markdown, 'utf8');
+    const rows = md.split('\n').filter((l) => l.startsWith('| '));
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toContain('median ms int8 / fp32 / ort-web / ort-node');
+    expect(rows[2]).toMatch(/^\| qdq_conv \| [\d.]+ \/ [\d.]+ \|/);
+    expect(rows[3]).toMatch(/^\| qdq_conv_alone \| [\d.]+ \/ ✗ \|.*compile \(fp32 model\)/);
+    const cells = (l: string) => l.split(/(?<!\\)\|/).length;
+    expect(new Set(rows.map(cells)).size).toBe(1);
+    expect(md).toMatch(/Geometric mean of the latency ratio int8 \/ onnxruntime-web: – over 0 of the 4 .*; [\d.]+ over all 2/);
+    expect(md).toMatch(/Geometric mean of the latency ratio int8 \/ onnx2wasm fp32: – over 0 of the 4 .*; [\d.]+ over all 1/);
+    expect(md).toContain('## Acceptance (issue 8');
+    expect(md).toContain('- ✗ every QDQ model and its fp32 model compile (2/2 QDQ, 1/2 fp32) (not: qdq_conv_alone)');
+    expect(md).toContain('- ✓ outputs within 3% of each output\'s range');
+    expect(md).toMatch(/- ✗ geometric-mean latency int8 \/ onnxruntime-web .* \(not: mobilenet_v2 not in this run/);
+    expect(md).toContain('- ✓ each .wasm <= QDQ file size + 5% + 64 KB');
+  });
+
+  it('judges the acceptance lines on the four models from their ratios', () => {
+    const base = run.result.models[0];
+    const withRatios = (latency: number, int8OverFp32: number): SuiteResult => {
+      const models = INT8_KEY_MODELS.map((name) => ({ ...base, name, ratios: { ...base.ratios, latency, int8OverFp32 } }));
+      return { ...run.result, models, summary: { ...run.result.summary, mismatches: [], int8: int8Summary(models) } };
+    };
+    const line = (r: SuiteResult, prefix: string) => int8Acceptance(r).find((l) => l.slice(4).startsWith(prefix))!;
+    const good = withRatios(0.3, 0.5), slow = withRatios(0.4, 0.7);
+    expect(line(good, 'geometric-mean latency int8 / onnxruntime-web')).toMatch(/^- ✓ .*\(0\.30 over 4 of 4\)$/);
+    expect(line(good, 'geometric-mean latency int8 / onnx2wasm fp32')).toMatch(/^- ✓ .*\(0\.50 over 4 of 4\)$/);
+    expect(line(slow, 'geometric-mean latency int8 / onnxruntime-web')).toMatch(/^- ✗ .*\(0\.40 over 4 of 4\)$/);
+    expect(line(slow, 'each of them')).toMatch(/^- ✗ .*not: mobilenet_v2 0\.70, resnet18 0\.70/);
+    // The memory and compile-time lines read the mobilenet_v2 and resnet18 rows.
+    expect(line(good, 'mobilenet_v2 int8 linear memory')).toMatch(/^- ✓ .*MB\)$/);
+    expect(line(good, 'resnet18 int8 compiles in under 3 s')).toMatch(/^- ✓ /);
+  });
+
+  it('writes an SVG chart with both int8 ratios per model and the two targets', () => {
+    const svg = readFileSync(run.files.svg, 'utf8');
+    expect(tagsBalance(svg)).toBe(true);
+    const bars = [...svg.matchAll(/<rect class="bar" data-model="([^"]+)" data-series="(\w+)"/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(bars).toEqual(['qdq_conv:latency', 'qdq_conv:int8OverFp32', 'qdq_conv_alone:latency']);
+    expect(svg).toContain('0.33 = target vs ort-web');
+    expect(svg).toContain('0.6 = target vs fp32');
   });
 });
