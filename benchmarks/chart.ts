@@ -6,9 +6,10 @@ import type { ModelResult, SuiteResult } from './results.js';
 import { ratio } from './format.js';
 
 type Series = { key: keyof ModelResult['ratios']; label: string; color: string };
-const CHARTS: Record<SuiteResult['section'], { title: string; series: Series[]; targets: { value: number; label: string; color: string }[] }> = {
+const CHARTS: Record<SuiteResult['section'], { title: string; parity: string; series: Series[]; targets: { value: number; label: string; color: string }[] }> = {
   float: {
     title: 'onnx2wasm / onnxruntime-web (lower is better, log scale)',
+    parity: '1.0 = onnxruntime-web',
     series: [
       { key: 'latency', label: 'steady-state latency', color: '#3b6fb6' },
       { key: 'coldStart', label: 'cold start', color: '#e08a2c' },
@@ -17,6 +18,7 @@ const CHARTS: Record<SuiteResult['section'], { title: string; series: Series[]; 
   },
   int8: {
     title: 'onnx2wasm int8 latency ratios (lower is better, log scale)',
+    parity: '1.0 = as fast',
     series: [
       { key: 'latency', label: 'int8 / onnxruntime-web', color: '#3b6fb6' },
       { key: 'int8OverFp32', label: 'int8 / onnx2wasm fp32', color: '#8e5bb5' },
@@ -33,7 +35,9 @@ const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 
 export function ratioChart(r: SuiteResult): string {
   const models = r.models;
-  const { title, series: SERIES, targets } = CHARTS[r.section];
+  const { title, parity, series, targets } = CHARTS[r.section];
+  // Cold start is optional (--cold 0): no empty series then.
+  const SERIES = series.filter((s) => s.key !== 'coldStart' || models.some((m) => m.ratios.coldStart !== undefined));
   const geomean = r.summary.int8 ? r.summary.int8.int8OverOrtWeb.key : r.summary.geomeanLatencyRatio;
   const values = models.flatMap((m) => SERIES.map((s) => m.ratios[s.key])).filter((v): v is number => v !== undefined && v > 0 && Number.isFinite(v));
   const lo = Math.floor(Math.log10(Math.min(0.3, ...values) / 1.5));
@@ -81,7 +85,7 @@ export function ratioChart(r: SuiteResult): string {
   });
   // Reference lines last so they stay visible over the bars.
   out.push(`<line x1="${left}" x2="${width - right}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#222" stroke-width="1.5"/>`);
-  text(width - right + 6, y(1) + 4, '1.0 = onnxruntime-web', 'fill="#222"');
+  text(width - right + 6, y(1) + 4, parity, 'fill="#222"');
   for (const t of targets) {
     out.push(`<line x1="${left}" x2="${width - right}" y1="${y(t.value).toFixed(1)}" y2="${y(t.value).toFixed(1)}" stroke="${t.color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
     text(width - right + 6, y(t.value) + 4, t.label, `fill="${t.color}"`);
