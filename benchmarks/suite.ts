@@ -15,6 +15,7 @@ import { ratioChart } from './chart.js';
 import { bundleRuntime, nodeBaselineRssMB } from './cold.js';
 import { geomean, ms, ratio } from './format.js';
 import { measureModel } from './measure-model.js';
+import { qdqConvPair } from './models/qdq.js';
 import { tinyElementwise } from './models/tiny.js';
 import { terminalProgress, type Progress } from './progress.js';
 import { markdownReport, outputsMatch } from './report.js';
@@ -77,7 +78,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
   if (!cases.length) throw new Error(`no models to measure${folder ? ` (no ${folder}/*/model.onnx` : ' (built-in'}${options.filter ? ` matching /${options.filter.source}/` : ''})`);
   const section = options.int8 || cases.some((c) => c.fp32Path) ? 'int8' : 'float';
   const runtime = bundleRuntime(cacheDir);
-  await warmUpCompiler();
+  await warmUpCompiler(section);
   const result: SuiteResult = {
     section,
     date: new Date().toISOString(),
@@ -123,10 +124,11 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
 
 /**
  * One throwaway compile, so that loading binaryen and warming the compiler's own JS is not charged to the
- * first model's compile time.
+ * first model's compile time (in the int8 section, of a QDQ model too: the lowering and int8 kernels).
  */
-async function warmUpCompiler(): Promise<void> {
+async function warmUpCompiler(section: SuiteResult['section']): Promise<void> {
   await compile(tinyElementwise().bytes).catch(() => {});
+  if (section === 'int8') await compile(qdqConvPair().qdq).catch(() => {});
 }
 
 function summarize(models: ModelResult[], section: SuiteResult['section']): SuiteResult['summary'] {
