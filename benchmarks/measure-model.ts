@@ -107,27 +107,7 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
       slot.error = message(e);
     }
   }
-  let reference: Outputs | undefined;
-  if (c.fp32Path) {
-    result.check.reference = 'ort-node basic';
-    o.progress.stage(`${c.name}: reference outputs (onnxruntime-node, 'basic')`);
-    try {
-      reference = await outputsOnce(() => createOrtNode(c.bytes, c.feeds, 'basic'));
-    } catch (e) {
-      result.check.referenceError = message(e);
-    }
-    const fp32Outputs = firstOutputs.get('onnx2wasm-fp32');
-    if (fp32Outputs) {
-      try {
-        const fp32Bytes = new Uint8Array(readFileSync(c.fp32Path));
-        result.int8!.fp32Check = compareOutputs(fp32Outputs, await outputsOnce(() => createOrtNode(fp32Bytes, c.feeds)));
-      } catch (e) {
-        result.engines['onnx2wasm-fp32']!.error = `checking against onnxruntime-node: ${message(e)}`;
-      }
-    }
-  } else {
-    reference = firstOutputs.get('ort-node');
-  }
+  const reference = c.fp32Path ? await int8References(c, c.fp32Path, result, firstOutputs, o.progress) : firstOutputs.get('ort-node');
   if (reference) {
     for (const name of ['onnx2wasm', 'ort-web'] as const) {
       const outputs = firstOutputs.get(name);
@@ -143,6 +123,31 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
 
   computeRatios(result);
   return result;
+}
+
+/**
+ * The int8 section's references: onnxruntime-node at 'basic' on the QDQ model (returned: what the int8 module and
+ * onnxruntime-web are checked against), and onnxruntime-node on the fp32 model for onnx2wasm's fp32 module.
+ */
+async function int8References(c: BenchCase, fp32Path: string, result: ModelResult, firstOutputs: Map<EngineName, Outputs>, progress: Progress) {
+  result.check.reference = 'ort-node basic';
+  progress.stage(`${c.name}: reference outputs (onnxruntime-node, 'basic')`);
+  let reference: Outputs | undefined;
+  try {
+    reference = await outputsOnce(() => createOrtNode(c.bytes, c.feeds, 'basic'));
+  } catch (e) {
+    result.check.referenceError = message(e);
+  }
+  const fp32Outputs = firstOutputs.get('onnx2wasm-fp32');
+  if (fp32Outputs && result.int8) {
+    try {
+      const fp32Bytes = new Uint8Array(readFileSync(fp32Path));
+      result.int8.fp32Check = compareOutputs(fp32Outputs, await outputsOnce(() => createOrtNode(fp32Bytes, c.feeds)));
+    } catch (e) {
+      result.engines['onnx2wasm-fp32']!.error = `checking against onnxruntime-node: ${message(e)}`;
+    }
+  }
+  return reference;
 }
 
 /** compile() timed, with the sizes and memory the suite reports. */
