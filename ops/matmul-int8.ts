@@ -3,7 +3,7 @@
 // time into the int8 GEMM's panels, zero point subtracted) or a second activation (packed at run time per batch).
 // The epilogue adds an int32 bias per column and requantizes with a float32 multiplier per column.
 
-import { callQGemm, packConstB, packPairsKernel, packRowsKernel, qgemmKernel, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, packConstB, packPairsKernel, packRowsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import { ensureSlack } from './matmul.js';
@@ -26,10 +26,13 @@ export interface QMatMulParams {
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
+/** Bytes of the packed A (whole QMR-row panels, i16) and, for a run-time B, its packed panels. */
 export function qmatmulScratch(M: number, K: number, N: number, rowsTotal: number, runtimeB: boolean): number {
   const Kp = K + (K & 1);
-  return rowsTotal * Kp * 2 + 64 + (runtimeB ? roundUp(N, QNR) * Kp * 2 + 64 : 0);
+  return packedABytes(rowsTotal, Kp) + (runtimeB ? roundUp(N, QNR) * Kp * 2 + 64 : 0);
 }
+
+const packedABytes = (rows: number, Kp: number) => roundUp(rows, QMR) * Kp * 2 + 64;
 
 export function emitQMatMul(ctx: EmitCtx<unknown>, q: QMatMulParams): void {
   const y = ctx.outputs[0];
@@ -59,7 +62,7 @@ export function emitQMatMul(ctx: EmitCtx<unknown>, q: QMatMulParams): void {
       return [
         k.call(packRows, [ap.get(), c32(K), c32(aPacked), c32(rows), c32(K), zpValue(k, q.aZp, zpArg)]),
         callQGemm(k, gemm, {
-          a: c32(aPacked), sA: c32(Kp * 2), b: bp.get(), ldb: c32(packed.ldb), pB: c32(packed.pB),
+          a: c32(aPacked), pA: c32(Kp * QMR * 2), b: bp.get(), ldb: c32(packed.ldb), pB: c32(packed.pB),
           c: cp.get(), ldc: c32(N * eb), M: c32(rows), N: c32(N), K: c32(K), bias: bias.get(), mult: mult.get(), zp: c32(q.yZp),
         }),
       ];
@@ -73,7 +76,7 @@ export function emitQMatMul(ctx: EmitCtx<unknown>, q: QMatMulParams): void {
   const bType = b.op.dtype === 'int8' ? 'i8' : 'u8';
   const packPairs = packPairsKernel(ctx, bType);
   const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', ...epi });
-  const bPacked = aPacked + M * Kp * 2 + 64 - ((M * Kp * 2 + 64) % 16);
+  const bPacked = aPacked + packedABytes(M, Kp);
   const pB = (Kp / 2) * QNR * 4;
   const fn = ctx.kernel(`qmatmul_ab:${M}x${K}x${N}:${q.batches}:${q.aBatched}:${b.batched}:${gemm}:${aType}:${bType}:${zpKey(q.aZp)}:${b.zp}:${q.yZp}:${aPacked}`,
     ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
@@ -85,7 +88,7 @@ export function emitQMatMul(ctx: EmitCtx<unknown>, q: QMatMulParams): void {
         k.call(packRows, [q.aBatched ? i32.add(ap.get(), i32.mul(t.get(), c32(M * K))) : ap.get(), c32(K), c32(aPacked), c32(M), c32(K), zpValue(k, q.aZp, zpArg)]),
         k.call(packPairs, [b.batched ? i32.add(bp.get(), i32.mul(t.get(), c32(K * N))) : bp.get(), c32(N), c32(bPacked), c32(K), c32(N), c32(b.zp)]),
         callQGemm(k, gemm, {
-          a: c32(aPacked), sA: c32(Kp * 2), b: c32(bPacked), ldb: c32(QNR * 4), pB: c32(pB),
+          a: c32(aPacked), pA: c32(Kp * QMR * 2), b: c32(bPacked), ldb: c32(QNR * 4), pB: c32(pB),
           c: i32.add(cp.get(), i32.mul(t.get(), c32(M * N * eb))), ldc: c32(N * eb), M: c32(M), N: c32(N), K: c32(K),
           bias: bias.get(), mult: mult.get(), zp: c32(q.yZp),
         }),
