@@ -50,7 +50,8 @@ import * as convTranspose from './conv-transpose.js';
 import * as resize from './resize.js';
 import * as gridSample from './grid-sample.js';
 import * as roiAlign from './roi-align.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign];
+import * as imageInput from './image-input.js';
+const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, imageInput];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
@@ -77,7 +78,8 @@ export const INTERNAL_DOMAIN = 'onnx2wasm.internal';
 
 /** The definition covering `opset` for this operator, or undefined. */
 export function lookupOp(op: string, domain: string, opset: number): OpDef | undefined {
-  if (domain === INTERNAL_DOMAIN) return lookupOp(op, '', Infinity);
+  // Ops of the internal domain itself (ImageInput), else the newest default-domain definition.
+  if (domain === INTERNAL_DOMAIN) return byName.get(`${domain}::${op}`)?.[0] ?? lookupOp(op, '', Infinity);
   const defs = byName.get(`${domain}::${op}`);
   if (!defs) return undefined;
   let best: OpDef | undefined;
