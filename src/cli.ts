@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { compile, CompileError, VERSION, type CompileOptions, type CompileReport } from './index.js';
+import { cHeader } from './c-header.js';
 
 const USAGE = `Usage: onnx2wasm model.onnx [options]
 
@@ -29,6 +30,7 @@ Options:
       --layout <NCHW|NHWC>     where the model's image input has its channels (default NCHW)
       --target <simd|scalar>   simd: SIMD128 (default); scalar: no SIMD, for interpreters such as WAMR
       --no-optimize            skip binaryen's optimizer (faster compile, slower and larger module)
+      --c-header <file>        also write the inputs and outputs as a C header (for wasm2c, WAMR, wasmtime)
       --json <file>            also write the report as JSON ("-" prints it instead of the text report)
   -q, --quiet                  print nothing but errors
       --version                print the version
@@ -51,6 +53,7 @@ interface CliOptions {
   model: string;
   output: string;
   json?: string;
+  cHeader?: string;
   quiet: boolean;
   compile: CompileOptions;
 }
@@ -77,6 +80,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         layout: { type: 'string' },
         'no-optimize': { type: 'boolean' },
         json: { type: 'string' },
+        'c-header': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -92,10 +96,14 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       progressShown = true;
     };
     const t0 = performance.now();
-    const { wasm, report } = await compile(opts.model, opts.compile);
+    const { wasm, manifest, report } = await compile(opts.model, opts.compile);
     const file = measureSections(wasm);
     const json = JSON.stringify({ model: opts.model, output: opts.output, ...report, file }, null, 2) + '\n';
-    writeAtomically([{ path: opts.output, data: wasm }, ...(opts.json && opts.json !== '-' ? [{ path: opts.json, data: json }] : [])]);
+    writeAtomically([
+      { path: opts.output, data: wasm },
+      ...(opts.json && opts.json !== '-' ? [{ path: opts.json, data: json }] : []),
+      ...(opts.cHeader ? [{ path: opts.cHeader, data: cHeader(manifest, basename(opts.model)) }] : []),
+    ]);
     clearProgress();
     if (opts.json === '-') io.out(json);
     else if (!opts.quiet) io.out(formatReport(opts, report, file, performance.now() - t0));
@@ -149,7 +157,7 @@ function cliOptions(values: Record<string, string | string[] | boolean | undefin
   }
   const imageInputs = parseImageInputs(values);
   return {
-    model, output, json: values.json as string | undefined, quiet: !!values.quiet,
+    model, output, json: values.json as string | undefined, cHeader: values['c-header'] as string | undefined, quiet: !!values.quiet,
     compile: { shapes, constants, target, optimize: !values['no-optimize'], ...(imageInputs && { imageInputs }) },
   };
 }

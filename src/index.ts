@@ -17,6 +17,7 @@ export { CompileError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Manifest } from '../codegen/module.js';
 export { VERSION } from './version.js';
+export { cHeader } from './c-header.js';
 export type { ImageInputOptions, ImageFormat, ImageLayout } from './passes/image-input.js';
 
 export interface CompileOptions {
