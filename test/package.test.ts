@@ -62,12 +62,22 @@ describe('npm package', () => {
     ].join('\n'));
     writeFileSync(join(PROJECT, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', strict: true, noEmit: true, lib: ['ES2022', 'DOM'], types: ['onnx2wasm/client'], skipLibCheck: false },
-      include: ['main.ts'],
+      include: ['main.ts', 'vite.config.ts'],
     }));
-    writeFileSync(join(PROJECT, 'vite.config.js'), "import onnx2wasm from 'onnx2wasm/vite';\nexport default { plugins: [onnx2wasm({ options: { target: 'scalar' } })] };\n");
+    // A typed config: the plugin must be a Vite plugin to TypeScript too.
+    writeFileSync(join(PROJECT, 'vite.config.ts'), "import { defineConfig } from 'vite';\nimport onnx2wasm from 'onnx2wasm/vite';\n" +
+      "export default defineConfig({ plugins: [onnx2wasm({ options: { target: 'scalar' }, models: { 'digits.onnx': { optimize: true } } })] });\n");
 
-    const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', PROJECT], { encoding: 'utf8' });
-    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+    const tsc = (config: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PROJECT, config)], { encoding: 'utf8' });
+    const ok = tsc('tsconfig.json');
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    // The types are real (not `any`): misuses are errors.
+    writeFileSync(join(PROJECT, 'bad.ts'), "import url from './digits.onnx?url';\nimport init from './digits.onnx?init';\nexport const n: number = url;\nexport const m: string = await init();\n");
+    writeFileSync(join(PROJECT, 'tsconfig.bad.json'), JSON.stringify({ extends: './tsconfig.json', include: ['bad.ts'] }));
+    const bad = tsc('tsconfig.bad.json');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout).toMatch(/bad\.ts\(3,14\): error TS2322: Type 'string' is not assignable to type 'number'/);
+    expect(bad.stdout).toMatch(/bad\.ts\(4,14\): error TS2322: Type 'Model' is not assignable to type 'string'/);
 
     const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: PROJECT, encoding: 'utf8' });
     expect(build.status, build.stdout + build.stderr).toBe(0);
