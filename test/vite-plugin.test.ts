@@ -126,6 +126,15 @@ describe('vite plugin: build', () => {
     expect(err!.message).toMatch(/INVALID_MODEL/);
   });
 
+  it('?options=<JSON> passes any compile options through (here shapes and target)', async () => {
+    const options = { shapes: { x: [3, 3] }, target: 'scalar' };
+    const root = project('json', { 'doubler.onnx': doubler(), 'entry.js': `import url from './doubler.onnx?options=${JSON.stringify(options)}&url';\nexport { url };` });
+    await viteBuild(root);
+    const mod = await import(pathToFileURL(join(root, 'dist/entry.js')).href);
+    const wasm = readFileSync(fileURLToPath(new URL(mod.url, pathToFileURL(join(root, 'dist/entry.js')))));
+    expect(Buffer.compare(wasm, (await compile(doubler(), options as never)).wasm)).toBe(0);
+  });
+
   it('a bad query option is a build error naming the parameter', async () => {
     const root = project('badquery', { 'doubler.onnx': doubler(2), 'entry.js': "import m from './doubler.onnx?tagret=scalar&url';\nexport { m };" });
     const err = await viteBuild(root).then(() => undefined, (e: Error) => e);
@@ -181,6 +190,13 @@ describe('vite plugin: dev server', () => {
       const servedNew = new Uint8Array(await (await realFetch(origin + second)).arrayBuffer());
       expect(Buffer.compare(servedNew, (await compile(doubler(5))).wasm)).toBe(0);
       expect((await realFetch(`${origin}/@onnx2wasm/nothing.wasm`)).status).toBe(404);
+
+      // A model that does not compile: the request fails with Vite's error naming the file and the node.
+      const failed = new Promise<void>((done) => { updated = (f) => { if (f.endsWith('model.onnx')) done(); }; });
+      writeFileSync(join(root, 'model.onnx'), broken());
+      await failed;
+      const err = await server.transformRequest('/model.onnx?url').then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/model\.onnx: node "bad_add" \(Add, opset \d+\): .*\[INVALID_MODEL\]/);
     } finally {
       await server.close();
     }
