@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile, CompileError, type CompileOptions } from './index.js';
+import { CompileError } from './errors.js';
+import type { CompileOptions } from './index.js';
 
 export type { CompileOptions };
 
@@ -80,7 +81,8 @@ export default function onnx2wasm(pluginOptions: Onnx2WasmPluginOptions = {}): O
     const hash = createHash('sha256').update(bytes).update(stableJson(options)).digest('hex').slice(0, 16);
     let result = compiled.get(hash);
     if (!result) {
-      result = compile(bytes, { baseDir: resolve(file, '..'), ...options }).then((r) => ({ wasm: r.wasm, hash }));
+      // The compiler (and binaryen) load on the first .onnx import, not with the config.
+      result = import('./index.js').then(({ compile }) => compile(bytes, { baseDir: resolve(file, '..'), ...options })).then((r) => ({ wasm: r.wasm, hash }));
       compiled.set(hash, result);
       result.catch(() => compiled.delete(hash)); // a failed compile is retried on the next load
     }
