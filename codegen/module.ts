@@ -17,7 +17,11 @@ const HEADER_BYTES = 64;
 /** run() returns this when a kernel found bad data (e.g. a Gather index out of range). */
 export const STATUS_GLOBAL = 'status';
 
-export interface IoEntry { name: string; dtype: DType; shape: number[]; offset: number; bytes: number }
+export interface IoEntry {
+  name: string; dtype: DType; shape: number[]; offset: number; bytes: number;
+  /** An image input's pixel format: the input is an 8-bit frame [height, width, channels]. */
+  image?: 'RGBA' | 'RGB' | 'GRAY';
+}
 
 export interface Manifest {
   format: number;
@@ -185,7 +189,8 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const io = (name: string): IoEntry => {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
-    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
+    const image = graph.imageInputs?.[name];
+    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
   };
   const inputs = graph.inputs.map(io);
   const outputs = graph.outputs.map(io);

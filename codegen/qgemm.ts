@@ -9,8 +9,10 @@
 //
 // K is consumed in pairs, the unit of SIMD128's i32x4.dot_i16x8_s (a0*b0 + a1*b1 per i32 lane, 8 products per
 // instruction):
-//  - A(m, k) at a + m*sA + k*e (e = 1 for 'i8'/'u8', 2 for 'i16'): a pair is 2 or 4 consecutive bytes, splatted
-//    across the vector (load16_splat + extend, or load32_splat). K is padded to even with A = 0.
+//  - A in panels of QMR rows: A(m, k) at a + (m/QMR)*pA + (k/2)*QMR*2e + (m%QMR)*2e + (k%2)*e (e = 1 for 'i8'/'u8',
+//    2 for 'i16'), so a tile walks one pointer and its rows' pairs sit at constant offsets; a pair (2 or 4 bytes) is
+//    splatted across the vector (load16_splat + extend, or load32_splat). K is padded to even and M to whole
+//    panels with A = 0.
 //  - B is a list of panels of NR = 8 columns: panel j/NR at b + (j/NR)*pB holds pair p at + p*ldb as
 //    [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1]: 16 bytes ('i8'/'u8', extended on load by load8x8) or 32 bytes ('i16').
 //    Columns past N are zero.
@@ -48,14 +50,14 @@ export interface QGemmSpec extends QEpilogue {
 export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
-  a: Expr; sA: Expr;
+  a: Expr; pA: Expr;
   b: Expr; ldb: Expr; pB: Expr;
   c: Expr; ldc: Expr;
   M: Expr; N: Expr; K: Expr;
   bias?: Expr; mult?: Expr; zp?: Expr;
 }
 
-const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp'] as const;
+const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp'] as const;
 const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
@@ -72,38 +74,37 @@ const PRIME_K = 64, PRIME_CALLS = 160;
 
 export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
   const z = k.c32(0);
-  return k.call(fn, [g.a, g.sA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z]);
+  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z]);
 }
 
 // ------------------------------------------------------------------------------------------------- SIMD
 
-const TILE_PARAMS = ['a', 'sA', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
+const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
 
 /** One QMR x QNR tile over all of K, in its own function so that its 8 accumulators stay in registers. */
 function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, sA, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
+  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
-  const rows = Array.from({ length: QMR }, () => k.local('i32'));
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
   const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
   const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, b.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, b.get()) : k.v128.load8x8_u(off / 2, 8, b.get()));
-  const splatA = (p: Local) => (s.a === 'i16' ? k.v128.load32_splat(0, 4, p.get())
-    : s.a === 'i8' ? k.i16x8.extend_low_i8x16_s(k.v128.load16_splat(0, 1, p.get())) : k.i16x8.extend_low_i8x16_u(k.v128.load16_splat(0, 1, p.get())));
+  const ea = aBytes(s.a);
+  const splatA = (r: number) => (s.a === 'i16' ? k.v128.load32_splat(r * 4, 4, a.get())
+    : s.a === 'i8' ? k.i16x8.extend_low_i8x16_s(k.v128.load16_splat(r * 2, 1, a.get())) : k.i16x8.extend_low_i8x16_u(k.v128.load16_splat(r * 2, 1, a.get())));
   const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
   for (let r = 0; r < QMR; r++) {
-    step.push(av.set(splatA(rows[r])));
+    step.push(av.set(splatA(r)));
     step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
     step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
   }
-  const pairA = 2 * aBytes(s.a);
-  for (const row of rows) step.push(row.set(i32.add(row.get(), c32(pairA))));
+  step.push(a.set(i32.add(a.get(), c32(QMR * 2 * ea))));
   step.push(b.set(i32.add(b.get(), c32(bPairBytes(s.b)))));
   const label = k.w.nextLabel('QK');
   const kLoop = k.if(pairs.get(), k.m.loop(label, k.block([...step, pairs.set(i32.sub(pairs.get(), c32(1))), k.m.br(label, pairs.get())])));
 
-  // Rows past M re-read row 0 (never stored).
-  const init: Expr[] = rows.map((row, r) => row.set(r === 0 ? a.get() : k.select(i32.lt_s(c32(r), mRem.get()), i32.add(a.get(), i32.mul(sA.get(), c32(r))), a.get())));
+  // Rows past M are the panel's zero padding (computed, never stored).
+  const init: Expr[] = [];
   for (const [x, y] of acc) init.push(x.set(k.i32x4.splat(c32(0))), y.set(k.i32x4.splat(c32(0))));
 
   // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row.
@@ -170,7 +171,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
   const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, s));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
   k.w.keepOutOfLine(tile);
-  const [a, sA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const i = k.local('i32'), j = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32'), aBlk = k.local('i32'), cBlk = k.local('i32');
@@ -184,13 +185,13 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
       i.set(c32(0)), aBlk.set(a.get()), cBlk.set(i32.add(c.get(), i32.mul(j.get(), c32(eb)))),
       k.while(() => i32.lt_s(i.get(), M.get()), [
         k.call(tile, [
-          aBlk.get(), sA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
+          aBlk.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
           s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
           s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
           zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()),
         ]),
         i.set(i32.add(i.get(), c32(QMR))),
-        aBlk.set(i32.add(aBlk.get(), i32.mul(sA.get(), c32(QMR)))),
+        aBlk.set(i32.add(aBlk.get(), pA.get())),
         cBlk.set(i32.add(cBlk.get(), i32.mul(ldc.get(), c32(QMR)))),
       ]),
       j.set(i32.add(j.get(), c32(QNR))),
@@ -203,7 +204,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
 
 /** One output element at a time over the same layouts, with the same float32 requantization. */
 function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, sA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const m = k.local('i32'), n = k.local('i32'), p = k.local('i32'), pairs = k.local('i32');
@@ -232,11 +233,11 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
     k.dynFor(m, c32(0), M.get(), 1, () => k.dynFor(n, c32(0), N.get(), 1, () => [
       acc.set(biasV),
-      ap.set(i32.add(a.get(), i32.mul(m.get(), sA.get()))),
+      ap.set(i32.add(i32.add(a.get(), i32.mul(i32.div_u(m.get(), c32(QMR)), pA.get())), i32.mul(i32.rem_u(m.get(), c32(QMR)), c32(2 * ea)))),
       bp.set(i32.add(i32.add(b.get(), i32.mul(i32.shr_u(n.get(), c32(3)), pB.get())), i32.mul(i32.and(n.get(), c32(QNR - 1)), c32(2 * eB)))),
       k.dynFor(p, c32(0), pairs.get(), 1, () => [
         acc.set(i32.add(acc.get(), i32.add(i32.mul(loadA(0), loadB(0)), i32.mul(loadA(ea), loadB(eB))))),
-        ap.set(i32.add(ap.get(), c32(2 * ea))),
+        ap.set(i32.add(ap.get(), c32(QMR * 2 * ea))),
         bp.set(i32.add(bp.get(), ldb.get())),
       ]),
       store,
@@ -301,39 +302,43 @@ export function packPairsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string
 }
 
 /**
- * Packs run-time int8/uint8 rows A[m, k] (row m at src + m*lda) into i16 rows minus the zero point zp, row
- * stride 2*Kp (Kp = K rounded up to even, the pad zero): the 'i16' A layout.
+ * Packs run-time int8/uint8 rows A[m, k] (row m at src + m*lda) into the 'i16' A layout minus the zero point zp:
+ * QMR-row panels of K-pairs (panel stride pA = ceil(K/2) * QMR * 4), rows past M and the odd K's pad zero.
  */
 export function packRowsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string {
   return ctx.kernel(`qpack_rows:${src}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [x, lda, dst, M, K, zp] = k.params;
     const { i32 } = k;
     const c32 = (v: number) => k.c32(v);
-    const m = k.local('i32'), q = k.local('i32'), row = k.local('i32'), out = k.local('i32'), kp = k.local('i32');
+    const m = k.local('i32'), q = k.local('i32'), row = k.local('i32'), out = k.local('i32'), pA = k.local('i32'), mEnd = k.local('i32');
     const ld = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
-    const vecEnd = k.local('i32');
+    // element (m, q) at dst + (m/QMR)*pA + (q/2)*QMR*4 + (m%QMR)*4 + (q%2)*2
+    const at = (qq: Local) => i32.add(out.get(), i32.add(i32.mul(i32.shr_u(qq.get(), c32(1)), c32(QMR * 4)), i32.shl(i32.and(qq.get(), c32(1)), c32(1))));
     const body: Expr[] = [
       row.set(i32.add(x.get(), i32.mul(m.get(), lda.get()))),
-      out.set(i32.add(dst.get(), i32.mul(m.get(), i32.shl(kp.get(), c32(1))))),
+      out.set(i32.add(dst.get(), i32.add(i32.mul(i32.div_u(m.get(), c32(QMR)), pA.get()), i32.shl(i32.rem_u(m.get(), c32(QMR)), c32(2))))),
       q.set(c32(0)),
     ];
     if (k.simd) {
-      body.push(k.while(() => i32.le_s(i32.add(q.get(), c32(8)), vecEnd.get()), [
-        k.v128.store(0, 2, i32.add(out.get(), i32.shl(q.get(), c32(1))),
-          k.i16x8.sub(src === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(row.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(row.get(), q.get())), k.i16x8.splat(zp.get()))),
+      // 8 values = 4 pairs, one 32-bit lane into each of 4 consecutive pair slots
+      const v = k.local('v128');
+      const lanes: Expr[] = [0, 1, 2, 3].map((l) => k.v128.store32_lane(l * QMR * 4, 4, l, i32.add(out.get(), i32.mul(q.get(), c32(QMR * 2))), v.get()));
+      body.push(k.while(() => i32.le_s(i32.add(q.get(), c32(8)), K.get()), [
+        v.set(k.i16x8.sub(src === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(row.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(row.get(), q.get())), k.i16x8.splat(zp.get()))),
+        ...lanes,
         q.set(i32.add(q.get(), c32(8))),
       ]));
     }
-    body.push(
-      k.while(() => i32.lt_s(q.get(), K.get()), [
-        k.i32.store16(0, 2, i32.add(out.get(), i32.shl(q.get(), c32(1))), i32.sub(ld(i32.add(row.get(), q.get())), zp.get())),
-        q.set(i32.add(q.get(), c32(1))),
-      ]),
-      k.if(i32.lt_s(K.get(), kp.get()), k.i32.store16(0, 2, i32.add(out.get(), i32.shl(K.get(), c32(1))), c32(0))),
-    );
+    body.push(k.while(() => i32.lt_s(q.get(), K.get()), [
+      k.i32.store16(0, 2, at(q), i32.sub(ld(i32.add(row.get(), q.get())), zp.get())),
+      q.set(i32.add(q.get(), c32(1))),
+    ]));
     return [
-      kp.set(i32.and(i32.add(K.get(), c32(1)), c32(-2))),
-      vecEnd.set(K.get()),
+      pA.set(i32.mul(i32.shr_u(i32.add(K.get(), c32(1)), c32(1)), c32(QMR * 4))),
+      // zero the whole panels first: padding rows and the odd K's last value
+      mEnd.set(i32.mul(i32.div_u(i32.add(M.get(), c32(QMR - 1)), c32(QMR)), pA.get())),
+      k.simd ? k.m.memory.fill(dst.get(), c32(0), mEnd.get())
+        : k.dynFor(q, c32(0), mEnd.get(), 4, () => k.i32.store(0, 4, i32.add(dst.get(), q.get()), c32(0))),
       k.dynFor(m, c32(0), M.get(), 1, () => body),
     ];
   });
@@ -341,22 +346,26 @@ export function packRowsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string 
 
 // --------------------------------------------------------------------------------- compile-time packing
 
-/** The bytes of a constant A (rows m, K-pairs contiguous), zero point per row subtracted. */
-export function packConstA(values: ArrayLike<number>, M: number, K: number, zpOfRow: (m: number) => number, signed: boolean):
-  { bytes: Uint8Array; storage: QStorage; sA: number } {
-  const Kp = K + (K & 1);
+/**
+ * The bytes of a constant A (M rows of K values, zero point per row subtracted) in QMR-row panels, each of the
+ * `groups` consecutive row groups packed on its own (a grouped convolution's GEMM per group starts at a panel).
+ * pA is the panel stride, groupBytes the stride between groups.
+ */
+export function packConstA(values: ArrayLike<number>, M: number, K: number, zpOfRow: (m: number) => number, signed: boolean, groups = 1):
+  { bytes: Uint8Array; storage: QStorage; pA: number; groupBytes: number } {
+  const pairs = (K + 1) >> 1, mg = M / groups, panels = Math.ceil(mg / QMR);
   let narrow = true;
   for (let m = 0; m < M && narrow; m++) if (zpOfRow(m) !== 0) narrow = false;
-  if (narrow) {
-    const out = signed ? new Int8Array(Math.max(1, M * Kp)) : new Uint8Array(Math.max(1, M * Kp));
-    for (let m = 0; m < M; m++) for (let q = 0; q < K; q++) out[m * Kp + q] = Number(values[m * K + q]);
-    return { bytes: new Uint8Array(out.buffer), storage: signed ? 'i8' : 'u8', sA: Kp };
+  const perPanel = pairs * QMR * 2;
+  const count = Math.max(1, groups * panels * perPanel);
+  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  for (let g = 0; g < groups; g++) for (let r = 0; r < mg; r++) {
+    const m = g * mg + r, zp = zpOfRow(m);
+    const base = (g * panels + Math.floor(r / QMR)) * perPanel + (r % QMR) * 2;
+    for (let q = 0; q < K; q++) out[base + (q >> 1) * QMR * 2 + (q & 1)] = Number(values[m * K + q]) - zp;
   }
-  const out = new Int16Array(Math.max(1, M * Kp));
-  for (let m = 0; m < M; m++) for (let q = 0; q < K; q++) {
-    out[m * Kp + q] = Number(values[m * K + q]) - zpOfRow(m);
-  }
-  return { bytes: new Uint8Array(out.buffer), storage: 'i16', sA: Kp * 2 };
+  const e = narrow ? 1 : 2;
+  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', pA: perPanel * e, groupBytes: panels * perPanel * e };
 }
 
 /** The panels of a constant B (element (k, n) = at(k, n)), zero point per column subtracted. */

@@ -2,7 +2,8 @@
 // conv-int8.ts. Per channel the input is copied into a zero-bordered plane of i16 values minus the zero point, so
 // padding contributes 0 and taps need no bounds tests; the taps (weights minus their zero point) are i16 splats.
 // SIMD computes 8 output columns at a time with i32x4.extmul_{low,high}_i16x8_s (stride 2: the even lanes of 16
-// values); the epilogue is the int8 GEMM's requantization. The scalar target computes the same integers.
+// values); with unit column dilation two taps of a row go through one i32x4.dot_i16x8_s; the epilogue is the int8
+// GEMM's requantization. The scalar target computes the same integers.
 
 import type { Expr, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -89,9 +90,24 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const rowBody: Expr[] = [prow.set(i32.add(plane.get(), i32.mul(oh.get(), c32(sh * wp * 2)))), ow.set(c32(0))];
     if (k.simd) {
       const lo4 = k.local('v128'), hi4 = k.local('v128'), xv = k.local('v128');
-      const tapV: Local[] = Array.from({ length: T }, () => k.local('v128'));
+      // Unit column dilation: taps (kw, kw+1) of a row go in pairs through i32x4.dot_i16x8_s (an odd last tap pairs
+      // with 0); stride 2 reads the pairs as they lie, stride 1 duplicates every inner value with one shuffle.
+      // Otherwise each tap multiplies 8 columns with extmul.
+      const paired = dw === 1;
+      const pairs = Math.ceil(KW / 2);
+      const tapV: Local[] = Array.from({ length: paired ? KH * pairs : T }, () => k.local('v128'));
       const vec: Expr[] = [lo4.set(k.i32x4.splat(biasC.get())), hi4.set(k.i32x4.splat(biasC.get()))];
-      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      if (paired) {
+        const dup = [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
+        for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
+          const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + 2 * j + extra)), c32(1)));
+          const t = tapV[kh * pairs + j];
+          const lo = sw === 2 ? k.v128.load(0, 2, at(0)) : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(0)), dup);
+          const hi = sw === 2 ? k.v128.load(0, 2, at(8)) : k.i8x16.shuffle(k.v128.load(0, 2, at(4)), k.v128.load(0, 2, at(4)), dup);
+          vec.push(lo4.set(k.i32x4.add(lo4.get(), k.i32x4.dot_i16x8_s(lo, t.get()))), hi4.set(k.i32x4.add(hi4.get(), k.i32x4.dot_i16x8_s(hi, t.get()))));
+        }
+      }
+      for (let kh = 0; kh < KH && !paired; kh++) for (let kw = 0; kw < KW; kw++) {
         const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw + extra)), c32(1)));
         const input = sw === 1 ? k.v128.load(0, 2, at(0))
           : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(8)), [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29]);
@@ -100,20 +116,26 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
           lo4.set(k.i32x4.add(lo4.get(), k.i32x4.extmul_low_i16x8_s(xv.get(), t.get()))),
           hi4.set(k.i32x4.add(hi4.get(), k.i32x4.extmul_high_i16x8_s(xv.get(), t.get()))));
       }
-      const out = i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
-      if (e.out === 'i32') vec.push(k.v128.store(0, 4, out, lo4.get()), k.v128.store(16, 4, out, hi4.get()));
+      const out = () => i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
+      if (e.out === 'i32') vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
       else {
         const rq = (v: Local) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
         const wide = k.i16x8.narrow_i32x4_s(rq(lo4), rq(hi4));
         let narrow = e.out === 'int8' ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(c32(0)));
         if (lo > tlo) narrow = e.out === 'int8' ? k.i8x16.max_s(narrow, k.i8x16.splat(c32(lo))) : k.i8x16.max_u(narrow, k.i8x16.splat(c32(lo)));
         if (hi < thi) narrow = e.out === 'int8' ? k.i8x16.min_s(narrow, k.i8x16.splat(c32(hi))) : k.i8x16.min_u(narrow, k.i8x16.splat(c32(hi)));
-        vec.push(k.v128.store64_lane(0, 1, 0, out, narrow));
+        vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
       }
       const vecEnd = OW - (OW % 8);
       if (vecEnd > 0) rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...vec, ow.set(i32.add(ow.get(), c32(8)))]));
       // taps splatted once per channel
-      channelSetup.push(...tapV.map((t, i) => t.set(k.i16x8.splat(k.i32.load16_s(i * 2, 2, wc.get())))));
+      if (paired) {
+        for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
+          const off = (kh * KW + 2 * j) * 2;
+          const pair = 2 * j + 1 < KW ? k.i32.load(off, 2, wc.get()) : k.i32.load16_u(off, 2, wc.get());
+          channelSetup.push(tapV[kh * pairs + j].set(k.i32x4.splat(pair)));
+        }
+      } else channelSetup.push(...tapV.map((t, i) => t.set(k.i16x8.splat(k.i32.load16_s(i * 2, 2, wc.get())))));
     }
     rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(OW)), [...scalarOut, ow.set(i32.add(ow.get(), c32(1)))]));
     rowBody.push(yrow.set(i32.add(yrow.get(), c32(OW * eb))));

@@ -79,8 +79,8 @@ export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   if (depthwiseInt8Applies(q.geo, q.cin, q.cout, q.group)) return emitDepthwiseInt8(ctx, q);
   const p = planQConv(q.geo, q.cin, q.cout, q.group);
   const xType = q.x.dtype === 'int8' ? 'i8' : 'u8';
-  const a = packConstA(q.w, q.cout, p.K, q.wZp, q.wSigned);
-  const aGroup = p.mg * a.sA;
+  const a = packConstA(q.w, q.cout, p.K, q.wZp, q.wSigned, q.group);
+  const aGroup = a.groupBytes;
   const wPtr = ctx.data(a.bytes);
   const biasPtr = q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
   const multPtr = q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
@@ -114,7 +114,7 @@ export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         ? k.call(pack, [i32.add(xg.get(), col0.get()), c32(p.inPlane), packed.get(), c32(p.K), ncols.get(), zp.get()])
         : k.call(pack, [scratch.get(), c32(p.colsPad), packed.get(), c32(p.K), ncols.get(), zp.get()]),
       callQGemm(k, gemm, {
-        a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(a.sA),
+        a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), pA: c32(a.pA),
         b: packed.get(), ldb: c32(QNR * 4), pB: c32((p.Kp / 2) * QNR * 4),
         c: i32.add(yg.get(), i32.mul(col0.get(), c32(eb))), ldc: c32(p.outPlane * eb),
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),

@@ -54,7 +54,8 @@ import * as qlinearLookup from './qlinear-lookup.js';
 import * as qlinearBinary from './qlinear-binary.js';
 import * as qlinearConcat from './qlinear-concat.js';
 import * as qlinearPool from './qlinear-pool.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool];
+import * as imageInput from './image-input.js';
+const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
@@ -76,8 +77,8 @@ import { INTERNAL_DOMAIN } from './internal-domain.js';
 
 /** The definition covering `opset` for this operator, or undefined. */
 export function lookupOp(op: string, domain: string, opset: number): OpDef | undefined {
-  // Ops defined only for passes (QLinearLookup) live under the internal domain itself.
-  if (domain === INTERNAL_DOMAIN) return byName.get(`${INTERNAL_DOMAIN}::${op}`)?.[0] ?? lookupOp(op, '', Infinity);
+  // Ops of the internal domain itself (ImageInput, QLinearLookup), else the newest default-domain definition.
+  if (domain === INTERNAL_DOMAIN) return byName.get(`${domain}::${op}`)?.[0] ?? lookupOp(op, '', Infinity);
   const defs = byName.get(`${domain}::${op}`);
   if (!defs) return undefined;
   let best: OpDef | undefined;

@@ -7,7 +7,9 @@ import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Shape } from '../src/ir/graph.js';
 import { convGeometry as sharedGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry as SharedGeometry } from './conv-geometry.js';
-import { defineOp, type EmitCtx, type Operand, type TensorInfo } from './types.js';
+import { emitQConv, qconvScratch } from './conv-int8.js';
+import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
+import { defineOp, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
 
 type Failer = { fail(message: string): never };
 const INT8: DType[] = ['int8', 'uint8'];
@@ -112,6 +114,7 @@ export function emitIntMatMul(
 
 export const MatMulInteger = defineOp({
   op: 'MatMulInteger', since: 10, dtypes: ['int8', 'uint8', 'int32'],
+  notes: 'constant 2-D B runs on the int8 GEMM, with a_zero_point constant or computed at run time (DynamicQuantizeLinear)',
   infer(ctx) {
     const [a, b] = ctx.inputs;
     if (!a || !b || !INT8.includes(a.dtype) || !INT8.includes(b.dtype)) ctx.fail('A and B must be int8 or uint8');
@@ -119,9 +122,24 @@ export const MatMulInteger = defineOp({
     if (ctx.inputs[3] && ctx.inputs[3].dtype !== b!.dtype) ctx.fail('b_zero_point must have the type of B');
     return [{ dtype: 'int32', shape: matmulGeometry(ctx, a!.shape, b!.shape).outShape }];
   },
+  scratch(ctx) {
+    const [a, b] = ctx.inputs;
+    if (!fastMatMulInteger(ctx.inputs)) return 0;
+    const g = matmulGeometry(ctx, a!.shape, b!.shape);
+    return qmatmulScratch(g.M, g.K, g.N, g.batches.length * g.M, false);
+  },
   emit(ctx) {
     const [a, b, azp, bzp] = ctx.inputs;
     const g = matmulGeometry(ctx, a!.shape, b!.shape);
+    if (fastMatMulInteger(ctx.inputs)) {
+      const bz = bzp ? Array.from(bzp.const!.data as ArrayLike<number>, Number) : [0];
+      const bData = b!.const!.data as ArrayLike<number>;
+      return emitQMatMul(ctx, {
+        a: a!, aZp: !azp ? 0 : azp.const ? Number(azp.const.data[0]) : azp, M: g.M, K: g.K, N: g.N, batches: g.batches.length, aBatched: true,
+        b: { at: (kk, n) => Number(bData[kk * g.N + n]), signed: b!.dtype === 'int8', zp: (n) => bz[bz.length === 1 ? 0 : n] },
+        epilogue: { out: 'i32', bias: 'none', scale: 'col', lo: 0, hi: 0 }, yZp: 0,
+      });
+    }
     const params: MatParam[] = [];
     const zp: { a?: number; b?: number } = {};
     if (azp) zp.a = params.push(matParam(ctx, azp, 'row', g, 'a_zero_point')) - 1;
@@ -129,6 +147,14 @@ export const MatMulInteger = defineOp({
     emitIntMatMul(ctx, 'matmulint', a!, b!, g, params, zp, ctx.outputs[0], (k, body, y) => k.i32.store(0, 4, y, body.acc.get()));
   },
 });
+
+/** Constant 2-D B (and zero points per tensor or per column), A of rank >= 2 with a per-tensor zero point. */
+function fastMatMulInteger(ins: (Operand | InputInfo | undefined)[]): boolean {
+  const [a, b, azp, bzp] = ins;
+  if (!a || !b?.const || b.shape.length !== 2 || a.shape.length < 2) return false;
+  if (azp && numel(azp.shape) !== 1) return false;
+  return !bzp || (!!bzp.const && [1, b.shape[1]].includes(numel(bzp.shape)));
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Convolution geometry (auto_pad, pads, strides, dilations, group) and a naive integer convolution.
@@ -230,15 +256,29 @@ export function emitIntConv(
 
 export const ConvInteger = defineOp<ConvAttrs>({
   op: 'ConvInteger', since: 10, dtypes: ['int8', 'uint8', 'int32'],
+  notes: 'constant weights run on the int8 GEMM / depthwise kernel, with x_zero_point constant or computed at run time (DynamicQuantizeLinear)',
   attrs: convAttrs,
   infer(ctx): TensorInfo[] {
     const [x, w] = ctx.inputs;
     if (!x || !w || !INT8.includes(x.dtype) || !INT8.includes(w.dtype)) ctx.fail('x and w must be int8 or uint8');
     return [{ dtype: 'int32', shape: convGeometry(ctx, x!.shape, w!.shape, ctx.attrs).outShape }];
   },
+  scratch(ctx) {
+    const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs);
+    return fastConvInteger(ctx.inputs, g) ? qconvScratch(g.geo, g.C, g.M, g.group) : 0;
+  },
   emit(ctx) {
     const [x, w, xzp, wzp] = ctx.inputs;
     const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+    if (fastConvInteger(ctx.inputs, g)) {
+      const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
+      return emitQConv(ctx, {
+        x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
+        w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+        xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
+        epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 }, yZp: 0,
+      });
+    }
     const params: ConvParam[] = [];
     const zp: { x?: number; w?: number } = {};
     if (xzp) zp.x = params.push(convParam(ctx, xzp, g.M, 'x_zero_point', false)) - 1;
@@ -246,3 +286,13 @@ export const ConvInteger = defineOp<ConvAttrs>({
     emitIntConv(ctx, 'convint', x!, w!, g, params, zp, ctx.outputs[0], (k, acc, _p, y) => k.i32.store(0, 4, y, acc.get()));
   },
 });
+
+/**
+ * Constant weights (and weight zero points): the int8 GEMM. A run-time x_zero_point (DynamicQuantizeLinear's)
+ * is read by the kernel; with padding that needs the 2-D im2col, which takes the padding value at run time.
+ */
+function fastConvInteger(ins: (Operand | InputInfo | undefined)[], g: ConvGeometry): boolean {
+  const [, w, xzp, wzp] = ins;
+  if (!w?.const || (wzp && !wzp.const) || (xzp && numel(xzp.shape) !== 1)) return false;
+  return !xzp || !!xzp.const || g.inSpatial.length === 2;
+}

@@ -11,13 +11,21 @@ export type TypedArray =
 
 export interface TensorSpec { name: string; dtype: DType; shape: number[] }
 /** Where a graph input or output lives in linear memory. */
-export interface IoEntry extends TensorSpec { offset: number; bytes: number }
+export interface IoEntry extends TensorSpec {
+  offset: number; bytes: number;
+  /** An image input (compiled with --image-input): an 8-bit frame [height, width, channels] in this format. */
+  image?: 'RGBA' | 'RGB' | 'GRAY';
+}
 export interface Manifest {
   format: number; producer: string; target: string; opset: number; inputs: IoEntry[]; outputs: IoEntry[];
   memory: { total: number; arena: number; arenaLowerBound: number; weights: number; scratch: number; io: number };
 }
 
 export interface Output { data: TypedArray; shape: number[] }
+/** A canvas ImageData, or anything shaped like it: what an image input accepts besides its bytes. */
+export interface ImageLike { data: Uint8ClampedArray | Uint8Array; width: number; height: number }
+/** A feed: the input's typed array; an image input also takes an ImageLike or a Uint8ClampedArray. */
+export type Feed = TypedArray | Uint8ClampedArray | ImageLike;
 
 export interface Model {
   inputs: TensorSpec[];
@@ -26,7 +34,7 @@ export interface Model {
   /** The module's linear memory (run() copies inputs in and outputs out; this is for inspection). */
   memory: WebAssembly.Memory;
   /** Runs synchronously; the returned arrays are copies that stay valid after the next run. */
-  run(feeds: Record<string, TypedArray>): Record<string, Output>;
+  run(feeds: Record<string, Feed>): Record<string, Output>;
 }
 
 export type Source = Uint8Array | ArrayBuffer | WebAssembly.Module | Response | PromiseLike<Response>;
@@ -151,24 +159,32 @@ function wrap(mod: WebAssembly.Module, instance: WebAssembly.Instance, options: 
   const spec = (e: IoEntry): TensorSpec => ({ name: e.name, dtype: e.dtype, shape: e.shape.slice() });
   const names = manifest.inputs.map((e) => e.name);
 
-  function check(feeds: Record<string, TypedArray>): void {
+  /** An image input's pixels as bytes (ImageData -> its data, after checking its size). */
+  function pixels(e: IoEntry, x: Feed | undefined): Feed | undefined {
+    if (!e.image || !x || ArrayBuffer.isView(x)) return x;
+    const [h, w] = e.shape;
+    if (x.width !== w || x.height !== h) throw new Error(`input "${e.name}" takes a ${w}x${h} image, got ${x.width}x${x.height}`);
+    return x.data;
+  }
+
+  function check(feeds: Record<string, Feed>): void {
     if (!feeds || typeof feeds !== 'object') throw new Error('run() takes an object mapping input names to typed arrays');
     for (const name of Object.keys(feeds)) {
       if (!names.includes(name)) throw new Error(`unknown input "${name}" (inputs: ${names.join(', ')})`);
     }
     for (const e of manifest.inputs) {
-      const x = Object.prototype.hasOwnProperty.call(feeds, e.name) ? feeds[e.name] : undefined;
+      const x = pixels(e, Object.prototype.hasOwnProperty.call(feeds, e.name) ? feeds[e.name] : undefined) as TypedArray;
       const want = ARRAY[e.dtype].name;
       if (x === undefined) throw new Error(`missing input "${e.name}" (${e.dtype}, shape [${e.shape}])`);
-      if (arrayType(x) !== want) throw new Error(`input "${e.name}" must be a ${want} (${e.dtype}), got ${arrayType(x)}`);
+      if (arrayType(x) !== want && !(e.image && arrayType(x) === 'Uint8ClampedArray')) throw new Error(`input "${e.name}" must be a ${want} (${e.dtype}), got ${arrayType(x)}`);
       if (x.length !== count(e.shape)) throw new Error(`input "${e.name}" has ${x.length} elements, shape [${e.shape}] needs ${count(e.shape)}`);
     }
   }
 
-  function run(feeds: Record<string, TypedArray>): Record<string, Output> {
+  function run(feeds: Record<string, Feed>): Record<string, Output> {
     check(feeds); // every feed is checked before any is written
     for (const e of manifest.inputs) {
-      const x = feeds[e.name];
+      const x = pixels(e, feeds[e.name]) as TypedArray;
       new Uint8Array(exp.memory.buffer, e.offset, e.bytes).set(new Uint8Array(x.buffer, x.byteOffset, e.bytes));
     }
     const status = exp.run();

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { compile, CompileError, VERSION, type CompileOptions, type CompileReport } from './index.js';
+import { cHeader } from './c-header.js';
 
 const USAGE = `Usage: onnx2wasm model.onnx [options]
 
@@ -21,8 +22,15 @@ Options:
       --constant <name=values> fold an input into the model as a constant: --constant k=3 or
                                --constant axes=0,2 (shape [count]) or --constant m=1,2,3,4,5,6:2x3
                                (values in the input's dtype; ":" alone after the values means a scalar)
+      --image-input <name=FMT:HxW>  the float32 image input takes an 8-bit frame instead, pre-processed in the
+                               module: FMT is RGBA (canvas ImageData), RGB or GRAY: --image-input input=RGBA:480x640
+      --resize <HxW>           the image tensor's height and width (default: the model's; binds symbolic dims)
+      --crop                   cut the frame's centred region with the tensor's aspect ratio before resizing
+      --normalize <mean,std>   (pixel / 255 - mean) / std; one mean and std, or all means then all stds per channel
+      --layout <NCHW|NHWC>     where the model's image input has its channels (default NCHW)
       --target <simd|scalar>   simd: SIMD128 (default); scalar: no SIMD, for interpreters such as WAMR
       --no-optimize            skip binaryen's optimizer (faster compile, slower and larger module)
+      --c-header <file>        also write the inputs and outputs as a C header (for wasm2c, WAMR, wasmtime)
       --json <file>            also write the report as JSON ("-" prints it instead of the text report)
   -q, --quiet                  print nothing but errors
       --version                print the version
@@ -45,6 +53,7 @@ interface CliOptions {
   model: string;
   output: string;
   json?: string;
+  cHeader?: string;
   quiet: boolean;
   compile: CompileOptions;
 }
@@ -64,8 +73,14 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         shape: { type: 'string', multiple: true },
         constant: { type: 'string', multiple: true },
         target: { type: 'string' },
+        'image-input': { type: 'string', multiple: true },
+        resize: { type: 'string' },
+        crop: { type: 'boolean' },
+        normalize: { type: 'string' },
+        layout: { type: 'string' },
         'no-optimize': { type: 'boolean' },
         json: { type: 'string' },
+        'c-header': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -81,10 +96,14 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       progressShown = true;
     };
     const t0 = performance.now();
-    const { wasm, report } = await compile(opts.model, opts.compile);
+    const { wasm, manifest, report } = await compile(opts.model, opts.compile);
     const file = measureSections(wasm);
     const json = JSON.stringify({ model: opts.model, output: opts.output, ...report, file }, null, 2) + '\n';
-    writeAtomically([{ path: opts.output, data: wasm }, ...(opts.json && opts.json !== '-' ? [{ path: opts.json, data: json }] : [])]);
+    writeAtomically([
+      { path: opts.output, data: wasm },
+      ...(opts.json && opts.json !== '-' ? [{ path: opts.json, data: json }] : []),
+      ...(opts.cHeader ? [{ path: opts.cHeader, data: cHeader(manifest, basename(opts.model)) }] : []),
+    ]);
     clearProgress();
     if (opts.json === '-') io.out(json);
     else if (!opts.quiet) io.out(formatReport(opts, report, file, performance.now() - t0));
@@ -136,10 +155,42 @@ function cliOptions(values: Record<string, string | string[] | boolean | undefin
     if (name in constants) throw new UsageError(`--constant ${name} is given twice`);
     constants[name] = parseConstant(name, spec);
   }
+  const imageInputs = parseImageInputs(values);
   return {
-    model, output, json: values.json as string | undefined, quiet: !!values.quiet,
-    compile: { shapes, constants, target, optimize: !values['no-optimize'] },
+    model, output, json: values.json as string | undefined, cHeader: values['c-header'] as string | undefined, quiet: !!values.quiet,
+    compile: { shapes, constants, target, optimize: !values['no-optimize'], ...(imageInputs && { imageInputs }) },
   };
+}
+
+/** --image-input name=RGBA:480x640 with --resize, --crop, --normalize and --layout (which apply to each). */
+function parseImageInputs(values: Record<string, string | string[] | boolean | undefined>): CompileOptions['imageInputs'] {
+  const specs = (values['image-input'] as string[] | undefined) ?? [];
+  if (!specs.length) {
+    const stray = ['resize', 'crop', 'normalize', 'layout'].find((o) => values[o] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --image-input`);
+    return undefined;
+  }
+  const resize = values.resize === undefined ? undefined : parseDims('--resize', values.resize as string);
+  if (resize && resize.length !== 2) throw new UsageError(`--resize takes HxW (like 224x224), got "${values.resize}"`);
+  let mean: number[] | undefined, std: number[] | undefined;
+  if (values.normalize !== undefined) {
+    const xs = (values.normalize as string).split(',').map(Number);
+    if (xs.length % 2 || xs.some((x) => !Number.isFinite(x))) throw new UsageError(`--normalize takes mean,std or all means then all stds (like 0.485,0.456,0.406,0.229,0.224,0.225), got "${values.normalize}"`);
+    [mean, std] = [xs.slice(0, xs.length / 2), xs.slice(xs.length / 2)];
+  }
+  const images: NonNullable<CompileOptions['imageInputs']> = {};
+  for (const arg of specs) {
+    const [name, spec] = nameValue('--image-input', arg);
+    const m = /^(RGBA|RGB|GRAY):(\d+)x(\d+)$/i.exec(spec);
+    if (!m) throw new UsageError(`--image-input takes name=FORMAT:HxW with FORMAT RGBA, RGB or GRAY (like input=RGBA:480x640), got "${arg}"`);
+    if (name in images) throw new UsageError(`--image-input ${name} is given twice`);
+    images[name] = {
+      format: m[1].toUpperCase() as 'RGBA', height: Number(m[2]), width: Number(m[3]), crop: !!values.crop,
+      ...(resize && { resize: resize as [number, number] }), ...(mean && { mean, std }),
+      ...(values.layout !== undefined && { layout: (values.layout as string).toUpperCase() as 'NCHW' }),
+    };
+  }
+  return images;
 }
 
 /** "name=value", split at the last "=" (input names may contain "=", values never do). */

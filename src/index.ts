@@ -5,6 +5,7 @@ import { CompileError } from './errors.js';
 import { decodeModel, readModelFile } from './onnx/decode.js';
 import { checkSupported } from './passes/check.js';
 import { bindInputs, type ConstantBinding } from './passes/bind.js';
+import { imageTensorShapes, insertImageInputs, type ImageInputOptions } from './passes/image-input.js';
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
 import { lowerQdq, type QuantSummary } from './passes/lower-qdq.js';
@@ -17,6 +18,8 @@ export { CompileError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Manifest } from '../codegen/module.js';
 export { VERSION } from './version.js';
+export { cHeader } from './c-header.js';
+export type { ImageInputOptions, ImageFormat, ImageLayout } from './passes/image-input.js';
 
 export interface CompileOptions {
   /** Static dims for inputs, binding symbolic dimensions: { input: [1, 3, 224, 224] }. */
@@ -27,6 +30,11 @@ export interface CompileOptions {
   target?: Target;
   /** Run binaryen's optimizer (default true). */
   optimize?: boolean;
+  /**
+   * Image inputs: the named float32 input takes an 8-bit RGBA/RGB/gray frame instead, resized, normalized and laid
+   * out inside the module: { input: { format: 'RGBA', height: 480, width: 640, mean: [0.5], std: [0.5] } }.
+   */
+  imageInputs?: Record<string, ImageInputOptions>;
   /** Folder holding external-data files when the model is given as bytes (default: the model's folder). */
   baseDir?: string;
   /** Called as each stage starts (for progress display). */
@@ -70,7 +78,9 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   const t1 = performance.now();
   options.onProgress?.('passes');
   checkSupported(graph);
-  bindInputs(graph, options.shapes, options.constants);
+  const images = options.imageInputs ?? {};
+  bindInputs(graph, { ...options.shapes, ...imageTensorShapes(graph, images, options) }, options.constants);
+  insertImageInputs(graph, images);
   inferAndFold(graph, { keepDequantizedConstants: true });
   const quantization = lowerQdq(graph);
   eliminateDeadCode(graph);

@@ -76,6 +76,8 @@ export interface Graph {
   nodes: Node[];
   values: Map<string, Value>;
   name: string;
+  /** Inputs that take an 8-bit frame (the image-input pass), with its pixel format: noted in the manifest. */
+  imageInputs?: Record<string, 'RGBA' | 'RGB' | 'GRAY'>;
 }
 
 export function staticShape(v: Value): Shape {

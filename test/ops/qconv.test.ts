@@ -22,6 +22,8 @@ const CASES: ConvCase[] = [
   { name: 'pointwise 1x1, 33 -> 19, batch 2', x: [2, 33, 5, 7], cout: 19, k: [1, 1], attrs: {}, xdt: 'uint8', wdt: 'int8', perChannel: false, bias: false },
   { name: 'depthwise 3x3 stride 1', x: [1, 10, 13, 17], cout: 10, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 10 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
   { name: 'depthwise 3x3 stride 2, uint8', x: [2, 6, 14, 19], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 6 }, xdt: 'uint8', wdt: 'uint8', perChannel: false, wzp: 128, bias: true },
+  { name: 'depthwise 5x5 stride 1 (odd tap pairs), batch 2', x: [2, 5, 12, 21], cout: 5, k: [5, 5], attrs: { pads: [2, 2, 2, 2], group: 5 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
+  { name: 'depthwise 3x3 stride 2, odd width, asymmetric pads', x: [1, 7, 15, 23], cout: 7, k: [3, 3], attrs: { pads: [0, 1, 1, 0], strides: [2, 2], group: 7 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
   { name: 'depthwise 5x5 dilated', x: [1, 4, 16, 16], cout: 4, k: [5, 5], attrs: { pads: [4, 4, 4, 4], dilations: [2, 2], group: 4 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: false },
   { name: 'grouped 3x3 stride 2, asymmetric uint8 weights', x: [1, 8, 9, 9], cout: 12, k: [3, 3], attrs: { pads: [0, 1, 2, 1], strides: [2, 2], group: 4 }, xdt: 'uint8', wdt: 'uint8', perChannel: false, wzp: 121, bias: true },
   { name: 'many channels (K = 576), several row chunks', x: [1, 64, 30, 30], cout: 64, k: [3, 3], attrs: { pads: [1, 1, 1, 1] }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
