@@ -2,6 +2,7 @@
 // and its int8 section on a tiny builder-made QDQ model (with and without its fp32 counterpart): checks that
 // results.json, results.md and ratios.svg are well-formed. No timing assertions.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,5 +255,21 @@ describe('benchmark suite, int8 section', () => {
     expect(bars).toEqual(['qdq_conv:latency', 'qdq_conv:int8OverFp32', 'qdq_conv_alone:latency']);
     expect(svg).toContain('0.33 = target vs ort-web');
     expect(svg).toContain('0.6 = target vs fp32');
+  });
+});
+
+describe('npm run bench options', () => {
+  const bench = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'benchmarks/run.ts', ...args], { encoding: 'utf8' });
+  it('refuses an int8 run without its fp32 folder, or mixed with --models, with a usage error before measuring anything', () => {
+    for (const [args, message] of [
+      [['--int8', out], '--int8 and --fp32 go together'],
+      [['--int8', out, '--fp32', out, '--models', out], '--models and --int8 are separate runs'],
+      [['--int8', join(out, 'nowhere'), '--fp32', out], `--int8: ${join(out, 'nowhere')} is not a folder`],
+    ] as const) {
+      const r = bench(...args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.split('\n')[0].startsWith(`bench: ${message}`), r.stderr).toBe(true);
+      expect(r.stderr).toContain('usage: npm run bench');
+    }
   });
 });
