@@ -5,7 +5,7 @@ import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
 import { lookupOp } from '../ops/index.js';
-import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
+import { chooseVariant, isViewOp, PRIME_AREA_BYTES, targetHas, type EmitCtx, type KernelVariant, type Operand, type OpDef, type VariantCtx } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
@@ -40,6 +40,8 @@ export interface BuildStats {
   ops: Record<string, number>;
   /** Distinct kernel functions emitted (nodes with the same configuration share one). */
   kernels: number;
+  /** Nodes per chosen kernel variant, as 'Op:variant' (ops that declare variants). */
+  variants: Record<string, number>;
 }
 
 export interface BuildOptions { target: Target; optimize?: boolean; producer?: string }
@@ -53,18 +55,25 @@ export function buildModule(graph: Graph, opts: BuildOptions): { wasm: Uint8Arra
   }
 }
 
-interface Prepared { node: Node; def: OpDef; attrs: unknown }
+interface Prepared { node: Node; def: OpDef; attrs: unknown; variant?: KernelVariant<unknown>; vctx: VariantCtx<unknown> }
 
 function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
+  // Each node's kernel variant is chosen here, once, with the target known: its scratch and emit go together.
   const prepared: Prepared[] = graph.nodes.map((node) => {
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
-    return { node, def, attrs: parseAttrs(def, node, graph.opset) };
+    const attrs = parseAttrs(def, node, graph.opset);
+    const vctx: VariantCtx<unknown> = {
+      ...makeInferCtx(graph, node, def, attrs, inputInfos(graph, node)),
+      target: opts.target, has: (c) => targetHas(opts.target, c),
+    };
+    const variant = def.variants ? chooseVariant(def, vctx) : undefined;
+    if (def.variants && !variant) throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: no kernel variant applies`, { node: node.name, op: node.opType });
+    return { node, def, attrs, variant, vctx };
   });
   // Scratch bytes per node: planned in the arena like a tensor that lives for that node only.
-  const nodeScratch = prepared.map((p) => {
-    if (!p.def.scratch) return 0;
-    return p.def.scratch(makeInferCtx(graph, p.node, p.def, p.attrs, inputInfos(graph, p.node)));
-  });
+  const nodeScratch = prepared.map((p) => (p.variant ? p.variant.scratch?.(p.vctx) ?? 0 : p.def.scratch?.(p.vctx) ?? 0));
+  const variants: Record<string, number> = {};
+  for (const p of prepared) if (p.variant) variants[`${p.node.opType}:${p.variant.name}`] = (variants[`${p.node.opType}:${p.variant.name}`] ?? 0) + 1;
   const scratchBytes = Math.max(0, ...nodeScratch);
   const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
 
@@ -116,7 +125,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;
 
-  prepared.forEach(({ node, def, attrs }, idx) => {
+  prepared.forEach(({ node, def, attrs, variant }, idx) => {
     if (isViewNode(graph, idx)) return; // shares its input's buffer: nothing to run
     ops[node.opType] = (ops[node.opType] ?? 0) + 1;
     if (isViewOp(def, node)) {
@@ -128,7 +137,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       return;
     }
     const ctx: EmitCtx<unknown> = {
-      node, opset: graph.opset, attrs, target: opts.target,
+      node, opset: graph.opset, attrs, target: opts.target, variant: variant?.name,
       fail: failer(node, graph.opset),
       inputs: node.inputs.map((n) => (n ? operand(n) : undefined)),
       // Omitted optional outputs ('') are undefined at run time; ops check ctx.node.outputs[i].
@@ -137,7 +146,8 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
         const fullKey = `${key}|${params.join(',')}`;
         let name = kernelNames.get(fullKey);
         if (!name) {
-          name = `${node.opType}_${kernelNames.size}`;
+          // The variant is in the name, so that a profile says which implementation ran.
+          name = `${node.opType}${variant ? `_${variant.name.replace(/[^A-Za-z0-9]/g, '_')}` : ''}_${kernelNames.size}`;
           kernelNames.set(fullKey, name);
           w.addFunction(name, params, 'none', build);
         }
@@ -158,7 +168,8 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       },
     };
     try {
-      def.emit(ctx);
+      if (variant) variant.emit(ctx);
+      else def.emit!(ctx);
     } catch (e) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: code generation failed: ${(e as Error).message}`, { node: node.name, op: node.opType });
@@ -220,7 +231,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
   const wasm = w.finish(total, opts.optimize ?? true);
-  return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size } };
+  return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size, variants } };
 }
 
 /** FNV-1a over the bytes, 32 bits at a time where aligned (weights are large: keep it cheap). */

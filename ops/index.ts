@@ -58,7 +58,8 @@ import * as imageInput from './image-input.js';
 const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput];
 
 function isOpDef(x: unknown): x is OpDef {
-  return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
+  return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' &&
+    (typeof (x as OpDef).emit === 'function' || Array.isArray((x as OpDef).variants));
 }
 
 /** All definitions, flattened from each module's exports (single defs or arrays of defs). */

@@ -55,6 +55,8 @@ export interface Operand extends TensorInfo {
 
 export interface EmitCtx<A> extends BaseCtx<A> {
   target: Target;
+  /** The kernel variant chosen for this node, when its op has variants. */
+  variant?: string;
   inputs: (Operand | undefined)[];
   /** Output operands; an omitted optional output (empty name in ctx.node.outputs) is undefined. */
   outputs: Operand[];
@@ -108,8 +110,14 @@ export interface OpDef<A = unknown> {
   evaluate?(ctx: InferCtx<A>): Tensor[] | undefined;
   /** Bytes of scratch memory the emitted kernel needs while it runs (im2col tiles, packing buffers...). */
   scratch?(ctx: InferCtx<A>): number;
-  /** Build the kernel(s) and the call(s) in run(). */
-  emit(ctx: EmitCtx<A>): void;
+  /** Build the kernel(s) and the call(s) in run(). (An op with `variants` has its emit on each variant.) */
+  emit?(ctx: EmitCtx<A>): void;
+  /**
+   * Kernel implementations in priority order (Winograd, depthwise, im2col + GEMM, int8 GEMM, a plain loop...):
+   * codegen picks the first whose condition holds, once per node with the target known, and uses that variant's
+   * scratch and emit. Its name goes into the node's kernel function names and the report.
+   */
+  variants?: readonly KernelVariant<A>[];
   /**
    * Output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze, ...): no kernel, no copy. A function
    * decides per node (Dropout is a view unless its mask output is used).
@@ -126,6 +134,33 @@ export interface OpDef<A = unknown> {
   shapeOnly?: boolean;
   /** Never fold (random generators). */
   noFold?: boolean;
+}
+
+/** What a variant's condition and scratch see: the inference context and the target's capabilities. */
+export interface VariantCtx<A> extends InferCtx<A> {
+  target: Target;
+  /** Asked by what a target allows, never by its name, so that a new target cannot silently fall back. */
+  has(capability: Capability): boolean;
+}
+
+export type Capability = 'simd128';
+
+export function targetHas(target: Target, capability: Capability): boolean {
+  return capability === 'simd128' && target === 'simd';
+}
+
+/** One implementation of an operator, chosen per node (see OpDef.variants). */
+export interface KernelVariant<A> {
+  /** Short and stable: 'winograd-f2x2-3x3', 'depthwise', 'im2col-gemm', 'int8-gemm'... */
+  name: string;
+  applies(ctx: VariantCtx<A>): boolean;
+  scratch?(ctx: VariantCtx<A>): number;
+  emit(ctx: EmitCtx<A>): void;
+}
+
+/** The first variant of `def` that applies to this node (the last one should always apply). */
+export function chooseVariant<A>(def: OpDef<A>, ctx: VariantCtx<A>): KernelVariant<A> | undefined {
+  return def.variants?.find((v) => v.applies(ctx));
 }
 
 /** Whether this node of `def` is a view of its input 0. */

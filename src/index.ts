@@ -49,6 +49,8 @@ export interface CompileReport {
   ops: Record<string, number>;
   nodes: { model: number; emitted: number };
   kernels: number;
+  /** Nodes per kernel variant, as 'Op:variant' (for example 'Conv:winograd-f2x2-3x3', 'QLinearConv:int8-depthwise'). */
+  variants: Record<string, number>;
   /** QDQ models: the float ops that now run in int8 (by op type), and those that stayed float with the reason. */
   quantization: QuantSummary;
   memory: Manifest['memory'];
@@ -98,6 +100,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
     ops: stats.ops,
     nodes: { model: modelNodes, emitted: graph.nodes.length },
     kernels: stats.kernels,
+    variants: stats.variants,
     quantization,
     memory: manifest.memory,
     timeMs: { decode: t1 - t0, passes: t2 - t1, codegen: t3 - t2, total: t3 - t0 },
