@@ -157,3 +157,40 @@ describe('com.microsoft QLinearSigmoid / QLinearLeakyRelu', () => {
     }
   }
 });
+
+describe('int8 operators: bad input is a clear CompileError', () => {
+  const compileError = async (spec: ModelSpec) => {
+    const { compile } = await import('../../src/index.js');
+    return compile(encodeModel(spec)).then(() => undefined, (e: { code: string; message: string; nodes?: unknown }) => e);
+  };
+  const x = { name: 'x', dtype: 'int8' as const, shape: [4] };
+  const inits = { s: scalarF32(0.1), z: scalarQ('int8', 0), zu: scalarQ('uint8', 0), s0: scalarF32(0) };
+
+  it('a registered com.microsoft op compiles next to an unregistered one, which alone is listed', async () => {
+    const e = await compileError({
+      inputs: [x], outputs: [{ name: 'y' }], initializers: inits,
+      nodes: [
+        { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's', 'z', 's', 'z'], outputs: ['a'], name: 'sig' },
+        { op: 'QLinearSoftmax', domain: 'com.microsoft', inputs: ['a', 's', 'z', 's', 'z'], outputs: ['y'], name: 'smax' },
+      ],
+    });
+    expect(e?.code).toBe('UNSUPPORTED_DOMAIN');
+    expect(e?.message).toContain('"smax" (com.microsoft::QLinearSoftmax)');
+    expect(e?.message).not.toContain('sig');
+    expect(e?.nodes).toEqual([{ name: 'smax', opType: 'com.microsoft::QLinearSoftmax' }]);
+  });
+
+  it('wrong zero-point type, zero scale, per-channel scale, table of the wrong size', async () => {
+    const cases: [ModelSpec['nodes'][number], Record<string, Tensor>, RegExp][] = [
+      [{ op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's', 'zu', 's', 'z'], outputs: ['y'] }, {}, /X_zero_point must be int8/],
+      [{ op: 'QLinearLeakyRelu', domain: 'com.microsoft', inputs: ['x', 's0', 'z', 's', 'z'], outputs: ['y'] }, {}, /X_scale must be a positive/],
+      [{ op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['x', 'sv', 'z', 'x', 's', 'z', 's', 'z'], outputs: ['y'] }, { sv: { dtype: 'float32', shape: [4], data: new Float32Array(4).fill(0.1) } }, /A_scale must hold one value/],
+      [{ op: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: ['x', 't'], outputs: ['y'] }, { t: int8Tensor('int8', [255], rng(1)) }, /table must be 256/],
+    ];
+    for (const [node, extra, message] of cases) {
+      const e = await compileError({ inputs: [x], outputs: [{ name: 'y' }], initializers: { ...inits, ...extra }, nodes: [node] });
+      expect(e?.code, String(message)).toBe('INVALID_MODEL');
+      expect(e?.message).toMatch(message);
+    }
+  });
+});
