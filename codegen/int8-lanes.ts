@@ -41,3 +41,19 @@ export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: number, dt: DTyp
   const narrow = dt === 'int8' ? k.i8x16.narrow_i16x8_s : k.i8x16.narrow_i16x8_u;
   return narrow(k.i16x8.narrow_i32x4_s(q[0], q[1]), k.i16x8.narrow_i32x4_s(q[2], q[3]));
 }
+
+/**
+ * QuantizeLinear of one f32 (already divided by the scale), as an i32: nearest (ties to even), + zp, truncated with
+ * saturation, clamped to the type's range in integers. The same value as ops/quantize.ts saturateRound (which
+ * clamps in float) without V8's NaN-aware f32.min/max sequences.
+ */
+export function quantizeScalar(k: Kernel, v: Expr, zp: number, dt: DType): Expr {
+  const [lo, hi] = dt === 'int8' ? [-128, 127] : [0, 255];
+  const r = k.local('i32');
+  let x = k.f32.nearest(v);
+  if (zp) x = k.f32.add(x, k.cf32(zp));
+  return k.block([
+    r.set(k.i32.trunc_s_sat.f32(x)),
+    k.select(k.i32.lt_s(r.get(), k.c32(lo)), k.c32(lo), k.select(k.i32.gt_s(r.get(), k.c32(hi)), k.c32(hi), r.get())),
+  ], 'i32');
+}

@@ -4,12 +4,12 @@
 // DequantizeLinear -> AveragePool -> QuantizeLinear computes, correctly rounded. On simd the global pool sums a
 // channel plane 16 bytes at a time (pairwise extending adds); the window pool is a scalar loop on both targets.
 
+import { quantizeScalar } from '../codegen/int8-lanes.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { OpCtx } from './move.js';
 import { poolGeometry, readPoolAttrs, tapRange, type PoolAttrs } from './pool.js';
 import { qparam, qparamKey, type QParam } from './qparams.js';
-import { saturateRound } from './quantize.js';
 import { defineOp, type EmitCtx, type InferCtx, type TensorInfo } from './types.js';
 
 type Ctx<A> = OpCtx<A> | InferCtx<A>;
@@ -24,7 +24,7 @@ function params<A>(ctx: Ctx<A>): [QParam, QParam] {
 /** The quantized mean of `count` values whose zero-point-corrected integer sum is `acc` (i32 expressions). */
 function requantMean(k: Kernel, acc: Expr, count: Expr, px: QParam, py: QParam): Expr {
   const mean = k.f32.demote(k.f64.div(k.f64.mul(k.f64.convert_s.i32(acc), k.cf64(Math.fround(px.scale))), k.f64.convert_s.i32(count)));
-  return saturateRound(k, k.f32.div(mean, k.cf32(py.scale)), py.zp ? k.c32(py.zp) : undefined, py.dtype, 'f32');
+  return quantizeScalar(k, k.f32.div(mean, k.cf32(py.scale)), py.zp, py.dtype);
 }
 
 // --- QLinearGlobalAveragePool ---
