@@ -194,3 +194,30 @@ describe('int8 operators: bad input is a clear CompileError', () => {
     }
   });
 });
+
+describe('int8 operators on constant inputs (folded at compile time)', () => {
+  for (const dt of TYPES) {
+    it(`QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLookup ${dt}: the folded bytes equal the kernel's`, async () => {
+      const r = rng(dt === 'int8' ? 21 : 22);
+      const q: Q = { scale: 0.07, zp: dt === 'int8' ? -9 : 140, dtype: dt };
+      const a = int8Tensor(dt, [3, 1, 5], r), b = int8Tensor(dt, [4, 1], r), t = int8Tensor(dt, [256], r);
+      const nodes: ModelSpec['nodes'] = [
+        { op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['X', 's', 'z', 'B', 's', 'z', 's', 'z'], outputs: ['add'] },
+        { op: 'QLinearMul', domain: 'com.microsoft', inputs: ['X', 's', 'z', 'B', 's', 'z', 's', 'z'], outputs: ['mul'] },
+        { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['X', 's', 'z', 's', 'z'], outputs: ['sig'] },
+        { op: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: ['X', 't'], outputs: ['lut'] },
+      ];
+      const outputs = ['add', 'mul', 'sig', 'lut'].map((name) => ({ name }));
+      const initializers = { s: scalarF32(q.scale), z: scalarQ(dt, q.zp), t, B: b };
+      // the same nodes once on constants (folded) and once on a graph input (run by the kernels)
+      const folded = await runOurs(encodeModel({ inputs: [], outputs, initializers: { ...initializers, X: a }, nodes }), {});
+      for (const target of ['simd', 'scalar'] as const) {
+        const run = await runOurs(encodeModel({ inputs: [{ name: 'X', dtype: dt, shape: a.shape }], outputs, initializers, nodes }), { X: a }, { target });
+        for (const { name } of outputs) {
+          expect(folded[name].shape, name).toEqual(run[name].shape);
+          expect(Array.from(folded[name].data), `${name} ${target}`).toEqual(Array.from(run[name].data));
+        }
+      }
+    });
+  }
+});
