@@ -8,7 +8,7 @@ import { quantizeScalar } from '../codegen/int8-lanes.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { OpCtx } from './move.js';
-import { poolGeometry, readPoolAttrs, tapRange, type PoolAttrs } from './pool.js';
+import { interiorColumns, poolGeometry, readPoolAttrs, tapRange, type PoolAttrs } from './pool.js';
 import { qparam, qparamKey, type QParam } from './qparams.js';
 import { defineOp, type EmitCtx, type InferCtx, type TensorInfo } from './types.js';
 
@@ -143,7 +143,15 @@ function emitWindowAverage(k: Kernel, g: ReturnType<typeof poolGeometry>, countP
   const o = g.outDims.map(() => k.local('i32'));
   const lo = o.map(() => k.local('i32')), hi = o.map(() => k.local('i32')), cnt = o.map(() => k.local('i32'));
   const tap = o.map(() => k.local('i32'));
-  const acc = k.local('i32'), pos = k.local('i32');
+  const acc = k.local('i32'), pos = k.local('i32'), countSafe = k.local('i32');
+  /** y = the requantized mean of acc over `valid` taps inside the input and `count` counted; y advances. */
+  const store = (valid: Expr, count: Expr): Expr[] => [
+    // a window with no tap inside (possible with ceil_mode) averages to a dequantized 0
+    countSafe.set(count),
+    countSafe.set(k.select(countSafe.get(), countSafe.get(), k.c32(1))),
+    k.store(py.dtype, y.get(), requantMean(k, k.i32.sub(acc.get(), k.i32.mul(valid, k.c32(px.zp))), countSafe.get(), px, py)),
+    y.set(k.i32.add(y.get(), k.c32(1))),
+  ];
   const one = (): Expr[] => {
     // element offset of the tap: sum over dims of (o_i * s_i - pb_i + t_i) * stride_i
     const posOf = () => g.inDims.map((_, i) =>
@@ -154,20 +162,31 @@ function emitWindowAverage(k: Kernel, g: ReturnType<typeof poolGeometry>, countP
       : k.dynFor(tap[i], lo[i].get(), hi[i].get(), 1, () => [taps(i + 1)]));
     const valid = lo.map((l, i) => k.i32.sub(hi[i].get(), l.get())).reduce((a, b) => k.i32.mul(a, b));
     const count = cnt.map((c) => c.get()).reduce((a, b) => k.i32.mul(a, b));
-    const countSafe = k.local('i32');
-    return [
-      acc.set(k.c32(0)),
-      taps(0),
-      // a window with no tap inside (possible with ceil_mode) averages to a dequantized 0
-      countSafe.set(count),
-      countSafe.set(k.select(countSafe.get(), countSafe.get(), k.c32(1))),
-      k.store(py.dtype, y.get(), requantMean(k, k.i32.sub(acc.get(), k.i32.mul(valid, k.c32(px.zp))), countSafe.get(), px, py)),
-      y.set(k.i32.add(y.get(), k.c32(1))),
-    ];
+    return [acc.set(k.c32(0)), taps(0), ...store(valid, count)];
   };
-  const outLoops = (i: number): Expr => (i === D
-    ? k.block(one())
-    : k.for(o[i], 0, g.outDims[i], 1, () => [...tapRange(k, g, i, o[i], countPad, lo[i], hi[i], cnt[i]), outLoops(i + 1)]));
+  // 2-D: the columns whose windows lie inside the row take static tap offsets and no column range
+  const [oxLo, oxHi] = D === 2 ? interiorColumns(g) : [0, 0];
+  const interior = (): Expr => {
+    const rowPtr = k.local('i32');
+    const [W, KW, sx, dx] = [g.inDims[1], g.kernel[1], g.strides[1], g.dilations[1]];
+    const rowOf = (ky: Local) => k.i32.add(xPlane.get(), k.i32.add(
+      k.i32.mul(k.i32.add(k.i32.sub(k.i32.mul(o[0].get(), k.c32(g.strides[0])), k.c32(g.padBegin[0])), k.i32.mul(ky.get(), k.c32(g.dilations[0]))), k.c32(W)),
+      k.i32.sub(k.i32.mul(o[1].get(), k.c32(sx)), k.c32(g.padBegin[1]))));
+    return k.for(o[1], oxLo, oxHi, 1, () => [
+      acc.set(k.c32(0)),
+      k.dynFor(tap[0], lo[0].get(), hi[0].get(), 1, () => [
+        rowPtr.set(rowOf(tap[0])),
+        ...Array.from({ length: KW }, (_, kx) => acc.set(k.i32.add(acc.get(), k.load(px.dtype, rowPtr.get(), kx * dx)))),
+      ]),
+      ...store(k.i32.mul(k.i32.sub(hi[0].get(), lo[0].get()), k.c32(KW)), k.i32.mul(cnt[0].get(), k.c32(KW))),
+    ]);
+  };
+  const outLoops = (i: number): Expr => {
+    if (i === D) return k.block(one());
+    const inner = () => [...tapRange(k, g, i, o[i], countPad, lo[i], hi[i], cnt[i]), outLoops(i + 1)];
+    if (D === 2 && i === 1) return k.block([k.for(o[1], 0, oxLo, 1, inner), interior(), k.for(o[1], oxHi, g.outDims[1], 1, inner)]);
+    return k.for(o[i], 0, g.outDims[i], 1, inner);
+  };
   return k.loop(0, g.planes, (p) => [
     xPlane.set(k.i32.add(x.get(), k.i32.mul(p.get(), k.c32(planeIn)))),
     outLoops(0),
