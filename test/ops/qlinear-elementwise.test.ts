@@ -221,3 +221,34 @@ describe('int8 operators on constant inputs (folded at compile time)', () => {
     });
   }
 });
+
+describe('a chain of int8 operators (buffers reused in place)', () => {
+  for (const dt of TYPES) {
+    it(`${dt}: QLinearSigmoid -> QLinearLeakyRelu -> QLinearAdd -> QLinearMul`, async () => {
+      const r = rng(dt === 'int8' ? 31 : 32);
+      const shape = [2, 3, 41];
+      const q = (scale: number, zp8: number, zpu: number): Q => ({ scale, zp: dt === 'int8' ? zp8 : zpu, dtype: dt });
+      const [q0, q1, q2, q3, q4] = [q(0.05, 3, 120), q(1 / 255, -128, 0), q(0.004, -20, 100), q(0.01, 7, 140), q(0.002, -1, 128)];
+      const x = int8Tensor(dt, shape, r), b = int8Tensor(dt, [41], r);
+      const ps = [q0, q1, q2, q3, q4];
+      const initializers = Object.fromEntries(ps.flatMap((p, i) => [[`s${i}`, scalarF32(p.scale)], [`z${i}`, scalarQ(dt, p.zp)]]));
+      const spec: ModelSpec = {
+        inputs: [{ name: 'x', dtype: dt, shape }, { name: 'b', dtype: dt, shape: [41] }], outputs: [{ name: 'y' }], initializers,
+        nodes: [
+          { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's0', 'z0', 's1', 'z1'], outputs: ['t1'] },
+          { op: 'QLinearLeakyRelu', domain: 'com.microsoft', inputs: ['t1', 's1', 'z1', 's2', 'z2'], outputs: ['t2'], attrs: { alpha: 0.2 } },
+          { op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['t2', 's2', 'z2', 'b', 's0', 'z0', 's3', 'z3'], outputs: ['t3'] },
+          { op: 'QLinearMul', domain: 'com.microsoft', inputs: ['t3', 's3', 'z3', 't2', 's2', 'z2', 's4', 'z4'], outputs: ['y'] },
+        ],
+      };
+      const ref = Array.from(x.data, (v, i) => {
+        const t1 = quant(f32Sigmoid(deq(Number(v), q0)), q1);
+        const f2 = deq(t1, q1);
+        const t2 = quant(f2 >= 0 ? f2 : Math.fround(Math.fround(0.2) * f2), q2);
+        const t3 = quant(Math.fround(deq(t2, q2) + deq(Number(b.data[i % 41]), q0)), q3);
+        return quant(Math.fround(deq(t3, q3) * deq(t2, q2)), q4);
+      });
+      await checkInt8(spec, { x, b }, { y: { data: (dt === 'int8' ? Int8Array : Uint8Array).from(ref), shape } }, true);
+    });
+  }
+});
