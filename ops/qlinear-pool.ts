@@ -2,11 +2,11 @@
 // (x - x_zero_point) (padding is a dequantized 0, i.e. the zero point), and the mean is requantized:
 // y = saturate(round_half_even(f32(sum * x_scale / count) / y_scale) + y_zero_point), the float32 mean that
 // DequantizeLinear -> AveragePool -> QuantizeLinear computes, correctly rounded. On simd the global pool sums a
-// channel plane 16 bytes at a time (pairwise extending adds), and the 2-D window pool does 16 interior columns at
-// once for stride 1 (sums in i16 lanes, the same f64 requantization two lanes at a time): both targets give the
-// same bytes.
+// channel plane 16 bytes at a time (pairwise extending adds; channels last: 16 channels at a time), and the 2-D
+// window pool does 16 interior columns at once for stride 1 (sums in i16 lanes); both requantize with the scalar
+// path's f64 steps two lanes at a time, so both targets give the same bytes.
 
-import { quantizeQuarters, quantizeScalar } from '../codegen/int8-lanes.js';
+import { quantizeQuarters, quantizeScalar, widenBytes } from '../codegen/int8-lanes.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { OpCtx } from './move.js';
@@ -73,7 +73,7 @@ function sumBytes(k: Kernel, p: Local, n: number, signed: boolean, acc: Local): 
 
 export const QLinearGlobalAveragePool = defineOp<GlobalAttrs>({
   op: 'QLinearGlobalAveragePool', domain: 'com.microsoft', since: 1, dtypes: ['int8', 'uint8'],
-  notes: 'channels_last 0 and 1; per-tensor constant scales and zero points; exact integer sums, the mean requantized',
+  notes: 'channels_last 0 and 1; per-tensor constant scales and zero points; exact integer sums, the mean requantized; simd: 16 bytes per step',
   attrs: (a) => ({ channelsLast: a.int('channels_last', 0) !== 0 }),
   constInputs: [1, 2, 3, 4],
   infer(ctx): TensorInfo[] {
@@ -98,17 +98,37 @@ export const QLinearGlobalAveragePool = defineOp<GlobalAttrs>({
           x.set(k.i32.add(x.get(), k.c32(size))),
         ]);
       }
-      // channels last: per image and channel, a strided sum over the spatial positions
+      // channels last: per image and channel, a strided sum over the spatial positions; on simd 16 channels at
+      // once in four i32x4 sums, requantized with the scalar path's f64 steps
       const p = k.local('i32');
-      return k.loop(0, N, (n) => k.loop(0, C, (c) => [
-        acc.set(k.c32(0)),
-        p.set(k.i32.add(x.get(), k.i32.add(k.i32.mul(n.get(), k.c32(size * C)), c.get()))),
-        k.loop(0, size, () => [
-          acc.set(k.i32.add(acc.get(), k.load(px.dtype, p.get()))),
-          p.set(k.i32.add(p.get(), k.c32(C))),
+      const c16 = k.simd ? C - (C % 16) : 0;
+      const sixteen = (n: Local, c: Local): Expr[] => {
+        const vsum = [0, 1, 2, 3].map(() => k.local('v128'));
+        const cnt = k.local('v128');
+        return [
+          ...vsum.map((v) => v.set(k.i32x4.splat(k.c32(0)))),
+          p.set(k.i32.add(x.get(), k.i32.add(k.i32.mul(n.get(), k.c32(size * C)), c.get()))),
+          k.loop(0, size, () => {
+            const q = widenBytes(k, k.v128.load(0, 1, p.get()), px.dtype);
+            return [...vsum.map((v, i) => v.set(k.i32x4.add(v.get(), q[i]))), p.set(k.i32.add(p.get(), k.c32(C)))];
+          }),
+          cnt.set(k.f64x2.splat(k.cf64(Math.max(size, 1)))),
+          k.v128.store(0, 1, k.i32.add(y.get(), k.i32.add(k.i32.mul(n.get(), k.c32(C)), c.get())), quantizeQuarters(k,
+            vsum.map((v) => k.f32x4.div(meanLanes(k, k.i32x4.sub(v.get(), k.i32x4.splat(k.c32(size * px.zp))), px.scale, cnt), k.f32x4.splat(k.cf32(py.scale)))), py.zp, py.dtype)),
+        ];
+      };
+      return k.loop(0, N, (n) => [
+        k.loop(0, c16, (c) => sixteen(n, c), 16),
+        k.loop(c16, C, (c) => [
+          acc.set(k.c32(0)),
+          p.set(k.i32.add(x.get(), k.i32.add(k.i32.mul(n.get(), k.c32(size * C)), c.get()))),
+          k.loop(0, size, () => [
+            acc.set(k.i32.add(acc.get(), k.load(px.dtype, p.get()))),
+            p.set(k.i32.add(p.get(), k.c32(C))),
+          ]),
+          store(k.i32.add(y.get(), k.i32.add(k.i32.mul(n.get(), k.c32(C)), c.get()))),
         ]),
-        store(k.i32.add(y.get(), k.i32.add(k.i32.mul(n.get(), k.c32(C)), c.get()))),
-      ]));
+      ]);
     });
     ctx.call(fn, [ctx.inputs[0]!.ptr, ctx.outputs[0].ptr]);
   },
