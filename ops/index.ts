@@ -2,6 +2,7 @@
 // Adding an operator = adding its file and one import line here.
 
 import type { OpDef } from './types.js';
+import { INTERNAL_DOMAIN } from './internal-domain.js';
 import * as elementwise from './elementwise.js';
 import * as unary from './unary.js';
 import * as activations from './activations.js';
@@ -73,8 +74,8 @@ for (const def of ALL_OPS) {
   (byName.get(key) ?? byName.set(key, []).get(key)!).push(def);
 }
 
+/** Domain of nodes that graph passes create: see ops/internal-domain.ts. */
 export { INTERNAL_DOMAIN } from './internal-domain.js';
-import { INTERNAL_DOMAIN } from './internal-domain.js';
 
 /** The definition covering `opset` for this operator, or undefined. */
 export function lookupOp(op: string, domain: string, opset: number): OpDef | undefined {

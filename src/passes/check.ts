@@ -18,7 +18,7 @@ export function checkSupported(graph: Graph): void {
   const foreign = graph.nodes.filter((n) => n.domain !== '' && !lookupOp(n.opType, n.domain, graph.opset));
   if (foreign.length) {
     const list = foreign.map((n) => `"${n.name}" (${n.domain}::${n.opType})`).join(', ');
-    throw new CompileError('UNSUPPORTED_DOMAIN', `operators outside the default ONNX domain are not supported: ${list}`,
+    throw new CompileError('UNSUPPORTED_DOMAIN', `unsupported operators outside the default ONNX domain: ${list}`,
       { node: foreign[0].name, op: foreign[0].opType, nodes: foreign.map((n) => ({ name: n.name, opType: `${n.domain}::${n.opType}` })) });
   }
   const missing: NodeRef[] = [];
