@@ -106,7 +106,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
 
   const kernelNames = new Map<string, string>();
-  const runBody: Expr[] = [];
+  // run()'s statements; control-flow regions (If, Loop) push a body and pop it into a wasm if or loop.
+  const bodies: Expr[][] = [[]];
+  const runBody = { push: (e: Expr) => bodies[bodies.length - 1].push(e) };
   // Calls for the exported prime() function; their dummy operands get addresses once the weights are placed.
   const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
   const ops: Record<string, number> = {};
@@ -152,6 +154,18 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       prime(fn, args, times = 1) {
         if (!primers.has(fn)) primers.set(fn, { args, times });
       },
+      openBody() { bodies.push([]); },
+      closeIf(condPtr) {
+        const otherwise = bodies.pop()!, then = bodies.pop()!;
+        const test = w.m.i32.load8_u(0, 1, i32.const(condPtr));
+        runBody.push(w.m.if(test, w.m.block(null, then), w.m.block(null, otherwise)));
+      },
+      closeLoop(goPtr) {
+        const body = bodies.pop()!;
+        const label = w.nextLabel('loop');
+        const again = w.m.br(label, w.m.i32.load8_u(0, 1, i32.const(goPtr)));
+        runBody.push(w.m.if(w.m.i32.load8_u(0, 1, i32.const(goPtr)), w.m.loop(label, w.m.block(null, [...body, again]))));
+      },
     };
     try {
       def.emit(ctx);
@@ -164,7 +178,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   w.addGlobal(STATUS_GLOBAL, 'i32', true, 0);
   w.addFunction('run', [], 'i32', (k) => [
     k.globalSet(STATUS_GLOBAL, k.c32(0)),
-    ...runBody,
+    ...bodies[0],
     k.globalGet(STATUS_GLOBAL, 'i32'),
   ]);
   w.exportFunction('run');

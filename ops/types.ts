@@ -81,6 +81,12 @@ export interface EmitCtx<A> extends BaseCtx<A> {
    * function: V8 compiled the tier-up synchronously there.)
    */
   prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
+  /** Control flow in run(): the calls that follow, up to the closing node, form a new body. */
+  openBody(): void;
+  /** Closes the last two bodies as `if (u8 at condPtr) { first } else { second }`. */
+  closeIf(condPtr: number): void;
+  /** Closes the last body as `if (u8 at goPtr) loop { body; repeat while u8 at goPtr }`. */
+  closeLoop(goPtr: number): void;
 }
 
 /** Size of each of the two dummy areas given to EmitCtx.prime. */
@@ -126,6 +132,11 @@ export interface OpDef<A = unknown> {
   shapeOnly?: boolean;
   /** Never fold (random generators). */
   noFold?: boolean;
+  /**
+   * Opens or closes a control-flow region of run() (If, Loop): the memory planner keeps every buffer used both
+   * inside and outside a region alive across all of it, since its nodes may run many times or not at all.
+   */
+  region?: 'open' | 'close';
 }
 
 /** Whether this node of `def` is a view of its input 0. */

@@ -7,6 +7,7 @@ import { checkSupported } from './passes/check.js';
 import { bindInputs, type ConstantBinding } from './passes/bind.js';
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
+import { flattenControlFlow } from './passes/control-flow.js';
 import { buildModule, type Manifest } from '../codegen/module.js';
 import { sectionSizes } from '../codegen/sections.js';
 import type { Target } from '../codegen/wasm.js';
@@ -72,6 +73,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   eliminateDeadCode(graph);
   optimizeGraph(graph);
   eliminateDeadCode(graph);
+  flattenControlFlow(graph);
   const t2 = performance.now();
   options.onProgress?.('codegen');
   const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, producer: `onnx2wasm ${VERSION}` });

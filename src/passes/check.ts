@@ -1,27 +1,22 @@
-// Rejects, before any work, what a static compiler cannot take: control flow, foreign domains and unknown
-// operators. Every offending node is listed in one error so the user sees the whole picture at once.
+// Rejects, before any work, what a static compiler cannot take: foreign domains and unknown operators (sequence
+// and optional operators among them), in the graph and its sub-graphs. Every offending node is listed in one
+// error so the user sees the whole picture at once.
 
 import { CompileError, type NodeRef } from '../errors.js';
-import type { Graph } from '../ir/graph.js';
+import { isGraphAttr, type Graph, type Node } from '../ir/graph.js';
 import { knownOp, lookupOp } from '../../ops/index.js';
 
-const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan', 'SequenceMap']);
-
 export function checkSupported(graph: Graph): void {
-  const flow = graph.nodes.filter((n) => CONTROL_FLOW.has(n.opType) && n.domain === '');
-  if (flow.length) {
-    const list = flow.map((n) => `"${n.name}" (${n.opType})`).join(', ');
-    throw new CompileError('CONTROL_FLOW', `control-flow operators are not supported (static graphs only): ${list}; ` +
-      'export the model with the branch or loop unrolled', { node: flow[0].name, op: flow[0].opType, nodes: flow.map((n) => ({ name: n.name, opType: n.opType })) });
-  }
-  const foreign = graph.nodes.filter((n) => n.domain !== '');
+  // Sub-graphs (If branches, Loop and Scan bodies) are checked with the graph: every offending node at once.
+  const nodes = allNodes(graph);
+  const foreign = nodes.filter((n) => n.domain !== '');
   if (foreign.length) {
     const list = foreign.map((n) => `"${n.name}" (${n.domain}::${n.opType})`).join(', ');
     throw new CompileError('UNSUPPORTED_DOMAIN', `operators outside the default ONNX domain are not supported: ${list}`,
       { node: foreign[0].name, op: foreign[0].opType, nodes: foreign.map((n) => ({ name: n.name, opType: `${n.domain}::${n.opType}` })) });
   }
   const missing: NodeRef[] = [];
-  for (const n of graph.nodes) {
+  for (const n of nodes) {
     if (!lookupOp(n.opType, n.domain, graph.opset)) missing.push({ name: n.name, opType: n.opType, opset: graph.opset });
   }
   if (missing.length) {
@@ -35,4 +30,8 @@ export function checkSupported(graph: Graph): void {
     throw new CompileError('UNSUPPORTED_OP', `${missing.length} node(s) use unsupported operators: ${parts.join('; ')}`,
       { node: missing[0].name, op: missing[0].opType, nodes: missing });
   }
+}
+
+function allNodes(graph: Graph): Node[] {
+  return graph.nodes.flatMap((n) => [n, ...Object.values(n.attrs).flatMap((a) => (isGraphAttr(a) ? allNodes(a.graph) : []))]);
 }

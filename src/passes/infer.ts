@@ -8,14 +8,24 @@ import { lookupOp } from '../../ops/index.js';
 import type { OpDef, TensorInfo } from '../../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs } from './context.js';
 import { evaluateWithKernel } from './fold.js';
+import { isControlFlow, resolveControlFlow, sortNodes } from './control-flow.js';
 
 /** Folded tensors larger than this stay as computed nodes (a folded Expand could otherwise bloat the module). */
 const MAX_FOLD_ELEMENTS = 1 << 22;
 
 export function inferAndFold(graph: Graph): void {
-  graph.nodes = topoSort(graph);
+  const queue = topoSort(graph);
+  graph.nodes = queue;
   const kept: Node[] = [];
-  for (const node of graph.nodes) {
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i];
+    if (isControlFlow(node)) {
+      // Inlined or unrolled: the replacement nodes are inferred next; otherwise the node stays as control flow.
+      const expanded = resolveControlFlow(graph, node);
+      if (expanded) queue.splice(i + 1, 0, ...sortNodes(expanded, new Set()));
+      else kept.push(node);
+      continue;
+    }
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
     try {
       if (!foldNode(graph, node, def)) kept.push(node);
