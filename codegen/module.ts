@@ -17,7 +17,12 @@ const HEADER_BYTES = 64;
 /** run() returns this when a kernel found bad data (e.g. a Gather index out of range). */
 export const STATUS_GLOBAL = 'status';
 
-export interface IoEntry { name: string; dtype: DType; shape: number[]; offset: number; bytes: number }
+/**
+ * A graph input or output in linear memory. A data-dependent output has `dynamic`: `shape` holds upper bounds
+ * (the buffer is planned at them), `axes` are the dims known only at run time, and run() writes the actual dims
+ * as int32s at byte offset `dims` (also exported as output_dims(i, k)).
+ */
+export interface IoEntry { name: string; dtype: DType; shape: number[]; offset: number; bytes: number; dynamic?: { axes: number[]; dims: number } }
 
 export interface Manifest {
   format: number;
@@ -66,6 +71,14 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
+  // Actual dims of data-dependent values (int32 each, written by their kernels): between the arena and the weights.
+  const dimsAt = new Map<string, number>();
+  for (const [name, v] of graph.values) {
+    if (v.dynamic === undefined || v.const) continue;
+    dimsAt.set(name, dataCursor);
+    dataCursor += 4 * v.shape.length;
+  }
+  dataCursor = alignUp(dataCursor);
   const dataStart = dataCursor;
   const constAddr = new Map<Tensor, number>();
   // Identical data is placed once: exporters tie weights through Identity nodes (each fold makes a new
@@ -154,6 +167,11 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       prime(fn, args, times = 1) {
         if (!primers.has(fn)) primers.set(fn, { args, times });
       },
+      dims(i) {
+        const at = dimsAt.get(node.outputs[i]);
+        if (at === undefined) throw new Error(`output ${i} is not data-dependent`);
+        return at;
+      },
       openBody() { bodies.push([]); },
       closeIf(condPtr) {
         const otherwise = bodies.pop()!, then = bodies.pop()!;
@@ -199,7 +217,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const io = (name: string): IoEntry => {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
-    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
+    const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
+    if (dimsAt.has(name)) entry.dynamic = { axes: [v.dynamic!], dims: dimsAt.get(name)! };
+    return entry;
   };
   const inputs = graph.inputs.map(io);
   const outputs = graph.outputs.map(io);
@@ -207,6 +227,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   addTableExport(w, 'input_bytes', inputs.map((e) => e.bytes));
   addTableExport(w, 'output_ptr', outputs.map((e) => e.offset));
   addTableExport(w, 'output_bytes', outputs.map((e) => e.bytes));
+  addDimsExport(w, outputs);
   w.addFunction('input_count', [], 'i32', (k) => k.c32(inputs.length));
   w.addFunction('output_count', [], 'i32', (k) => k.c32(outputs.length));
   w.exportFunction('input_count');
@@ -258,3 +279,25 @@ function addTableExport(w: WasmModule, name: string, table: number[]): void {
   w.exportFunction(name);
 }
 
+
+/**
+ * output_dims(i, k) -> dim k of output i as of the last run(): the static dim, or for a data-dependent output the
+ * actual one its kernel wrote (0 when out of range).
+ */
+function addDimsExport(w: WasmModule, outputs: IoEntry[]): void {
+  w.addFunction('output_dims', ['i32', 'i32'], 'i32', (k) => {
+    const [i, d] = k.params;
+    let e: Expr = k.c32(0);
+    for (let o = outputs.length - 1; o >= 0; o--) {
+      const { shape, dynamic } = outputs[o];
+      let dim: Expr = k.c32(0);
+      for (let a = shape.length - 1; a >= 0; a--) {
+        const value = dynamic ? k.i32.load(4 * a, 4, k.c32(dynamic.dims)) : k.c32(shape[a]);
+        dim = k.if(k.i32.eq(d.get(), k.c32(a)), value, dim);
+      }
+      e = k.if(k.i32.eq(i.get(), k.c32(o)), dim, e);
+    }
+    return e;
+  });
+  w.exportFunction('output_dims');
+}

@@ -9,6 +9,12 @@ import type { AttrValue, Node, Shape, Tensor } from '../src/ir/graph.js';
 export interface TensorInfo {
   dtype: DType;
   shape: Shape;
+  /**
+   * A data-dependent output (NonZero, Compress, Unique, NonMaxSuppression): the axis whose extent is known only at
+   * run time; shape[dynamic] is its upper bound. The kernel writes the tensor densely for its actual shape and
+   * the actual dims at EmitCtx.dims().
+   */
+  dynamic?: number;
 }
 
 /** An input as seen by inference: dtype, static shape, and the data when it is a known constant. */
@@ -81,6 +87,8 @@ export interface EmitCtx<A> extends BaseCtx<A> {
    * function: V8 compiled the tier-up synchronously there.)
    */
   prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
+  /** Address of output i's actual dims (int32 each), which a kernel with a data-dependent output writes. */
+  dims(i: number): number;
   /** Control flow in run(): the calls that follow, up to the closing node, form a new body. */
   openBody(): void;
   /** Closes the last two bodies as `if (u8 at condPtr) { first } else { second }`. */

@@ -73,6 +73,8 @@ export interface Value {
   shape: Dim[];
   /** Set for initializers and folded constants. */
   const?: Tensor;
+  /** A data-dependent output: the axis known only at run time (shape holds its upper bound). */
+  dynamic?: number;
 }
 
 export interface Graph {

@@ -41,6 +41,13 @@ export function inferAndFold(graph: Graph): void {
 function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
   const attrs = parseAttrs(def, node, graph.opset);
   const inputs = inputInfos(graph, node);
+  const bounded = inputs.find((i) => i && !i.const && graph.values.get(i.name)?.dynamic !== undefined);
+  if (bounded) {
+    const axis = graph.values.get(bounded.name)!.dynamic!;
+    throw new CompileError('DATA_DEPENDENT', `${nodeLabel(node, graph.opset)}: input "${bounded.name}" has dimension ${axis} known only at run time (at most ${bounded.shape[axis]}); ` +
+      'a data-dependent output (NonZero, Compress, Unique, NonMaxSuppression) can only be a graph output. Bind the inputs it is computed from with --constant (library: constants) to fold it',
+    { node: node.name, op: node.opType });
+  }
   const ctx = makeInferCtx(graph, node, def, attrs, inputs);
   const infos: TensorInfo[] = def.infer(ctx);
   if (infos.length < node.outputs.filter(Boolean).length) ctx.fail(`produces ${infos.length} outputs, the node names ${node.outputs.length}`);
@@ -48,7 +55,7 @@ function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
     if (!name) return;
     const info = infos[i];
     if (info.shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`inferred output shape ${fmtShape(info.shape)} is invalid`);
-    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape] });
+    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape], dynamic: info.dynamic });
   });
   const present = inputs.filter((i) => i !== undefined);
   const allConst = present.every((i) => i!.const);
@@ -62,6 +69,7 @@ function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
     v.const = results[i];
     v.shape = [...results[i].shape];
     v.dtype = results[i].dtype;
+    v.dynamic = undefined; // folded: the actual shape is known
   });
   return true;
 }
