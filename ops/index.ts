@@ -53,7 +53,8 @@ import * as roiAlign from './roi-align.js';
 import * as controlFlow from './control-flow.js';
 import * as nonzero from './nonzero.js';
 import * as nms from './nms.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, controlFlow, nonzero, nms];
+import * as unique from './unique.js';
+const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, controlFlow, nonzero, nms, unique];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
