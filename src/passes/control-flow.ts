@@ -53,9 +53,17 @@ function resolveIf(graph: Graph, node: Node): Node[] | undefined {
     const taken = cond!.const.data.length > 0 && Number(cond!.const.data[0]) !== 0;
     const branch = taken ? thenG : elseG;
     const prefix = `${node.name}/${taken ? 'then' : 'else'}/`;
-    const { nodes, outputs } = inlineGraph(graph, branch, prefix, new Map(), node.name);
-    if (outputs.length < formalOutputs(node).length) fail(graph, node, `the ${taken ? 'then' : 'else'} branch has ${outputs.length} outputs, the node names ${node.outputs.length}`);
-    return [...nodes, ...node.outputs.flatMap((o, i) => (o ? [identity(`${prefix}out${i}`, outputs[i], o, node.name)] : []))];
+    if (branch.outputs.length < node.outputs.length) fail(graph, node, `the ${taken ? 'then' : 'else'} branch has ${branch.outputs.length} outputs, the node names ${node.outputs.length}`);
+    // A branch output computed by the branch takes the If output's name; others (outer values, constants, one
+    // value given twice) are passed on by an Identity.
+    const produced = new Set(branch.nodes.flatMap((n) => n.outputs));
+    const direct = new Map<string, string>();
+    node.outputs.forEach((o, i) => {
+      const b = branch.outputs[i];
+      if (o && produced.has(b) && !direct.has(b) && branch.outputs.indexOf(b) === branch.outputs.lastIndexOf(b)) direct.set(b, o);
+    });
+    const { nodes, outputs } = inlineGraph(graph, branch, prefix, direct, node.name);
+    return [...nodes, ...node.outputs.flatMap((o, i) => (o && outputs[i] !== o ? [identity(`${prefix}out${i}`, outputs[i], o, node.name)] : []))];
   }
   const t = prepareBody(graph, node, thenG, `${node.name}/then/`, []);
   const e = prepareBody(graph, node, elseG, `${node.name}/else/`, []);
@@ -526,7 +534,6 @@ function subgraph(graph: Graph, node: Node, attr: string): Graph {
 
 const captured = (node: Node) => node.inputs.slice(node.inputs.length - (node.captured ?? 0));
 const formalInputs = (node: Node) => node.inputs.slice(0, node.inputs.length - (node.captured ?? 0));
-const formalOutputs = (node: Node) => node.outputs;
 
 function intAttr(node: Node, name: string): number | undefined {
   const v = node.attrs[name];

@@ -1,0 +1,236 @@
+// If, Loop, Scan and the bounded data-dependent outputs, built with the project's ONNX builder and checked against
+// onnxruntime-node on both targets.
+
+import { describe, expect, it } from 'vitest';
+import { compile, CompileError } from '../src/index.js';
+import { encodeModel, graph, type ModelSpec, type NodeSpec } from '../src/onnx/encode.js';
+import { makeTensor, type Tensor } from '../src/ir/graph.js';
+import { load } from '../runtime-min/index.js';
+import { checkBothTargets } from './helpers/both-targets.js';
+import { expectClose, rng, runOrt, runOurs, type Feeds } from './helpers/oracle.js';
+
+const f32 = (shape: number[], seed: number, scale = 1): Tensor => {
+  const r = rng(seed);
+  return makeTensor('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale));
+};
+const bool = (v: boolean): Tensor => makeTensor('bool', [], Uint8Array.of(v ? 1 : 0));
+const i64 = (v: number[], shape = [v.length]): Tensor => makeTensor('int64', shape, BigInt64Array.from(v.map(BigInt)));
+
+/** A branch computing out = op(x (outer scope), W) with its own weights. */
+const branch = (name: string, nodes: NodeSpec[], out: string, initializers: Record<string, Tensor> = {}) =>
+  graph({ name, inputs: [], outputs: [{ name: out }], nodes, initializers });
+
+describe('If', () => {
+  // then: a 4->3 linear layer + Relu; else: a 4->2 linear layer + Tanh: different sub-networks and output shapes.
+  const selector: ModelSpec = {
+    opset: 17,
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2, 4] }, { name: 'mode', dtype: 'bool', shape: [] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    nodes: [{
+      op: 'If', name: 'select_head', inputs: ['mode'], outputs: ['y'], attrs: {
+        then_branch: branch('relu_head', [{ op: 'MatMul', inputs: ['x', 'W1'], outputs: ['h'] }, { op: 'Relu', inputs: ['h'], outputs: ['t'] }], 't', { W1: f32([4, 3], 1) }),
+        else_branch: branch('tanh_head', [{ op: 'MatMul', inputs: ['x', 'W2'], outputs: ['g'] }, { op: 'Tanh', inputs: ['g'], outputs: ['e'] }], 'e', { W2: f32([4, 2], 2) }),
+      },
+    }],
+  };
+
+  it('on an input bound with constants: the taken branch is inlined (both choices)', async () => {
+    const model = encodeModel(selector);
+    for (const mode of [true, false]) {
+      const x = f32([2, 4], 3);
+      const expected = await runOrt(model, { x, mode: bool(mode) });
+      for (const target of ['simd', 'scalar'] as const) {
+        const got = await runOurs(model, { x }, { target, constants: { mode: { data: [mode ? 1 : 0], shape: [] } } });
+        expectClose(got, expected);
+      }
+      const { report } = await compile(model, { constants: { mode: { data: [mode ? 1 : 0], shape: [] } } });
+      expect(report.ops).toEqual(mode ? { MatMul: 1 } : { MatMul: 1, Tanh: 1 }); // Relu fuses into the MatMul
+    }
+  });
+
+  it('on an unbound input with differing branch shapes: a one-line error naming the If and suggesting --constant', async () => {
+    const err = await compile(encodeModel(selector)).catch((e) => e);
+    expect(err).toBeInstanceOf(CompileError);
+    expect(err.code).toBe('DATA_DEPENDENT');
+    expect(err.node).toBe('select_head');
+    expect(err.message).not.toContain('\n');
+    expect(err.message).toMatch(/node "select_head" \(If, opset 17\).*then float32 2x3, else float32 2x2.*--constant mode=/);
+  });
+
+  it('at run time with equal branch shapes: one branch runs (wasm if/else)', async () => {
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 5] }, { name: 'c', dtype: 'bool', shape: [] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      nodes: [{
+        op: 'If', name: 'branchy', inputs: ['c'], outputs: ['y'], attrs: {
+          then_branch: branch('t', [{ op: 'Mul', inputs: ['x', 'two'], outputs: ['a'] }, { op: 'Sigmoid', inputs: ['a'], outputs: ['b'] }], 'b', { two: makeTensor('float32', [], Float32Array.of(2)) }),
+          else_branch: branch('e', [{ op: 'Neg', inputs: ['x'], outputs: ['n'] }], 'n'),
+        },
+      }],
+    };
+    for (const c of [true, false]) await checkBothTargets(spec, { x: f32([3, 5], 4), c: bool(c) });
+    // run() holds the if/else (kernels are functions of their own).
+    expect(await runFunctionText(encodeModel(spec))).toMatch(/\bif\b[\s\S]*\belse\b/);
+  });
+
+  it('nested Ifs reading outer values, conditions at run time', async () => {
+    // outer: c1 ? (c2 ? x + bias : x * x) : Abs(x) - bias; the inner If reads x and bias from two scopes up.
+    const inner = {
+      op: 'If', name: 'inner', inputs: ['c2'], outputs: ['r'], attrs: {
+        then_branch: branch('in_t', [{ op: 'Add', inputs: ['x', 'bias'], outputs: ['s'] }], 's'),
+        else_branch: branch('in_e', [{ op: 'Mul', inputs: ['x', 'x'], outputs: ['m'] }], 'm'),
+      },
+    };
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }, { name: 'c1', dtype: 'bool', shape: [] }, { name: 'c2', dtype: 'bool', shape: [] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { bias: f32([3], 5) },
+      nodes: [{
+        op: 'If', name: 'outer', inputs: ['c1'], outputs: ['y'], attrs: {
+          then_branch: branch('out_t', [inner], 'r'),
+          else_branch: branch('out_e', [{ op: 'Abs', inputs: ['x'], outputs: ['ab'] }, { op: 'Sub', inputs: ['ab', 'bias'], outputs: ['d'] }], 'd'),
+        },
+      }],
+    };
+    for (const [c1, c2] of [[true, true], [true, false], [false, true]]) {
+      await checkBothTargets(spec, { x: f32([2, 3], 6), c1: bool(c1), c2: bool(c2) });
+    }
+    // Both conditions bound: everything inlines, nodes named after their origin.
+    const { report } = await compile(encodeModel(spec), { constants: { c1: { data: [1], shape: [] }, c2: { data: [1], shape: [] } } });
+    expect(report.ops).toEqual({ Add: 1 });
+  });
+});
+
+describe('Loop', () => {
+  it('accumulates a state over a constant trip count with scan outputs (a wasm loop)', async () => {
+    // state s (1x4): s = s * 0.9 + x * i; scan output: s each iteration. 40 iterations: not unrolled.
+    const body = graph({
+      name: 'body',
+      inputs: [{ name: 'i', dtype: 'int64', shape: [] }, { name: 'cin', dtype: 'bool', shape: [] }, { name: 's', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 'cout', dtype: 'bool', shape: [] }, { name: 's2', dtype: 'float32', shape: [1, 4] }, { name: 'row', dtype: 'float32', shape: [1, 4] }],
+      nodes: [
+        { op: 'Identity', inputs: ['cin'], outputs: ['cout'] },
+        { op: 'Cast', inputs: ['i'], outputs: ['fi'], attrs: { to: 1 } },
+        { op: 'Mul', inputs: ['x', 'fi'], outputs: ['xi'] },
+        { op: 'Mul', inputs: ['s', 'decay'], outputs: ['sd'] },
+        { op: 'Add', inputs: ['sd', 'xi'], outputs: ['s2'] },
+        { op: 'Identity', inputs: ['s2'], outputs: ['row'] },
+      ],
+      initializers: { decay: makeTensor('float32', [], Float32Array.of(0.9)) },
+    });
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }, { name: 's0', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 's_final', dtype: 'float32' }, { name: 'history', dtype: 'float32' }],
+      initializers: { trips: i64([40], []), go: makeTensor('bool', [], Uint8Array.of(1)) },
+      nodes: [{ op: 'Loop', name: 'accumulate', inputs: ['trips', 'go', 's0'], outputs: ['s_final', 'history'], attrs: { body } }],
+    };
+    await checkBothTargets(spec, { x: f32([1, 4], 7), s0: f32([1, 4], 8) });
+    const { manifest } = await compile(encodeModel(spec));
+    expect(manifest.outputs[1].shape).toEqual([40, 1, 4]);
+    expect(await runFunctionText(encodeModel(spec))).toMatch(/\bloop\b/);
+  });
+});
+
+describe('Scan', () => {
+  it('an RNN: h_t = tanh(x_t W + h_(t-1) R + b) over 24 steps, hidden states stacked', async () => {
+    const body = graph({
+      name: 'cell',
+      inputs: [{ name: 'h', dtype: 'float32', shape: [1, 8] }, { name: 'xt', dtype: 'float32', shape: [1, 5] }],
+      outputs: [{ name: 'h2', dtype: 'float32', shape: [1, 8] }, { name: 'ht', dtype: 'float32', shape: [1, 8] }],
+      nodes: [
+        { op: 'MatMul', inputs: ['xt', 'W'], outputs: ['a'] },
+        { op: 'MatMul', inputs: ['h', 'R'], outputs: ['b'] },
+        { op: 'Add', inputs: ['a', 'b'], outputs: ['c'] },
+        { op: 'Add', inputs: ['c', 'B'], outputs: ['d'] },
+        { op: 'Tanh', inputs: ['d'], outputs: ['h2'] },
+        { op: 'Identity', inputs: ['h2'], outputs: ['ht'] },
+      ],
+    });
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'h0', dtype: 'float32', shape: [1, 8] }, { name: 'xs', dtype: 'float32', shape: [24, 1, 5] }],
+      outputs: [{ name: 'h_last', dtype: 'float32' }, { name: 'hs', dtype: 'float32' }],
+      initializers: { W: f32([5, 8], 9, 0.5), R: f32([8, 8], 10, 0.5), B: f32([8], 11, 0.1) },
+      nodes: [{ op: 'Scan', name: 'rnn', inputs: ['h0', 'xs'], outputs: ['h_last', 'hs'], attrs: { body, num_scan_inputs: 1 } }],
+    };
+    await checkBothTargets(spec, { h0: f32([1, 8], 12), xs: f32([24, 1, 5], 13) });
+    // Reversed input and an output axis of 1.
+    spec.nodes[0].attrs = { body, num_scan_inputs: 1, scan_input_directions: [1], scan_output_axes: [1] };
+    await checkBothTargets(spec, { h0: f32([1, 8], 12), xs: f32([24, 1, 5], 13) });
+  });
+});
+
+describe('bounded data-dependent outputs', () => {
+  it('a detector head with NonMaxSuppression: run() returns the actual number of boxes', async () => {
+    // scores = Sigmoid(logits), boxes = anchors + deltas; NMS keeps at most 8 per class.
+    const spec: ModelSpec = {
+      opset: 13,
+      inputs: [{ name: 'deltas', dtype: 'float32', shape: [1, 12, 4] }, { name: 'logits', dtype: 'float32', shape: [1, 2, 12] }],
+      outputs: [{ name: 'selected', dtype: 'int64' }],
+      initializers: {
+        anchors: makeTensor('float32', [1, 12, 4], Float32Array.from({ length: 48 }, (_, i) => [0, 0, 1, 1][i % 4] + Math.floor(i / 4) * 0.4)),
+        max_per_class: i64([8]), iou: makeTensor('float32', [1], Float32Array.of(0.4)), score_min: makeTensor('float32', [1], Float32Array.of(0.3)),
+      },
+      nodes: [
+        { op: 'Add', inputs: ['anchors', 'deltas'], outputs: ['boxes'] },
+        { op: 'Sigmoid', inputs: ['logits'], outputs: ['scores'] },
+        { op: 'NonMaxSuppression', name: 'nms', inputs: ['boxes', 'scores', 'max_per_class', 'iou', 'score_min'], outputs: ['selected'] },
+      ],
+    };
+    const feeds: Feeds = { deltas: f32([1, 12, 4], 14, 0.2), logits: f32([1, 2, 12], 15, 3) };
+    await checkBothTargets(spec, feeds);
+    const { wasm, manifest } = await compile(encodeModel(spec));
+    expect(manifest.outputs[0].shape).toEqual([16, 3]); // the bound: 1 batch x 2 classes x 8
+    expect(manifest.outputs[0].dynamic?.axes).toEqual([0]);
+    const model = await load(wasm);
+    const out = model.run({ deltas: feeds.deltas.data, logits: feeds.logits.data }).selected;
+    const expected = (await runOrt(encodeModel(spec), feeds)).selected;
+    expect(out.shape).toEqual(expected.shape);
+    expect(expected.shape[0]).toBeGreaterThan(0);
+    expect(expected.shape[0]).toBeLessThan(16); // overlapping anchors are suppressed: fewer than the bound
+    // The C ABI gives the same dims.
+    const inst = await WebAssembly.instantiate(wasm);
+    const exp = inst.instance.exports as Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+    new Uint8Array(exp.memory.buffer, manifest.inputs[0].offset, manifest.inputs[0].bytes).set(new Uint8Array(feeds.deltas.data.buffer));
+    new Uint8Array(exp.memory.buffer, manifest.inputs[1].offset, manifest.inputs[1].bytes).set(new Uint8Array(feeds.logits.data.buffer));
+    expect(exp.run()).toBe(0);
+    expect([exp.output_dims(0, 0), exp.output_dims(0, 1)]).toEqual(expected.shape);
+  });
+
+  it('NonZero, Compress and Unique as graph outputs; a consumer of such an output is a clear error', async () => {
+    const x = makeTensor('float32', [3, 4], Float32Array.from([0, 1, 0, 2, 3, 0, 0, 1, 2, 2, 0, 5]));
+    await checkBothTargets({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 4] }, { name: 'keep', dtype: 'bool', shape: [3] }],
+      outputs: [{ name: 'nz', dtype: 'int64' }, { name: 'rows', dtype: 'float32' }, { name: 'u' }, { name: 'idx' }, { name: 'inv' }, { name: 'cnt' }],
+      nodes: [
+        { op: 'NonZero', inputs: ['x'], outputs: ['nz'] },
+        { op: 'Compress', inputs: ['x', 'keep'], outputs: ['rows'], attrs: { axis: 0 } },
+        { op: 'Unique', inputs: ['x'], outputs: ['u', 'idx', 'inv', 'cnt'] },
+      ],
+    }, { x, keep: makeTensor('bool', [3], Uint8Array.from([1, 0, 1])) });
+    const err = await compile(encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 4] }],
+      outputs: [{ name: 'y', dtype: 'int64' }],
+      nodes: [{ op: 'NonZero', inputs: ['x'], outputs: ['nz'] }, { op: 'Neg', name: 'after', inputs: ['nz'], outputs: ['y'] }],
+    })).catch((e) => e);
+    expect(err.code).toBe('DATA_DEPENDENT');
+    expect(err.message).toMatch(/node "after" \(Neg, opset 13\): input "nz" has dimension 1 known only at run time \(at most 12\)/);
+  });
+});
+
+/** The text of the module's run() function (unoptimized, so that it is not inlined into anything). */
+async function runFunctionText(model: Uint8Array): Promise<string> {
+  const { wasm } = await compile(model, { optimize: false });
+  const wabt = await (await import('wabt')).default();
+  const mod = wabt.readWasm(wasm, { readDebugNames: true, simd: true, bulk_memory: true, sat_float_to_int: true, sign_extension: true, mutable_globals: true });
+  let text: string;
+  try { text = mod.toText({}); } finally { mod.destroy(); }
+  const index = /\(export "run" \(func (\d+)\)\)/.exec(text)![1];
+  const start = text.indexOf(`(func (;${index};)`);
+  return text.slice(start, text.indexOf('(func (;', start + 1));
+}
