@@ -6,6 +6,8 @@ import { CompileError, type NodeRef } from '../errors.js';
 import { isGraphAttr, type Graph, type Node } from '../ir/graph.js';
 import { knownOp, lookupOp } from '../../ops/index.js';
 
+const SEQUENCE_OPS = /^(Sequence|ConcatFromSequence|SplitToSequence|Optional)/;
+
 export function checkSupported(graph: Graph): void {
   // Sub-graphs (If branches, Loop and Scan bodies) are checked with the graph: every offending node at once.
   const nodes = allNodes(graph);
@@ -27,11 +29,17 @@ export function checkSupported(graph: Graph): void {
       const shown = names.slice(0, 5).map((s) => `"${s}"`).join(', ') + (names.length > 5 ? `, +${names.length - 5} more` : '');
       return `${op} (${why}; nodes ${shown})`;
     });
-    throw new CompileError('UNSUPPORTED_OP', `${missing.length} node(s) use unsupported operators: ${parts.join('; ')}`,
+    // Sequences and optionals have no static layout: say so rather than only listing their operators.
+    const hint = missing.some((m) => SEQUENCE_OPS.test(m.opType)) ? '; sequences and optionals are not supported (tensors of static shape only): export the model without them' : '';
+    throw new CompileError('UNSUPPORTED_OP', `${missing.length} node(s) use unsupported operators: ${parts.join('; ')}${hint}`,
       { node: missing[0].name, op: missing[0].opType, nodes: missing });
   }
 }
 
-function allNodes(graph: Graph): Node[] {
-  return graph.nodes.flatMap((n) => [n, ...Object.values(n.attrs).flatMap((a) => (isGraphAttr(a) ? allNodes(a.graph) : []))]);
+/** The graph's nodes and its sub-graphs' nodes, the latter named by their path (`loop/body/add`). */
+function allNodes(graph: Graph, path = ''): Node[] {
+  return graph.nodes.flatMap((n) => [
+    path ? { ...n, name: path + n.name } : n,
+    ...Object.entries(n.attrs).flatMap(([k, a]) => (isGraphAttr(a) ? allNodes(a.graph, `${path}${n.name}/${k}/`) : [])),
+  ]);
 }

@@ -152,7 +152,15 @@ function resolveLoop(graph: Graph, node: Node): Node[] | undefined {
   if (canUnroll && trip! * bodyNodes <= SMALL_UNROLL) {
     return unrollLoop(graph, node, body, trip!, states.map((s) => s.name), scans);
   }
-  checkCarried(graph, node, bodyG, states, 1);
+  const changed = carriedChange(graph, node, bodyG, states, 1);
+  if (changed) {
+    // Each iteration has other shapes: only an unrolled loop is static.
+    if (canUnroll && trip! * bodyNodes <= MAX_UNROLL) return unrollLoop(graph, node, body, trip!, states.map((s) => s.name), scans);
+    const bind = mName && trip === undefined ? deciding(graph, mName) : undefined;
+    throw new CompileError('CONTROL_FLOW', `${nodeLabel(node, graph.opset)}: ${changed}; such a loop compiles only unrolled, which needs a trip count known at compile time` +
+      `${bind ? ` (bind input "${bind}" with the constants option, CLI: --constant ${bind}=...)` : ''}, a condition that stays true and at most ${MAX_UNROLL} body nodes in all`,
+    { node: node.name, op: node.opType });
+  }
   if (scans > 0) {
     if (trip === undefined || !Number.isFinite(trip)) {
       const bind = mName ? deciding(graph, mName) : undefined;
@@ -270,7 +278,11 @@ function resolveScan(graph: Graph, node: Node): Node[] | undefined {
     }
     return unrollScan(graph, node, body, T, states.map((s) => s.name), scanIns.map((v) => v.name), inAxes, inDirs, outAxesRaw, outDirs);
   }
-  checkCarried(graph, node, bodyG, states, 0);
+  const changed = carriedChange(graph, node, bodyG, states, 0);
+  if (changed) {
+    if (T * body.nodes.length <= MAX_UNROLL) return unrollScan(graph, node, body, T, states.map((s) => s.name), scanIns.map((v) => v.name), inAxes, inDirs, outAxesRaw, outDirs);
+    throw new CompileError('CONTROL_FLOW', `${nodeLabel(node, graph.opset)}: ${changed}; such a scan compiles only unrolled, and ${T} iterations of ${body.nodes.length} nodes are too many`, { node: node.name, op: node.opType });
+  }
   const scanNames = bodyG.outputs.slice(n).map((o, j) => {
     const v = bodyG!.values.get(o)!;
     const rank = v.shape.length + 1;
@@ -378,15 +390,16 @@ function loopNodes(graph: Graph, L: string, p: {
   return { init, next };
 }
 
-function checkCarried(graph: Graph, node: Node, body: Graph, states: Value[], start: number): void {
-  states.forEach((s, k) => {
+/** How a loop-carried value's type changes in one iteration, or undefined when every one keeps its type. */
+function carriedChange(graph: Graph, node: Node, body: Graph, states: Value[], start: number): string | undefined {
+  for (const [k, s] of states.entries()) {
     const o = body.values.get(body.outputs[start + k]);
     if (!o) fail(graph, node, `the body has no output for loop-carried value ${k}`);
     if (o!.dtype !== s.dtype || fmtShape(o!.shape) !== fmtShape(s.shape)) {
-      throw new CompileError('DATA_DEPENDENT', `${nodeLabel(node, graph.opset)}: loop-carried value "${s.name}" changes from ${s.dtype} ${fmtShape(s.shape)} to ${o!.dtype} ${fmtShape(o!.shape)} in one iteration; ` +
-        'only loop-carried values of one static shape are compiled (a shape that grows with the iteration count depends on data)', { node: node.name, op: node.opType });
+      return `loop-carried value "${s.name}" changes from ${s.dtype} ${fmtShape(s.shape)} to ${o!.dtype} ${fmtShape(o!.shape)} in one iteration`;
     }
-  });
+  }
+  return undefined;
 }
 
 /**
