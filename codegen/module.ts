@@ -5,6 +5,7 @@ import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
 import { lookupOp } from '../ops/index.js';
+import { CONTROL_DOMAIN } from '../ops/control-flow.js';
 import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
@@ -129,7 +130,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   prepared.forEach(({ node, def, attrs }, idx) => {
     if (isViewNode(graph, idx)) return; // shares its input's buffer: nothing to run
-    ops[node.opType] = (ops[node.opType] ?? 0) + 1;
+    // Control-flow helpers are not operators of the model; a region's opening node counts as its If, Loop or Scan.
+    const reported = node.domain !== CONTROL_DOMAIN ? node.opType : def.region === 'open' ? String(node.attrs.of) : undefined;
+    if (reported) ops[reported] = (ops[reported] ?? 0) + 1;
     if (isViewOp(def, node)) {
       // A view whose result must live elsewhere (a graph output): copy the bytes.
       const v = graph.values.get(node.outputs[0])!;

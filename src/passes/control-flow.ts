@@ -518,14 +518,14 @@ export function flattenControlFlow(graph: Graph): void {
     const cond = node.inputs[0];
     if (p.kind === 'if') {
       const copies = (g: Graph, tag: string) => node.outputs.flatMap((o, i) => (o ? [controlNode(`${L}/${tag}/out${i}`, 'Copy', [g.outputs[i]], [o], {}, L)] : []));
-      out.push(controlNode(`${L}/begin`, 'IfBegin', [cond], [], {}, L), ...merge(p.then), ...copies(p.then, 'then'),
+      out.push(controlNode(`${L}/begin`, 'IfBegin', [cond], [], { of: 'If' }, L), ...merge(p.then), ...copies(p.then, 'then'),
         controlNode(`${L}/else`, 'IfElse', [], [], {}, L), ...merge(p.else), ...copies(p.else, 'else'),
         controlNode(`${L}/end`, 'IfEnd', [cond], [], {}, L));
     } else {
       // Counters, flags and slices are read only by these nodes: dead-code elimination dropped their values.
       for (const v of p.values) if (!graph.values.has(v.name)) graph.values.set(v.name, v);
       const flag = p.init.outputs[2];
-      out.push(p.init, controlNode(`${L}/begin`, 'LoopBegin', [flag], [], {}, L), ...p.reads, ...merge(p.body), p.next,
+      out.push(p.init, controlNode(`${L}/begin`, 'LoopBegin', [flag], [], { of: node.opType }, L), ...p.reads, ...merge(p.body), p.next,
         controlNode(`${L}/end`, 'LoopEnd', [flag], [], {}, L));
     }
   }
