@@ -132,6 +132,33 @@ describe('Loop', () => {
     expect(manifest.outputs[1].shape).toEqual([40, 1, 4]);
     expect(await runFunctionText(encodeModel(spec))).toMatch(/\bloop\b/);
   });
+
+  it('a run-time trip count and a condition computed in the body (a bounded while loop)', async () => {
+    // s += x while sum(s) < limit, at most n times: both the trip count and the condition are run-time values.
+    const body = graph({
+      name: 'step',
+      inputs: [{ name: 'i', dtype: 'int64', shape: [] }, { name: 'cin', dtype: 'bool', shape: [] }, { name: 's', dtype: 'float32', shape: [3] }],
+      outputs: [{ name: 'cout', dtype: 'bool', shape: [] }, { name: 's2', dtype: 'float32', shape: [3] }],
+      nodes: [
+        { op: 'Add', inputs: ['s', 'x'], outputs: ['s2'] },
+        { op: 'ReduceSum', inputs: ['s2'], outputs: ['total'], attrs: { keepdims: 0 } },
+        { op: 'Less', inputs: ['total', 'limit'], outputs: ['cout'] },
+      ],
+    });
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3] }, { name: 'n', dtype: 'int64', shape: [] }, { name: 'limit', dtype: 'float32', shape: [] }],
+      outputs: [{ name: 's_out', dtype: 'float32' }],
+      initializers: { s0: makeTensor('float32', [3], new Float32Array(3)), go: makeTensor('bool', [], Uint8Array.of(1)) },
+      nodes: [{ op: 'Loop', name: 'accumulate_until', inputs: ['n', 'go', 's0'], outputs: ['s_out'], attrs: { body } }],
+    };
+    const x = makeTensor('float32', [3], Float32Array.of(0.5, 1, 1.5));
+    const scalar = (v: number) => makeTensor('float32', [], Float32Array.of(v));
+    for (const [n, limit] of [[10, 11], [2, 100], [0, 5], [10, 1000]]) {
+      await checkBothTargets(spec, { x, n: i64([n], []), limit: scalar(limit) });
+    }
+    expect(await runFunctionText(encodeModel(spec))).toMatch(/\bloop\b/);
+  });
 });
 
 describe('Scan', () => {

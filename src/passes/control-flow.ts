@@ -24,6 +24,8 @@ export const isControlFlow = (n: Node) => n.domain === '' && CONTROL_OPS.has(n.o
 /** Unrolling limits: a folded loop up to SMALL_UNROLL nodes is unrolled (faster); one whose shapes need it, up to MAX_UNROLL. */
 const SMALL_UNROLL = 64;
 const MAX_UNROLL = 4096;
+/** Scan outputs stack one row per iteration in one buffer. */
+const MAX_SCAN_ROWS = 1 << 24;
 
 /** Bodies inferred for nodes kept as run-time control flow, laid out by flattenControlFlow(). */
 type Prepared =
@@ -161,7 +163,13 @@ function resolveLoop(graph: Graph, node: Node): Node[] | undefined {
       `${bind ? ` (bind input "${bind}" with the constants option, CLI: --constant ${bind}=...)` : ''}, a condition that stays true and at most ${MAX_UNROLL} body nodes in all`,
     { node: node.name, op: node.opType });
   }
+  if (!mName && counted) {
+    throw new CompileError('CONTROL_FLOW', `${nodeLabel(node, graph.opset)}: the loop has no trip count and its condition stays true, so it would never end`, { node: node.name, op: node.opType });
+  }
   if (scans > 0) {
+    if (trip !== undefined && trip > MAX_SCAN_ROWS) {
+      throw new CompileError('CONTROL_FLOW', `${nodeLabel(node, graph.opset)}: ${trip} iterations are too many to stack its scan outputs (at most ${MAX_SCAN_ROWS})`, { node: node.name, op: node.opType });
+    }
     if (trip === undefined || !Number.isFinite(trip)) {
       const bind = mName ? deciding(graph, mName) : undefined;
       throw new CompileError('DATA_DEPENDENT', `${nodeLabel(node, graph.opset)}: its scan outputs have as many rows as iterations, which must be known at compile time; ` +
