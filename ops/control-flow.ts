@@ -12,32 +12,27 @@ import { defineOp, type EmitCtx, type OpDef } from './types.js';
 
 export const CONTROL_DOMAIN = 'onnx2wasm.control';
 
-const resolvedByPass = (op: string) => (): never => {
-  throw new CompileError('INTERNAL', `${op} reached ${'inference or codegen'} unresolved (the control-flow pass handles it)`);
+/** An op the control-flow pass resolves before inference reaches it: registered for checking and docs. */
+const resolvedByPass = (op: string, since: number, notes: string) => {
+  const unresolved = (): never => {
+    throw new CompileError('INTERNAL', `${op} reached inference or codegen unresolved (the control-flow pass handles it)`);
+  };
+  return defineOp({ op, since, dtypes: ALL_DTYPES, notes, infer: unresolved, emit: unresolved });
 };
 
-export const If = defineOp({
-  op: 'If', since: 1, dtypes: ALL_DTYPES,
-  notes: 'condition known at compile time (constant, folded, or an input bound with --constant): the taken branch is inlined. ' +
-    'Run-time condition: a wasm if/else running one branch, when both branches give outputs of the same dtypes and shapes; ' +
-    'otherwise a DATA_DEPENDENT error naming the input to bind. Sequence/optional outputs are not supported.',
-  infer: resolvedByPass('If'), emit: resolvedByPass('If'),
-});
+export const If = resolvedByPass('If', 1,
+  'condition known at compile time (constant, folded, or an input bound with --constant): the taken branch is inlined. ' +
+  'Run-time condition: a wasm if/else running one branch, when both branches give outputs of the same dtypes and shapes; ' +
+  'otherwise a DATA_DEPENDENT error naming the input to bind. Sequence/optional outputs are not supported.');
 
-export const Loop = defineOp({
-  op: 'Loop', since: 1, dtypes: ALL_DTYPES,
-  notes: 'a wasm loop over the body with loop-carried values of static shape in planned buffers; trip count and condition ' +
-    'may be run-time values. Scan outputs need a compile-time trip count and a condition that stays true. Small folded ' +
-    'loops, and counted loops whose body shapes depend on the iteration number, are unrolled. Sequence-carried values are not supported.',
-  infer: resolvedByPass('Loop'), emit: resolvedByPass('Loop'),
-});
+export const Loop = resolvedByPass('Loop', 1,
+  'a wasm loop over the body with loop-carried values of static shape in planned buffers; trip count and condition ' +
+  'may be run-time values. Scan outputs need a compile-time trip count and a condition that stays true. Small folded ' +
+  'loops, and counted loops whose body shapes depend on the iteration number, are unrolled. Sequence-carried values are not supported.');
 
-export const Scan = defineOp({
-  op: 'Scan', since: 8, dtypes: ALL_DTYPES,
-  notes: 'opset 8 (batch axis, sequence_lens equal to the length) and 9+ (axes, directions): a wasm loop over the body; ' +
-    'small scans, and bodies whose shapes depend on the iteration, are unrolled',
-  infer: resolvedByPass('Scan'), emit: resolvedByPass('Scan'),
-});
+export const Scan = resolvedByPass('Scan', 8,
+  'opset 8 (batch axis, sequence_lens equal to the length) and 9+ (axes, directions): a wasm loop over the body; ' +
+  'small scans, and bodies whose shapes depend on the iteration, are unrolled');
 
 // --- markers and data movement (created by flattenControlFlow) ---
 
