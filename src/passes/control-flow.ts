@@ -56,15 +56,7 @@ function resolveIf(graph: Graph, node: Node): Node[] | undefined {
     const branch = taken ? thenG : elseG;
     const prefix = `${node.name}/${taken ? 'then' : 'else'}/`;
     if (branch.outputs.length < node.outputs.length) fail(graph, node, `the ${taken ? 'then' : 'else'} branch has ${branch.outputs.length} outputs, the node names ${node.outputs.length}`);
-    // A branch output computed by the branch takes the If output's name; others (outer values, constants, one
-    // value given twice) are passed on by an Identity.
-    const produced = new Set(branch.nodes.flatMap((n) => n.outputs));
-    const direct = new Map<string, string>();
-    node.outputs.forEach((o, i) => {
-      const b = branch.outputs[i];
-      if (o && produced.has(b) && !direct.has(b) && branch.outputs.indexOf(b) === branch.outputs.lastIndexOf(b)) direct.set(b, o);
-    });
-    const { nodes, outputs } = inlineGraph(graph, branch, prefix, direct, node.name);
+    const { nodes, outputs } = inlineGraph(graph, branch, prefix, directOutputs(branch, node.outputs, 0), node.name);
     return [...nodes, ...node.outputs.flatMap((o, i) => (o && outputs[i] !== o ? [identity(`${prefix}out${i}`, outputs[i], o, node.name)] : []))];
   }
   const t = prepareBody(graph, node, thenG, `${node.name}/then/`, []);
@@ -224,12 +216,13 @@ function unrollLoop(graph: Graph, node: Node, body: Graph, trip: number, init: s
   for (let i = 0; i < trip; i++) {
     const iter = constValue(graph, `${L}/${i}/iter`, makeTensor('int64', [], BigInt64Array.of(BigInt(i))));
     const bind = new Map<string, string>([[body.inputs[0], iter], [body.inputs[1], trueName], ...body.inputs.slice(2).map((n, k) => [n, state[k]] as [string, string])]);
+    if (i === trip - 1) for (const [b, o] of directOutputs(body, node.outputs.slice(0, init.length), 1)) bind.set(b, o);
     const { nodes, outputs } = inlineGraph(graph, body, `${L}/${i}/`, bind, L);
     out.push(...nodes);
     state = outputs.slice(1, 1 + init.length);
     outputs.slice(1 + init.length).forEach((o, j) => scanParts[j].push(o));
   }
-  init.forEach((_, k) => { if (node.outputs[k]) out.push(identity(`${L}/out${k}`, state[k], node.outputs[k], L)); });
+  init.forEach((_, k) => { if (node.outputs[k] && state[k] !== node.outputs[k]) out.push(identity(`${L}/out${k}`, state[k], node.outputs[k], L)); });
   scanParts.forEach((parts, j) => {
     const name = node.outputs[init.length + j];
     if (name) out.push(...stack(graph, `${L}/scan${j}`, parts, name, 0, L));
@@ -324,12 +317,13 @@ function unrollScan(graph: Graph, node: Node, body: Graph, T: number, init: stri
       return name;
     });
     const bind = new Map<string, string>(body.inputs.map((n, i) => [n, i < init.length ? state[i] : slices[i - init.length]]));
+    if (t === T - 1) for (const [b, o] of directOutputs(body, node.outputs.slice(0, init.length), 0)) bind.set(b, o);
     const { nodes, outputs } = inlineGraph(graph, body, `${L}/${t}/`, bind, L);
     out.push(...nodes);
     state = outputs.slice(0, init.length);
     outputs.slice(init.length).forEach((o, j) => parts[j].push(o));
   }
-  init.forEach((_, i) => { if (node.outputs[i]) out.push(identity(`${L}/out${i}`, state[i], node.outputs[i], L)); });
+  init.forEach((_, i) => { if (node.outputs[i] && state[i] !== node.outputs[i]) out.push(identity(`${L}/out${i}`, state[i], node.outputs[i], L)); });
   parts.forEach((p, j) => {
     const name = node.outputs[init.length + j];
     if (!name) return;
@@ -541,6 +535,20 @@ export function flattenControlFlow(graph: Graph): void {
 }
 
 // --- small helpers ---
+
+/**
+ * Sub-graph outputs (from index `offset`) computed by its own nodes, paired with the names they must end up with,
+ * so that inlining names them so directly; others (outer values, constants, one value given twice) need an Identity.
+ */
+function directOutputs(sub: Graph, names: string[], offset: number): Map<string, string> {
+  const produced = new Set(sub.nodes.flatMap((n) => n.outputs));
+  const direct = new Map<string, string>();
+  names.forEach((o, i) => {
+    const b = sub.outputs[offset + i];
+    if (o && produced.has(b) && !direct.has(b) && sub.outputs.indexOf(b) === sub.outputs.lastIndexOf(b)) direct.set(b, o);
+  });
+  return direct;
+}
 
 function valuesOf(graph: Graph, nodes: Node[]): Value[] {
   const names = new Set(nodes.flatMap((n) => [...n.inputs, ...n.outputs]).filter(Boolean));
