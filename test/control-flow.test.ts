@@ -161,6 +161,43 @@ describe('Loop', () => {
   });
 });
 
+describe('nesting', () => {
+  it('an If on the iteration number inside a Loop body (a wasm if/else inside a wasm loop); output is deterministic', async () => {
+    // s = (i mod 3 == 0) ? s * 0.5 + x : s - x * 0.25, 30 times; the condition changes every iteration.
+    const body = graph({
+      name: 'body',
+      inputs: [{ name: 'i', dtype: 'int64', shape: [] }, { name: 'cin', dtype: 'bool', shape: [] }, { name: 's', dtype: 'float32', shape: [2, 3] }],
+      outputs: [{ name: 'cout', dtype: 'bool', shape: [] }, { name: 's2', dtype: 'float32', shape: [2, 3] }],
+      nodes: [
+        { op: 'Identity', inputs: ['cin'], outputs: ['cout'] },
+        { op: 'Mod', inputs: ['i', 'three'], outputs: ['r'] },
+        { op: 'Equal', inputs: ['r', 'zero'], outputs: ['every3'] },
+        {
+          op: 'If', name: 'pick', inputs: ['every3'], outputs: ['s2'], attrs: {
+            then_branch: branch('halve', [{ op: 'Mul', inputs: ['s', 'half'], outputs: ['h'] }, { op: 'Add', inputs: ['h', 'x'], outputs: ['t'] }], 't'),
+            else_branch: branch('shrink', [{ op: 'Mul', inputs: ['x', 'quarter'], outputs: ['q'] }, { op: 'Sub', inputs: ['s', 'q'], outputs: ['e'] }], 'e'),
+          },
+        },
+      ],
+    });
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: {
+        n: i64([30], []), s0: f32([2, 3], 16), three: i64([3], []), zero: i64([0], []),
+        half: makeTensor('float32', [], Float32Array.of(0.5)), quarter: makeTensor('float32', [], Float32Array.of(0.25)),
+      },
+      nodes: [{ op: 'Loop', name: 'steps', inputs: ['n', '', 's0'], outputs: ['y'], attrs: { body } }],
+    };
+    await checkBothTargets(spec, { x: f32([2, 3], 17) });
+    const text = await runFunctionText(encodeModel(spec));
+    expect(text).toMatch(/\bloop\b[\s\S]*\bif\b[\s\S]*\belse\b/);
+    const [a, b] = [await compile(encodeModel(spec)), await compile(encodeModel(spec))];
+    expect(Buffer.from(a.wasm).equals(Buffer.from(b.wasm))).toBe(true);
+  });
+});
+
 describe('Scan', () => {
   it('an RNN: h_t = tanh(x_t W + h_(t-1) R + b) over 24 steps, hidden states stacked', async () => {
     const body = graph({

@@ -139,8 +139,12 @@ function resolveLoop(graph: Graph, node: Node): Node[] | undefined {
     if (canUnroll && trip! * bodyNodes <= MAX_UNROLL) {
       return unrollLoop(graph, node, body, trip, states.map((s) => s.name), scans);
     }
-    throw new CompileError(shapeError!.code, `${nodeLabel(node, graph.opset)}: a shape in its body changes with the iteration and the loop cannot be unrolled ` +
-      `(its trip count must be known at compile time and at most ${MAX_UNROLL} body nodes in all${mName && trip === undefined ? `; bind input "${deciding(graph, mName)}" with the constants option (CLI: --constant ${deciding(graph, mName)}=...)` : ''}): ${shapeError!.message}`,
+    const bind = mName && trip === undefined ? deciding(graph, mName) : undefined;
+    const condBind = condName && condInit === undefined ? deciding(graph, condName) : undefined;
+    throw new CompileError(shapeError!.code, `${nodeLabel(node, graph.opset)}: a shape in its body depends on the iteration, so the loop must be unrolled, which needs ` +
+      `${bind ? `its trip count at compile time: bind input "${bind}" with the constants option (CLI: --constant ${bind}=...)`
+        : condBind ? `a condition known at compile time: bind input "${condBind}" with the constants option (CLI: --constant ${condBind}=...)`
+          : `a known trip count, a condition that stays true and at most ${MAX_UNROLL} body nodes in all`}; in the body, ${innerReason(shapeError!)}`,
     { node: node.name, op: node.opType });
   }
   if (canUnroll && trip! * bodyNodes <= SMALL_UNROLL) {
@@ -275,7 +279,7 @@ function resolveScan(graph: Graph, node: Node): Node[] | undefined {
   const outAxesRaw = ints('scan_output_axes', k);
   if (!bodyG || T * body.nodes.length <= SMALL_UNROLL) {
     if (T * body.nodes.length > MAX_UNROLL) {
-      throw new CompileError(shapeError!.code, `${nodeLabel(node, graph.opset)}: a shape in its body changes with the iteration and ${T} iterations are too many to unroll: ${shapeError!.message}`, { node: node.name, op: node.opType });
+      throw new CompileError(shapeError!.code, `${nodeLabel(node, graph.opset)}: a shape in its body depends on the iteration (${innerReason(shapeError!)}), and ${T} iterations are too many to unroll`, { node: node.name, op: node.opType });
     }
     return unrollScan(graph, node, body, T, states.map((s) => s.name), scanIns.map((v) => v.name), inAxes, inDirs, outAxesRaw, outDirs);
   }
@@ -548,6 +552,11 @@ function directOutputs(sub: Graph, names: string[], offset: number): Map<string,
     if (o && produced.has(b) && !direct.has(b) && sub.outputs.indexOf(b) === sub.outputs.lastIndexOf(b)) direct.set(b, o);
   });
   return direct;
+}
+
+/** A body node's error without its own advice (the body's values cannot be bound from outside). */
+function innerReason(e: CompileError): string {
+  return e.message.replace(/; (bind it|give a static shape)[^]*$/, '');
 }
 
 function valuesOf(graph: Graph, nodes: Node[]): Value[] {
