@@ -75,7 +75,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   // Actual dims of data-dependent values (int32 each, written by their kernels): between the arena and the weights.
   const dimsAt = new Map<string, number>();
   for (const [name, v] of graph.values) {
-    if (v.dynamic === undefined || v.const) continue;
+    if (!v.bounded || v.const) continue;
     dimsAt.set(name, dataCursor);
     dataCursor += 4 * v.shape.length;
   }
@@ -120,6 +120,20 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
 
   const kernelNames = new Map<string, string>();
+  // A value computed row by row from a data-dependent one (src/passes/bounded.ts) has its count: copied after its node runs.
+  const copyRunTimeCounts = (node: Node) => {
+    for (const name of node.outputs) {
+      const b = name ? graph.values.get(name)?.bounded : undefined;
+      if (!b || b.root === name || !dimsAt.has(name)) continue;
+      const shape = graph.values.get(name)!.shape as number[];
+      const fn = `dims_${shape.join('x')}`;
+      w.addFunction(fn, ['i32', 'i32'], 'none', (k) => [
+        k.i32.store(0, 4, k.params[1].get(), k.i32.load(0, 4, k.params[0].get())),
+        ...shape.slice(1).map((d, a) => k.i32.store(4 * (a + 1), 4, k.params[1].get(), k.c32(d))),
+      ]);
+      runBody.push(w.m.call(fn, [i32.const(dimsAt.get(b.root)!), i32.const(dimsAt.get(name)!)], 0));
+    }
+  };
   // run()'s statements; control-flow regions (If, Loop) push a body and pop it into a wasm if or loop.
   const bodies: Expr[][] = [[]];
   const runBody = { push: (e: Expr) => bodies[bodies.length - 1].push(e) };
@@ -190,6 +204,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     };
     try {
       def.emit(ctx);
+      copyRunTimeCounts(node);
     } catch (e) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: code generation failed: ${(e as Error).message}`, { node: node.name, op: node.opType });
@@ -221,7 +236,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
     const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
-    if (dimsAt.has(name)) entry.dynamic = { axes: [v.dynamic!], dims: dimsAt.get(name)! };
+    if (dimsAt.has(name)) entry.dynamic = { axes: [v.bounded!.axis], dims: dimsAt.get(name)! };
     return entry;
   };
   const inputs = graph.inputs.map(io);

@@ -29,7 +29,7 @@ export const NonMaxSuppression = defineOp<NmsAttrs>({
   attrs: (a) => ({ center: a.int('center_point_box', 0) === 1 }),
   infer(ctx) {
     const { B, C, perClass } = dims(ctx);
-    return [{ dtype: 'int64', shape: [B * C * perClass, 3], dynamic: 0 }];
+    return [{ dtype: 'int64', shape: [B * C * perClass, 3], dynamic: 0, zeroTail: true }];
   },
   // Scratch: a taken flag per box and the boxes kept for the current class.
   scratch: (ctx) => dims(ctx).S * 5,
@@ -82,6 +82,8 @@ export const NonMaxSuppression = defineOp<NmsAttrs>({
         thr.set(scoreIn ? f32.load(0, 4, tp.get()) : k.cf32(-Infinity)),
         total.set(k.c32(0)),
         k.loop(0, B, (b) => k.loop(0, C, (c) => classLoop(b, c))),
+        // rows past the count are zeros: nodes reading the rows within the bound see valid indices
+        k.dynLoop(total.get(), k.c32(B * C * perClass), (r) => k.fill(i32.add(yp.get(), i32.mul(r.get(), k.c32(24))), 0, 24)),
         i32.store(0, 4, dp.get(), total.get()),
         i32.store(4, 4, dp.get(), k.c32(3)),
       ];

@@ -60,7 +60,7 @@ export const Compress = defineOp<{ axis?: number }>({
     if (cond!.shape.length !== 1) ctx.fail(`condition must be 1-D, got rank ${cond!.shape.length}`);
     const { n, axis } = geometry(ctx.attrs.axis, x!.shape, ctx.fail);
     const bound = Math.min(n, cond!.shape[0]);
-    return [{ dtype: x!.dtype, shape: axis === undefined ? [bound] : x!.shape.map((d, a) => (a === axis ? bound : d)), dynamic: axis ?? 0 }];
+    return [{ dtype: x!.dtype, shape: axis === undefined ? [bound] : x!.shape.map((d, a) => (a === axis ? bound : d)), dynamic: axis ?? 0, zeroTail: !axis }];
   },
   emit(ctx) {
     const [x, cond] = ctx.inputs;
@@ -86,6 +86,8 @@ export const Compress = defineOp<{ axis?: number }>({
             pos.set(k.i32.add(pos.get(), k.c32(1))),
           ])),
         ]),
+        // with the run-time axis first, the rows past the count are zeroed (see src/passes/bounded.ts)
+        dynAxis === 0 ? k.dynLoop(cnt.get(), k.c32(len), (j) => k.fill(k.i32.add(yp.get(), k.i32.mul(j.get(), k.c32(rowBytes))), 0, rowBytes)) : k.nop(),
         ...outShape.map((d, a) => k.i32.store(4 * a, 4, dp.get(), a === dynAxis ? cnt.get() : k.c32(d))),
       ];
     });

@@ -15,6 +15,8 @@ export interface TensorInfo {
    * the actual dims at EmitCtx.dims().
    */
   dynamic?: number;
+  /** With `dynamic` (axis 0): the kernel zeroes the rows past the actual count, up to the bound. */
+  zeroTail?: boolean;
 }
 
 /** An input as seen by inference: dtype, static shape, and the data when it is a known constant. */
@@ -134,6 +136,11 @@ export interface OpDef<A = unknown> {
    * size (elementwise ops: each output element depends only on inputs at the same position).
    */
   inPlace?: boolean;
+  /**
+   * Each output element depends only on the input elements at the same (broadcast) position: the op may run over
+   * a data-dependent input's whole bound, its output then has the same run-time count (src/passes/bounded.ts).
+   */
+  elementwise?: boolean;
   /** Inputs (by index) that must be compile-time constants. */
   constInputs?: readonly number[];
   /** The outputs depend only on input shapes and dtypes (Shape, Size): always folded. */

@@ -25,8 +25,9 @@ export const Unique = defineOp<UniqueAttrs>({
     const x = ctx.inputs[0]!;
     if (!NUMERIC.includes(x.dtype)) ctx.fail(`dtype ${x.dtype} is not supported`);
     const { n, axis } = geometry(ctx, x.shape);
-    const y: TensorInfo = axis === undefined ? { dtype: x.dtype, shape: [n], dynamic: 0 } : { dtype: x.dtype, shape: x.shape, dynamic: axis };
-    return [y, { dtype: 'int64', shape: [n], dynamic: 0 }, { dtype: 'int64', shape: [n] }, { dtype: 'int64', shape: [n], dynamic: 0 }];
+    const y: TensorInfo = axis === undefined ? { dtype: x.dtype, shape: [n], dynamic: 0, zeroTail: true } : { dtype: x.dtype, shape: x.shape, dynamic: axis, zeroTail: axis === 0 };
+    const perDistinct: TensorInfo = { dtype: 'int64', shape: [n], dynamic: 0, zeroTail: true };
+    return [y, perDistinct, { dtype: 'int64', shape: [n] }, perDistinct];
   },
   // four int32 arrays of n: see the kernel
   scratch: (ctx) => 16 * geometry(ctx, ctx.inputs[0]!.shape).n,
@@ -95,6 +96,12 @@ export const Unique = defineOp<UniqueAttrs>({
             i32.add(yp.get(), i32.mul(i32.add(i32.mul(o.get(), u.get()), j.get()), k.c32(inner * esz))),
             i32.add(xp.get(), i32.mul(i32.add(k.c32(0), i32.add(i32.mul(o.get(), k.c32(n)), get(FIRST, q.get()))), k.c32(inner * esz))),
             inner * esz)) : k.nop(),
+        ]),
+        // rows past the count are zeroed where the run-time axis is the first (see src/passes/bounded.ts)
+        k.dynLoop(u.get(), k.c32(n), (j) => [
+          present[0] && outer === 1 ? k.fill(i32.add(yp.get(), i32.mul(j.get(), k.c32(inner * esz))), 0, inner * esz) : k.nop(),
+          present[1] ? k.i64.store(0, 8, at64(ip.get(), j.get()), k.c64(0)) : k.nop(),
+          present[3] ? k.i64.store(0, 8, at64(cp.get(), j.get()), k.c64(0)) : k.nop(),
         ]),
         ...(present[0] ? (axis === undefined ? [i32.store(0, 4, yd.get(), u.get())] : x.shape.map((d, a) => i32.store(4 * a, 4, yd.get(), a === axis ? u.get() : k.c32(d)))) : []),
         present[1] ? i32.store(0, 4, id.get(), u.get()) : k.nop(),

@@ -264,6 +264,34 @@ describe('bounded data-dependent outputs', () => {
     expect([exp.output_dims(0, 0), exp.output_dims(0, 1)]).toEqual(expected.shape);
   });
 
+  it('the kept boxes gathered and scaled within the bound: run() returns n rows', async () => {
+    // selected -> box column -> Gather of the boxes -> * scale: each node runs over the bound, the count follows.
+    const spec: ModelSpec = {
+      opset: 13,
+      inputs: [{ name: 'boxes', dtype: 'float32', shape: [1, 10, 4] }, { name: 'scores', dtype: 'float32', shape: [1, 1, 10] }],
+      outputs: [{ name: 'selected', dtype: 'int64' }, { name: 'kept', dtype: 'float32' }],
+      initializers: {
+        max_per_class: i64([6]), iou: makeTensor('float32', [1], Float32Array.of(0.3)),
+        col: i64([2], []), flat: i64([10, 4]), scale: makeTensor('float32', [4], Float32Array.of(320, 240, 320, 240)),
+      },
+      nodes: [
+        { op: 'NonMaxSuppression', inputs: ['boxes', 'scores', 'max_per_class', 'iou'], outputs: ['selected'] },
+        { op: 'Gather', inputs: ['selected', 'col'], outputs: ['box_index'], attrs: { axis: 1 } },
+        { op: 'Reshape', inputs: ['boxes', 'flat'], outputs: ['boxes2d'] },
+        { op: 'Gather', inputs: ['boxes2d', 'box_index'], outputs: ['picked'], attrs: { axis: 0 } },
+        { op: 'Mul', inputs: ['picked', 'scale'], outputs: ['kept'] },
+      ],
+    };
+    const corners = Float32Array.from({ length: 40 }, (_, i) => [0, 0, 0.3, 0.3][i % 4] + Math.floor(i / 8) * 0.2 + (i % 8 >= 4 ? 0.05 : 0));
+    const feeds: Feeds = { boxes: makeTensor('float32', [1, 10, 4], corners), scores: f32([1, 1, 10], 18) };
+    await checkBothTargets(spec, feeds);
+    const expected = await runOrt(encodeModel(spec), feeds);
+    expect(expected.kept.shape[0]).toBeGreaterThan(0);
+    expect(expected.kept.shape[0]).toBeLessThan(6); // pairs of overlapping boxes: fewer than the bound are kept
+    const { manifest } = await compile(encodeModel(spec));
+    expect(manifest.outputs[1]).toMatchObject({ shape: [6, 4], dynamic: { axes: [0] } });
+  });
+
   it('NonZero, Compress and Unique as graph outputs; a consumer of such an output is a clear error', async () => {
     const x = makeTensor('float32', [3, 4], Float32Array.from([0, 1, 0, 2, 3, 0, 0, 1, 2, 2, 0, 5]));
     await checkBothTargets({
@@ -283,7 +311,16 @@ describe('bounded data-dependent outputs', () => {
       nodes: [{ op: 'NonZero', inputs: ['x'], outputs: ['nz'] }, { op: 'Neg', name: 'after', inputs: ['nz'], outputs: ['y'] }],
     })).catch((e) => e);
     expect(err.code).toBe('DATA_DEPENDENT');
-    expect(err.message).toMatch(/node "after" \(Neg, opset 13\): input "nz" has dimension 1 known only at run time \(at most 12\)/);
+    expect(err.message).toMatch(/node "after" \(Neg, opset 13\): input "nz" has dimension 1 known only at run time \(at most 12\); only a run-time extent on the first axis/);
+    // A reduction over the distinct values would read the rows past the count.
+    const reduce = await compile(encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 4] }],
+      outputs: [{ name: 'total', dtype: 'float32' }],
+      nodes: [{ op: 'Unique', inputs: ['x'], outputs: ['u'] }, { op: 'ReduceSum', name: 'sum_u', inputs: ['u'], outputs: ['total'] }],
+    })).catch((e) => e);
+    expect(reduce.code).toBe('DATA_DEPENDENT');
+    expect(reduce.message).toMatch(/node "sum_u" \(ReduceSum, opset 13\): input "u" has dimension 0 known only at run time \(at most 12\); ReduceSum would read past the run-time extent/);
   });
 });
 

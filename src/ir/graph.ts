@@ -73,9 +73,15 @@ export interface Value {
   shape: Dim[];
   /** Set for initializers and folded constants. */
   const?: Tensor;
-  /** A data-dependent output: the axis known only at run time (shape holds its upper bound). */
-  dynamic?: number;
+  /** A data-dependent value: shape holds upper bounds, one axis is known only at run time. */
+  bounded?: Bounded;
 }
+
+/**
+ * A data-dependent extent: `axis` is known only at run time; `root` is the value whose kernel decided it (values
+ * computed row by row from it share its count); `zeroTail`: the rows past the count are zeros.
+ */
+export interface Bounded { axis: number; root: string; zeroTail: boolean }
 
 export interface Graph {
   /** Default-domain opset version: decides each operator's semantics. */

@@ -61,6 +61,8 @@ function resolveIf(graph: Graph, node: Node): Node[] | undefined {
   }
   const t = prepareBody(graph, node, thenG, `${node.name}/then/`, []);
   const e = prepareBody(graph, node, elseG, `${node.name}/else/`, []);
+  refuseBounded(graph, node, t);
+  refuseBounded(graph, node, e);
   node.outputs.forEach((o, i) => {
     if (!o) return;
     const a = t.values.get(t.outputs[i]), b = e.values.get(e.outputs[i]);
@@ -150,6 +152,7 @@ function resolveLoop(graph: Graph, node: Node): Node[] | undefined {
   if (canUnroll && trip! * bodyNodes <= SMALL_UNROLL) {
     return unrollLoop(graph, node, body, trip!, states.map((s) => s.name), scans);
   }
+  refuseBounded(graph, node, bodyG);
   const changed = carriedChange(graph, node, bodyG, states, 1);
   if (changed) {
     // Each iteration has other shapes: only an unrolled loop is static.
@@ -283,6 +286,7 @@ function resolveScan(graph: Graph, node: Node): Node[] | undefined {
     }
     return unrollScan(graph, node, body, T, states.map((s) => s.name), scanIns.map((v) => v.name), inAxes, inDirs, outAxesRaw, outDirs);
   }
+  refuseBounded(graph, node, bodyG);
   const changed = carriedChange(graph, node, bodyG, states, 0);
   if (changed) {
     if (T * body.nodes.length <= MAX_UNROLL) return unrollScan(graph, node, body, T, states.map((s) => s.name), scanIns.map((v) => v.name), inAxes, inDirs, outAxesRaw, outDirs);
@@ -394,6 +398,15 @@ function loopNodes(graph: Graph, L: string, p: {
     [p.iter, p.trip, condOut, p.cond, flag, ...bodyStates, ...p.stateNames, ...bodyScans, ...p.scanNames.map((s) => s.name)],
     [], { states: n, axes: p.scanNames.map((s) => s.axis), reverse: p.scanNames.map((s) => (s.reverse ? 1 : 0)) }, L);
   return { init, next };
+}
+
+/** A branch or body output whose extent is known only at run time cannot leave it (its buffer is copied whole). */
+function refuseBounded(graph: Graph, node: Node, body: Graph): void {
+  const o = body.outputs.find((name) => body.values.get(name)?.bounded);
+  if (o) {
+    throw new CompileError('DATA_DEPENDENT', `${nodeLabel(node, graph.opset)}: its sub-graph output "${o}" has a dimension known only at run time (a NonZero, Compress, Unique or NonMaxSuppression result); ` +
+      'such values cannot leave a run-time If, Loop or Scan: bind the inputs deciding the condition or the values with --constant (library: constants)', { node: node.name, op: node.opType });
+  }
 }
 
 /** How a loop-carried value's type changes in one iteration, or undefined when every one keeps its type. */

@@ -14,7 +14,7 @@ export function evaluateWithKernel(opset: number, node: Node, inputs: (Tensor | 
   });
   const outputs = node.outputs.filter(Boolean);
   node.outputs.forEach((name, i) => {
-    if (name) values.set(name, { name, dtype: outs[i].dtype, shape: [...outs[i].shape], dynamic: outs[i].dynamic });
+    if (name) values.set(name, { name, dtype: outs[i].dtype, shape: [...outs[i].shape], bounded: outs[i].dynamic !== undefined ? { axis: outs[i].dynamic!, root: name, zeroTail: false } : undefined });
   });
   const graph: Graph = { opset, imports: {}, inputs: [], outputs, nodes: [node], values, name: 'fold' };
   const { wasm } = buildModule(graph, { target: 'scalar', optimize: false });

@@ -9,6 +9,7 @@ import type { OpDef, TensorInfo } from '../../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs } from './context.js';
 import { evaluateWithKernel } from './fold.js';
 import { isControlFlow, resolveControlFlow, sortNodes } from './control-flow.js';
+import { boundedRows } from './bounded.js';
 
 /** Folded tensors larger than this stay as computed nodes (a folded Expand could otherwise bloat the module). */
 const MAX_FOLD_ELEMENTS = 1 << 22;
@@ -41,21 +42,16 @@ export function inferAndFold(graph: Graph): void {
 function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
   const attrs = parseAttrs(def, node, graph.opset);
   const inputs = inputInfos(graph, node);
-  const bounded = inputs.find((i) => i && !i.const && graph.values.get(i.name)?.dynamic !== undefined);
-  if (bounded) {
-    const axis = graph.values.get(bounded.name)!.dynamic!;
-    throw new CompileError('DATA_DEPENDENT', `${nodeLabel(node, graph.opset)}: input "${bounded.name}" has dimension ${axis} known only at run time (at most ${bounded.shape[axis]}); ` +
-      'a data-dependent output (NonZero, Compress, Unique, NonMaxSuppression) can only be a graph output. Bind the inputs it is computed from with --constant (library: constants) to fold it',
-    { node: node.name, op: node.opType });
-  }
   const ctx = makeInferCtx(graph, node, def, attrs, inputs);
   const infos: TensorInfo[] = def.infer(ctx);
+  const rows = boundedRows(graph, node, def, inputs, infos);
   if (infos.length < node.outputs.filter(Boolean).length) ctx.fail(`produces ${infos.length} outputs, the node names ${node.outputs.length}`);
   node.outputs.forEach((name, i) => {
     if (!name) return;
     const info = infos[i];
     if (info.shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`inferred output shape ${fmtShape(info.shape)} is invalid`);
-    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape], dynamic: info.dynamic });
+    const bounded = info.dynamic !== undefined ? { axis: info.dynamic, root: name, zeroTail: !!info.zeroTail } : rows?.[i];
+    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape], bounded });
   });
   const present = inputs.filter((i) => i !== undefined);
   const allConst = present.every((i) => i!.const);
@@ -69,7 +65,7 @@ function foldNode(graph: Graph, node: Node, def: OpDef): boolean {
     v.const = results[i];
     v.shape = [...results[i].shape];
     v.dtype = results[i].dtype;
-    v.dynamic = undefined; // folded: the actual shape is known
+    v.bounded = undefined; // folded: the actual shape is known
   });
   return true;
 }
