@@ -47,7 +47,7 @@ export const NonMaxSuppression = defineOp<NmsAttrs>({
       const suppress = suppressFn(k, center);
       const classLoop = (b: Local, c: Local): Expr[] => {
         const done = k.w.nextLabel('nms_done'), next = k.w.nextLabel('nms_next');
-        const scoreAt = (s: Expr) => f32.load(0, 4, i32.add(sp.get(), i32.shl(i32.add(k.c32(0), i32.add(i32.mul(i32.add(i32.mul(b.get(), k.c32(C)), c.get()), k.c32(S)), s)), k.c32(2))));
+        const scoreAt = (s: Expr) => f32.load(0, 4, i32.add(sp.get(), i32.shl(i32.add(i32.mul(i32.add(i32.mul(b.get(), k.c32(C)), c.get()), k.c32(S)), s), k.c32(2))));
         const boxAt = (s: Expr) => i32.add(bp.get(), i32.shl(i32.add(i32.mul(b.get(), k.c32(S)), s), k.c32(4)));
         return [
           k.fill(scratch.get(), 0, S),

@@ -94,7 +94,7 @@ export const Unique = defineOp<UniqueAttrs>({
           present[3] ? k.i64.store(0, 8, at64(cp.get(), j.get()), k.i64.extend_u(get(COUNT, q.get()))) : k.nop(),
           present[0] ? k.loop(0, outer, (o) => k.copy(
             i32.add(yp.get(), i32.mul(i32.add(i32.mul(o.get(), u.get()), j.get()), k.c32(inner * esz))),
-            i32.add(xp.get(), i32.mul(i32.add(k.c32(0), i32.add(i32.mul(o.get(), k.c32(n)), get(FIRST, q.get()))), k.c32(inner * esz))),
+            i32.add(xp.get(), i32.mul(i32.add(i32.mul(o.get(), k.c32(n)), get(FIRST, q.get())), k.c32(inner * esz))),
             inner * esz)) : k.nop(),
         ]),
         // rows past the count are zeroed where the run-time axis is the first (see src/passes/bounded.ts)
