@@ -57,6 +57,36 @@ describe('If', () => {
     expect(err.message).toMatch(/node "select_head" \(If, opset 17\).*then float32 2x3, else float32 2x2.*--constant mode=/);
   });
 
+  it('on a folded expression of a bound input (a VAD\'s `if sample_rate == 16000`); unbound, the error names that input', async () => {
+    // 16 kHz: frames of 4 samples -> a 4->2 projection; otherwise frames of 2 samples -> a 2->2 projection.
+    const spec: ModelSpec = {
+      opset: 17,
+      inputs: [{ name: 'audio', dtype: 'float32', shape: [1, 8] }, { name: 'sr', dtype: 'int64', shape: [] }],
+      outputs: [{ name: 'feat', dtype: 'float32' }],
+      initializers: { k16: i64([16000], []), shape16: i64([2, 4]), shape8: i64([4, 2]) },
+      nodes: [
+        { op: 'Equal', inputs: ['sr', 'k16'], outputs: ['is16k'] },
+        {
+          op: 'If', name: 'by_rate', inputs: ['is16k'], outputs: ['feat'], attrs: {
+            then_branch: branch('wide', [{ op: 'Reshape', inputs: ['audio', 'shape16'], outputs: ['f16'] }, { op: 'MatMul', inputs: ['f16', 'P16'], outputs: ['o16'] }], 'o16', { P16: f32([4, 2], 19) }),
+            else_branch: branch('narrow', [{ op: 'Reshape', inputs: ['audio', 'shape8'], outputs: ['f8'] }, { op: 'MatMul', inputs: ['f8', 'P8'], outputs: ['o8'] }], 'o8', { P8: f32([2, 2], 20) }),
+          },
+        },
+      ],
+    };
+    const model = encodeModel(spec);
+    for (const sr of [16000, 8000]) {
+      const audio = f32([1, 8], 21);
+      const expected = await runOrt(model, { audio, sr: i64([sr], []) });
+      for (const target of ['simd', 'scalar'] as const) {
+        expectClose(await runOurs(model, { audio }, { target, constants: { sr: { data: [sr], shape: [] } } }), expected);
+      }
+    }
+    const err = await compile(model).catch((e) => e);
+    expect(err.code).toBe('DATA_DEPENDENT');
+    expect(err.message).toMatch(/node "by_rate" \(If, opset 17\).*then float32 2x2, else float32 4x2.*bind input "sr".*--constant sr=/);
+  });
+
   it('at run time with equal branch shapes: one branch runs (wasm if/else)', async () => {
     const spec: ModelSpec = {
       opset: 17,
