@@ -5,6 +5,7 @@ import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
 import { lookupOp } from '../ops/index.js';
+import { CONTROL_DOMAIN } from '../ops/control-flow.js';
 import { chooseVariant, isViewOp, PRIME_AREA_BYTES, targetHas, type EmitCtx, type KernelVariant, type Operand, type OpDef, type VariantCtx } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
@@ -17,10 +18,16 @@ const HEADER_BYTES = 64;
 /** run() returns this when a kernel found bad data (e.g. a Gather index out of range). */
 export const STATUS_GLOBAL = 'status';
 
+/**
+ * A graph input or output in linear memory. A data-dependent output has `dynamic`: `shape` holds upper bounds
+ * (the buffer is planned at them), `axes` are the dims known only at run time, and run() writes the actual dims
+ * as int32s at byte offset `dims` (also exported as output_dims(i, k)).
+ */
 export interface IoEntry {
   name: string; dtype: DType; shape: number[]; offset: number; bytes: number;
   /** An image input's pixel format: the input is an 8-bit frame [height, width, channels]. */
   image?: 'RGBA' | 'RGB' | 'GRAY';
+  dynamic?: { axes: number[]; dims: number };
 }
 
 export interface Manifest {
@@ -79,6 +86,14 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
+  // Actual dims of data-dependent values (int32 each, written by their kernels): between the arena and the weights.
+  const dimsAt = new Map<string, number>();
+  for (const [name, v] of graph.values) {
+    if (!v.bounded || v.const) continue;
+    dimsAt.set(name, dataCursor);
+    dataCursor += 4 * v.shape.length;
+  }
+  dataCursor = alignUp(dataCursor);
   const dataStart = dataCursor;
   const constAddr = new Map<Tensor, number>();
   // Identical data is placed once: exporters tie weights through Identity nodes (each fold makes a new
@@ -119,7 +134,23 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
 
   const kernelNames = new Map<string, string>();
-  const runBody: Expr[] = [];
+  // A value computed row by row from a data-dependent one (src/passes/bounded.ts) has its count: copied after its node runs.
+  const copyRunTimeCounts = (node: Node) => {
+    for (const name of node.outputs) {
+      const b = name ? graph.values.get(name)?.bounded : undefined;
+      if (!b || b.root === name || !dimsAt.has(name)) continue;
+      const shape = graph.values.get(name)!.shape as number[];
+      const fn = `dims_${shape.join('x')}`;
+      w.addFunction(fn, ['i32', 'i32'], 'none', (k) => [
+        k.i32.store(0, 4, k.params[1].get(), k.i32.load(0, 4, k.params[0].get())),
+        ...shape.slice(1).map((d, a) => k.i32.store(4 * (a + 1), 4, k.params[1].get(), k.c32(d))),
+      ]);
+      runBody.push(w.m.call(fn, [i32.const(dimsAt.get(b.root)!), i32.const(dimsAt.get(name)!)], 0));
+    }
+  };
+  // run()'s statements; control-flow regions (If, Loop) push a body and pop it into a wasm if or loop.
+  const bodies: Expr[][] = [[]];
+  const runBody = { push: (e: Expr) => bodies[bodies.length - 1].push(e) };
   // Calls for the exported prime() function; their dummy operands get addresses once the weights are placed.
   const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
   const ops: Record<string, number> = {};
@@ -127,7 +158,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
 
   prepared.forEach(({ node, def, attrs, variant }, idx) => {
     if (isViewNode(graph, idx)) return; // shares its input's buffer: nothing to run
-    ops[node.opType] = (ops[node.opType] ?? 0) + 1;
+    // Control-flow helpers are not operators of the model; a region's opening node counts as its If, Loop or Scan.
+    const reported = node.domain !== CONTROL_DOMAIN ? node.opType : def.region === 'open' ? String(node.attrs.of) : undefined;
+    if (reported) ops[reported] = (ops[reported] ?? 0) + 1;
     if (isViewOp(def, node)) {
       // A view whose result must live elsewhere (a graph output): copy the bytes.
       const v = graph.values.get(node.outputs[0])!;
@@ -166,10 +199,28 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       prime(fn, args, times = 1) {
         if (!primers.has(fn)) primers.set(fn, { args, times });
       },
+      dims(i) {
+        const at = dimsAt.get(node.outputs[i]);
+        if (at === undefined) throw new Error(`output ${i} is not data-dependent`);
+        return at;
+      },
+      openBody() { bodies.push([]); },
+      closeIf(condPtr) {
+        const otherwise = bodies.pop()!, then = bodies.pop()!;
+        const test = w.m.i32.load8_u(0, 1, i32.const(condPtr));
+        runBody.push(w.m.if(test, w.m.block(null, then), w.m.block(null, otherwise)));
+      },
+      closeLoop(goPtr) {
+        const body = bodies.pop()!;
+        const label = w.nextLabel('loop');
+        const again = w.m.br(label, w.m.i32.load8_u(0, 1, i32.const(goPtr)));
+        runBody.push(w.m.if(w.m.i32.load8_u(0, 1, i32.const(goPtr)), w.m.loop(label, w.m.block(null, [...body, again]))));
+      },
     };
     try {
       if (variant) variant.emit(ctx);
       else def.emit!(ctx);
+      copyRunTimeCounts(node);
     } catch (e) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: code generation failed: ${(e as Error).message}`, { node: node.name, op: node.opType });
@@ -179,7 +230,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   w.addGlobal(STATUS_GLOBAL, 'i32', true, 0);
   w.addFunction('run', [], 'i32', (k) => [
     k.globalSet(STATUS_GLOBAL, k.c32(0)),
-    ...runBody,
+    ...bodies[0],
     k.globalGet(STATUS_GLOBAL, 'i32'),
   ]);
   w.exportFunction('run');
@@ -201,7 +252,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
     const image = graph.imageInputs?.[name];
-    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
+    const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
+    if (dimsAt.has(name)) entry.dynamic = { axes: [v.bounded!.axis], dims: dimsAt.get(name)! };
+    return entry;
   };
   const inputs = graph.inputs.map(io);
   const outputs = graph.outputs.map(io);
@@ -209,6 +262,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   addTableExport(w, 'input_bytes', inputs.map((e) => e.bytes));
   addTableExport(w, 'output_ptr', outputs.map((e) => e.offset));
   addTableExport(w, 'output_bytes', outputs.map((e) => e.bytes));
+  addDimsExport(w, outputs);
   w.addFunction('input_count', [], 'i32', (k) => k.c32(inputs.length));
   w.addFunction('output_count', [], 'i32', (k) => k.c32(outputs.length));
   w.exportFunction('input_count');
@@ -260,3 +314,25 @@ function addTableExport(w: WasmModule, name: string, table: number[]): void {
   w.exportFunction(name);
 }
 
+
+/**
+ * output_dims(i, k) -> dim k of output i as of the last run(): the static dim, or for a data-dependent output the
+ * actual one its kernel wrote (0 when out of range).
+ */
+function addDimsExport(w: WasmModule, outputs: IoEntry[]): void {
+  w.addFunction('output_dims', ['i32', 'i32'], 'i32', (k) => {
+    const [i, d] = k.params;
+    let e: Expr = k.c32(0);
+    for (let o = outputs.length - 1; o >= 0; o--) {
+      const { shape, dynamic } = outputs[o];
+      let dim: Expr = k.c32(0);
+      for (let a = shape.length - 1; a >= 0; a--) {
+        const value = dynamic ? k.i32.load(4 * a, 4, k.c32(dynamic.dims)) : k.c32(shape[a]);
+        dim = k.if(k.i32.eq(d.get(), k.c32(a)), value, dim);
+      }
+      e = k.if(k.i32.eq(i.get(), k.c32(o)), dim, e);
+    }
+    return e;
+  });
+  w.exportFunction('output_dims');
+}

@@ -56,7 +56,11 @@ import * as qlinearBinary from './qlinear-binary.js';
 import * as qlinearConcat from './qlinear-concat.js';
 import * as qlinearPool from './qlinear-pool.js';
 import * as imageInput from './image-input.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput];
+import * as controlFlow from './control-flow.js';
+import * as nonzero from './nonzero.js';
+import * as nms from './nms.js';
+import * as unique from './unique.js';
+const MODULES: Record<string, unknown>[] = [] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput, controlFlow, nonzero, nms, unique];
 
 function isOpDef(x: unknown): x is OpDef {
   return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' &&

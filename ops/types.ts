@@ -9,6 +9,14 @@ import type { AttrValue, Node, Shape, Tensor } from '../src/ir/graph.js';
 export interface TensorInfo {
   dtype: DType;
   shape: Shape;
+  /**
+   * A data-dependent output (NonZero, Compress, Unique, NonMaxSuppression): the axis whose extent is known only at
+   * run time; shape[dynamic] is its upper bound. The kernel writes the tensor densely for its actual shape and
+   * the actual dims at EmitCtx.dims().
+   */
+  dynamic?: number;
+  /** With `dynamic` (axis 0): the kernel zeroes the rows past the actual count, up to the bound. */
+  zeroTail?: boolean;
 }
 
 /** An input as seen by inference: dtype, static shape, and the data when it is a known constant. */
@@ -83,6 +91,14 @@ export interface EmitCtx<A> extends BaseCtx<A> {
    * function: V8 compiled the tier-up synchronously there.)
    */
   prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
+  /** Address of output i's actual dims (int32 each), which a kernel with a data-dependent output writes. */
+  dims(i: number): number;
+  /** Control flow in run(): the calls that follow, up to the closing node, form a new body. */
+  openBody(): void;
+  /** Closes the last two bodies as `if (u8 at condPtr) { first } else { second }`. */
+  closeIf(condPtr: number): void;
+  /** Closes the last body as `if (u8 at goPtr) loop { body; repeat while u8 at goPtr }`. */
+  closeLoop(goPtr: number): void;
 }
 
 /** Size of each of the two dummy areas given to EmitCtx.prime. */
@@ -128,12 +144,22 @@ export interface OpDef<A = unknown> {
    * size (elementwise ops: each output element depends only on inputs at the same position).
    */
   inPlace?: boolean;
+  /**
+   * Each output element depends only on the input elements at the same (broadcast) position: the op may run over
+   * a data-dependent input's whole bound, its output then has the same run-time count (src/passes/bounded.ts).
+   */
+  elementwise?: boolean;
   /** Inputs (by index) that must be compile-time constants. */
   constInputs?: readonly number[];
   /** The outputs depend only on input shapes and dtypes (Shape, Size): always folded. */
   shapeOnly?: boolean;
   /** Never fold (random generators). */
   noFold?: boolean;
+  /**
+   * Opens or closes a control-flow region of run() (If, Loop): the memory planner keeps every buffer used both
+   * inside and outside a region alive across all of it, since its nodes may run many times or not at all.
+   */
+  region?: 'open' | 'close';
 }
 
 /** What a variant's condition and scratch see: the inference context and the target's capabilities. */
