@@ -143,12 +143,15 @@ export function copyKernel(ctx: EmitCtx<unknown>, elemBytes: number, plan: CopyP
     if (D === 0) return copyRun(k, () => dst.get(), () => src.get(), elemBytes);
     const n = c.shape[D - 1];
     const si = srcS[D - 1], di = dstS[D - 1];
-    if (k.simd && elemBytes === 4 && D >= 2) {
-      // A 4-byte transpose in 4x4 blocks: four v128 loads, eight shuffles, four v128 stores.
+    if (k.simd && (elemBytes === 4 || elemBytes === 1) && D >= 2) {
+      // A 4-byte transpose in 4x4 blocks (four v128 loads, eight shuffles, four stores), a 1-byte one in 16x16
+      // blocks (sixteen loads, 64 shuffles, sixteen stores).
       const [P, sp, dp] = [c.shape[D - 2], srcS[D - 2], dstS[D - 2]];
-      if (sp === 4 && di === 4 && si > 0 && dp > 0 && P % 4 === 0 && n % 4 === 0) {
+      const B = 16 / elemBytes;
+      if (sp === elemBytes && di === elemBytes && si > 0 && dp > 0 && P % B === 0 && n % B === 0) {
         const outer2 = [srcS.slice(0, D - 2), dstS.slice(0, D - 2)];
-        return [stridedLoop(k, c.shape.slice(0, D - 2), outer2, [src, dst], () => transpose4x4(k, src, dst, P, n, si, dp), false)];
+        const block = () => (elemBytes === 4 ? transpose4x4(k, src, dst, P, n, si, dp) : transpose16x16Bytes(k, src, dst, P, n, si, dp));
+        return [stridedLoop(k, c.shape.slice(0, D - 2), outer2, [src, dst], block, false)];
       }
     }
     const outer = c.shape.slice(0, D - 1);
@@ -168,11 +171,10 @@ const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2,
  * with byte stride sn between j's, dst contiguous along j with byte stride dp between p's. Pointers unchanged.
  */
 function transpose4x4(k: Kernel, src: Local, dst: Local, P: number, N: number, sn: number, dp: number): Expr[] {
-  const rowS = k.local('i32'), rowD = k.local('i32'), s = k.local('i32'), d = k.local('i32');
   const r = [0, 1, 2, 3].map(() => k.local('v128'));
   const t = [0, 1, 2, 3].map(() => k.local('v128'));
   const shuffle = (a: Local, b: Local, l: number[]) => k.i8x16.shuffle(a.get(), b.get(), lanes(...l));
-  const block: Expr[] = [
+  return blockTiles(k, src, dst, P, N, 4, 4, sn, dp, (s, d) => [
     ...r.map((ri, i) => ri.set(k.v128.load(i * sn, 1, s.get()))),
     t[0].set(shuffle(r[0], r[1], [0, 4, 1, 5])), t[1].set(shuffle(r[0], r[1], [2, 6, 3, 7])),
     t[2].set(shuffle(r[2], r[3], [0, 4, 1, 5])), t[3].set(shuffle(r[2], r[3], [2, 6, 3, 7])),
@@ -180,15 +182,43 @@ function transpose4x4(k: Kernel, src: Local, dst: Local, P: number, N: number, s
     k.v128.store(dp, 1, d.get(), shuffle(t[0], t[2], [2, 3, 6, 7])),
     k.v128.store(2 * dp, 1, d.get(), shuffle(t[1], t[3], [0, 1, 4, 5])),
     k.v128.store(3 * dp, 1, d.get(), shuffle(t[1], t[3], [2, 3, 6, 7])),
-  ];
+  ]);
+}
+
+/** Walks a P x N block in B x B tiles (pointers unchanged): tile(s, d) moves one tile from s to d. */
+function blockTiles(k: Kernel, src: Local, dst: Local, P: number, N: number, B: number, esz: number, sn: number, dp: number,
+  tile: (s: Local, d: Local) => Expr[]): Expr[] {
+  const rowS = k.local('i32'), rowD = k.local('i32'), s = k.local('i32'), d = k.local('i32');
   return [
     rowS.set(src.get()), rowD.set(dst.get()),
-    k.loop(0, P / 4, () => [
+    k.loop(0, P / B, () => [
       s.set(rowS.get()), d.set(rowD.get()),
-      k.loop(0, N / 4, () => [...block, s.set(k.i32.add(s.get(), k.c32(4 * sn))), d.set(k.i32.add(d.get(), k.c32(16)))]),
-      rowS.set(k.i32.add(rowS.get(), k.c32(16))), rowD.set(k.i32.add(rowD.get(), k.c32(4 * dp))),
+      k.loop(0, N / B, () => [...tile(s, d), s.set(k.i32.add(s.get(), k.c32(B * sn))), d.set(k.i32.add(d.get(), k.c32(B * esz)))]),
+      rowS.set(k.i32.add(rowS.get(), k.c32(B * esz))), rowD.set(k.i32.add(rowD.get(), k.c32(B * dp))),
     ]),
   ];
+}
+
+/**
+ * transpose4x4's layout for 1-byte elements in 16x16 tiles. Four rounds of the same step (row i interleaved byte by
+ * byte with row i + 8, low halves to row 2i, high halves to row 2i + 1) each rotate the 8-bit (row, column)
+ * index by one bit; four rotations swap row and column.
+ */
+function transpose16x16Bytes(k: Kernel, src: Local, dst: Local, P: number, N: number, sn: number, dp: number): Expr[] {
+  const bufs = [0, 1].map(() => Array.from({ length: 16 }, () => k.local('v128')));
+  const lo = Array.from({ length: 16 }, (_, b) => (b % 2 ? 16 : 0) + (b >> 1));
+  const hi = lo.map((x) => x + 8);
+  return blockTiles(k, src, dst, P, N, 16, 1, sn, dp, (s, d) => {
+    const stmts: Expr[] = bufs[0].map((r, i) => r.set(k.v128.load(i * sn, 1, s.get())));
+    for (let round = 0; round < 4; round++) {
+      const [from, to] = [bufs[round % 2], bufs[(round + 1) % 2]];
+      for (let i = 0; i < 8; i++) {
+        stmts.push(to[2 * i].set(k.i8x16.shuffle(from[i].get(), from[i + 8].get(), lo)), to[2 * i + 1].set(k.i8x16.shuffle(from[i].get(), from[i + 8].get(), hi)));
+      }
+    }
+    stmts.push(...bufs[0].map((r, p) => k.v128.store(p * dp, 1, d.get(), r.get())));
+    return stmts;
+  });
 }
 
 /** n single elements at byte strides si/di from the current pointers (which are left unchanged). */

@@ -5,8 +5,6 @@
 import type { DType } from '../src/ir/dtype.js';
 import type { Expr, Kernel } from './wasm.js';
 
-const RANGE: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255] };
-
 /** The 16 byte lanes of v as four i32x4 (lanes 0-3, 4-7, 8-11, 12-15), sign- or zero-extended by dtype. */
 export function widenBytes(k: Kernel, v: Expr, dt: DType): Expr[] {
   const signed = dt === 'int8';
@@ -30,16 +28,32 @@ export function dequantizeQuarters(k: Kernel, quarters: Expr[], zp: number, scal
 }
 
 /**
- * QuantizeLinear of four f32x4 (already divided by the scale): nearest (ties to even), + zp, clamped to the
- * type's range, truncated, narrowed to 16 byte lanes.
+ * QuantizeLinear of four f32x4 (already divided by the scale): nearest (ties to even), + zp, truncated, narrowed to
+ * 16 byte lanes. The saturating truncation and narrowings clamp to the type's range (NaN gives 0), as the scalar
+ * path's clamp does, without the costly NaN-aware f32x4.min/max.
  */
 export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: number, dt: DType): Expr {
-  const [lo, hi] = RANGE[dt];
   const q = scaled.map((v) => {
     let r = k.f32x4.nearest(v);
     if (zp) r = k.f32x4.add(r, k.f32x4.splat(k.cf32(zp)));
-    return k.i32x4.trunc_sat_f32x4_s(k.f32x4.min(k.f32x4.max(r, k.f32x4.splat(k.cf32(lo))), k.f32x4.splat(k.cf32(hi))));
+    return k.i32x4.trunc_sat_f32x4_s(r);
   });
   const narrow = dt === 'int8' ? k.i8x16.narrow_i16x8_s : k.i8x16.narrow_i16x8_u;
   return narrow(k.i16x8.narrow_i32x4_s(q[0], q[1]), k.i16x8.narrow_i32x4_s(q[2], q[3]));
+}
+
+/**
+ * QuantizeLinear of one f32 (already divided by the scale), as an i32: nearest (ties to even), + zp, truncated with
+ * saturation, clamped to the type's range in integers. The same value as ops/quantize.ts saturateRound (which
+ * clamps in float) without V8's NaN-aware f32.min/max sequences.
+ */
+export function quantizeScalar(k: Kernel, v: Expr, zp: number, dt: DType): Expr {
+  const [lo, hi] = dt === 'int8' ? [-128, 127] : [0, 255];
+  const r = k.local('i32');
+  let x = k.f32.nearest(v);
+  if (zp) x = k.f32.add(x, k.cf32(zp));
+  return k.block([
+    r.set(k.i32.trunc_s_sat.f32(x)),
+    k.select(k.i32.lt_s(r.get(), k.c32(lo)), k.c32(lo), k.select(k.i32.gt_s(r.get(), k.c32(hi)), k.c32(hi), r.get())),
+  ], 'i32');
 }

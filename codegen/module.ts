@@ -5,7 +5,8 @@ import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
 import { lookupOp } from '../ops/index.js';
-import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
+import { CONTROL_DOMAIN } from '../ops/control-flow.js';
+import { chooseVariant, isViewOp, PRIME_AREA_BYTES, targetHas, type EmitCtx, type KernelVariant, type Operand, type OpDef, type VariantCtx } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
@@ -17,10 +18,16 @@ const HEADER_BYTES = 64;
 /** run() returns this when a kernel found bad data (e.g. a Gather index out of range). */
 export const STATUS_GLOBAL = 'status';
 
+/**
+ * A graph input or output in linear memory. A data-dependent output has `dynamic`: `shape` holds upper bounds
+ * (the buffer is planned at them), `axes` are the dims known only at run time, and run() writes the actual dims
+ * as int32s at byte offset `dims` (also exported as output_dims(i, k)).
+ */
 export interface IoEntry {
   name: string; dtype: DType; shape: number[]; offset: number; bytes: number;
   /** An image input's pixel format: the input is an 8-bit frame [height, width, channels]. */
   image?: 'RGBA' | 'RGB' | 'GRAY';
+  dynamic?: { axes: number[]; dims: number };
 }
 
 export interface Manifest {
@@ -40,6 +47,8 @@ export interface BuildStats {
   ops: Record<string, number>;
   /** Distinct kernel functions emitted (nodes with the same configuration share one). */
   kernels: number;
+  /** Nodes per chosen kernel variant, as 'Op:variant' (ops that declare variants). */
+  variants: Record<string, number>;
 }
 
 export interface BuildOptions { target: Target; optimize?: boolean; producer?: string }
@@ -53,23 +62,38 @@ export function buildModule(graph: Graph, opts: BuildOptions): { wasm: Uint8Arra
   }
 }
 
-interface Prepared { node: Node; def: OpDef; attrs: unknown }
+interface Prepared { node: Node; def: OpDef; attrs: unknown; variant?: KernelVariant<unknown>; vctx: VariantCtx<unknown> }
 
 function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
+  // Each node's kernel variant is chosen here, once, with the target known: its scratch and emit go together.
   const prepared: Prepared[] = graph.nodes.map((node) => {
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
-    return { node, def, attrs: parseAttrs(def, node, graph.opset) };
+    const attrs = parseAttrs(def, node, graph.opset);
+    const vctx: VariantCtx<unknown> = {
+      ...makeInferCtx(graph, node, def, attrs, inputInfos(graph, node)),
+      target: opts.target, has: (c) => targetHas(opts.target, c),
+    };
+    const variant = def.variants ? chooseVariant(def, vctx) : undefined;
+    if (def.variants && !variant) throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: no kernel variant applies`, { node: node.name, op: node.opType });
+    return { node, def, attrs, variant, vctx };
   });
   // Scratch bytes per node: planned in the arena like a tensor that lives for that node only.
-  const nodeScratch = prepared.map((p) => {
-    if (!p.def.scratch) return 0;
-    return p.def.scratch(makeInferCtx(graph, p.node, p.def, p.attrs, inputInfos(graph, p.node)));
-  });
+  const nodeScratch = prepared.map((p) => (p.variant ? p.variant.scratch?.(p.vctx) ?? 0 : p.def.scratch?.(p.vctx) ?? 0));
+  const variants: Record<string, number> = {};
+  for (const p of prepared) if (p.variant) variants[`${p.node.opType}:${p.variant.name}`] = (variants[`${p.node.opType}:${p.variant.name}`] ?? 0) + 1;
   const scratchBytes = Math.max(0, ...nodeScratch);
   const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
+  // Actual dims of data-dependent values (int32 each, written by their kernels): between the arena and the weights.
+  const dimsAt = new Map<string, number>();
+  for (const [name, v] of graph.values) {
+    if (!v.bounded || v.const) continue;
+    dimsAt.set(name, dataCursor);
+    dataCursor += 4 * v.shape.length;
+  }
+  dataCursor = alignUp(dataCursor);
   const dataStart = dataCursor;
   const constAddr = new Map<Tensor, number>();
   // Identical data is placed once: exporters tie weights through Identity nodes (each fold makes a new
@@ -110,15 +134,33 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
 
   const kernelNames = new Map<string, string>();
-  const runBody: Expr[] = [];
+  // A value computed row by row from a data-dependent one (src/passes/bounded.ts) has its count: copied after its node runs.
+  const copyRunTimeCounts = (node: Node) => {
+    for (const name of node.outputs) {
+      const b = name ? graph.values.get(name)?.bounded : undefined;
+      if (!b || b.root === name || !dimsAt.has(name)) continue;
+      const shape = graph.values.get(name)!.shape as number[];
+      const fn = `dims_${shape.join('x')}`;
+      w.addFunction(fn, ['i32', 'i32'], 'none', (k) => [
+        k.i32.store(0, 4, k.params[1].get(), k.i32.load(0, 4, k.params[0].get())),
+        ...shape.slice(1).map((d, a) => k.i32.store(4 * (a + 1), 4, k.params[1].get(), k.c32(d))),
+      ]);
+      runBody.push(w.m.call(fn, [i32.const(dimsAt.get(b.root)!), i32.const(dimsAt.get(name)!)], 0));
+    }
+  };
+  // run()'s statements; control-flow regions (If, Loop) push a body and pop it into a wasm if or loop.
+  const bodies: Expr[][] = [[]];
+  const runBody = { push: (e: Expr) => bodies[bodies.length - 1].push(e) };
   // Calls for the exported prime() function; their dummy operands get addresses once the weights are placed.
   const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;
 
-  prepared.forEach(({ node, def, attrs }, idx) => {
+  prepared.forEach(({ node, def, attrs, variant }, idx) => {
     if (isViewNode(graph, idx)) return; // shares its input's buffer: nothing to run
-    ops[node.opType] = (ops[node.opType] ?? 0) + 1;
+    // Control-flow helpers are not operators of the model; a region's opening node counts as its If, Loop or Scan.
+    const reported = node.domain !== CONTROL_DOMAIN ? node.opType : def.region === 'open' ? String(node.attrs.of) : undefined;
+    if (reported) ops[reported] = (ops[reported] ?? 0) + 1;
     if (isViewOp(def, node)) {
       // A view whose result must live elsewhere (a graph output): copy the bytes.
       const v = graph.values.get(node.outputs[0])!;
@@ -128,7 +170,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       return;
     }
     const ctx: EmitCtx<unknown> = {
-      node, opset: graph.opset, attrs, target: opts.target,
+      node, opset: graph.opset, attrs, target: opts.target, variant: variant?.name,
       fail: failer(node, graph.opset),
       inputs: node.inputs.map((n) => (n ? operand(n) : undefined)),
       // Omitted optional outputs ('') are undefined at run time; ops check ctx.node.outputs[i].
@@ -137,7 +179,8 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
         const fullKey = `${key}|${params.join(',')}`;
         let name = kernelNames.get(fullKey);
         if (!name) {
-          name = `${node.opType}_${kernelNames.size}`;
+          // The variant is in the name, so that a profile says which implementation ran.
+          name = `${node.opType}${variant ? `_${variant.name.replace(/[^A-Za-z0-9]/g, '_')}` : ''}_${kernelNames.size}`;
           kernelNames.set(fullKey, name);
           w.addFunction(name, params, 'none', build);
         }
@@ -156,9 +199,28 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       prime(fn, args, times = 1) {
         if (!primers.has(fn)) primers.set(fn, { args, times });
       },
+      dims(i) {
+        const at = dimsAt.get(node.outputs[i]);
+        if (at === undefined) throw new Error(`output ${i} is not data-dependent`);
+        return at;
+      },
+      openBody() { bodies.push([]); },
+      closeIf(condPtr) {
+        const otherwise = bodies.pop()!, then = bodies.pop()!;
+        const test = w.m.i32.load8_u(0, 1, i32.const(condPtr));
+        runBody.push(w.m.if(test, w.m.block(null, then), w.m.block(null, otherwise)));
+      },
+      closeLoop(goPtr) {
+        const body = bodies.pop()!;
+        const label = w.nextLabel('loop');
+        const again = w.m.br(label, w.m.i32.load8_u(0, 1, i32.const(goPtr)));
+        runBody.push(w.m.if(w.m.i32.load8_u(0, 1, i32.const(goPtr)), w.m.loop(label, w.m.block(null, [...body, again]))));
+      },
     };
     try {
-      def.emit(ctx);
+      if (variant) variant.emit(ctx);
+      else def.emit!(ctx);
+      copyRunTimeCounts(node);
     } catch (e) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: code generation failed: ${(e as Error).message}`, { node: node.name, op: node.opType });
@@ -168,7 +230,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   w.addGlobal(STATUS_GLOBAL, 'i32', true, 0);
   w.addFunction('run', [], 'i32', (k) => [
     k.globalSet(STATUS_GLOBAL, k.c32(0)),
-    ...runBody,
+    ...bodies[0],
     k.globalGet(STATUS_GLOBAL, 'i32'),
   ]);
   w.exportFunction('run');
@@ -190,7 +252,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     const v = graph.values.get(name)!;
     const shape = v.shape as number[];
     const image = graph.imageInputs?.[name];
-    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
+    const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
+    if (dimsAt.has(name)) entry.dynamic = { axes: [v.bounded!.axis], dims: dimsAt.get(name)! };
+    return entry;
   };
   const inputs = graph.inputs.map(io);
   const outputs = graph.outputs.map(io);
@@ -198,6 +262,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   addTableExport(w, 'input_bytes', inputs.map((e) => e.bytes));
   addTableExport(w, 'output_ptr', outputs.map((e) => e.offset));
   addTableExport(w, 'output_bytes', outputs.map((e) => e.bytes));
+  addDimsExport(w, outputs);
   w.addFunction('input_count', [], 'i32', (k) => k.c32(inputs.length));
   w.addFunction('output_count', [], 'i32', (k) => k.c32(outputs.length));
   w.exportFunction('input_count');
@@ -220,7 +285,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
   const wasm = w.finish(total, opts.optimize ?? true);
-  return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size } };
+  return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size, variants } };
 }
 
 /** FNV-1a over the bytes, 32 bits at a time where aligned (weights are large: keep it cheap). */
@@ -249,3 +314,25 @@ function addTableExport(w: WasmModule, name: string, table: number[]): void {
   w.exportFunction(name);
 }
 
+
+/**
+ * output_dims(i, k) -> dim k of output i as of the last run(): the static dim, or for a data-dependent output the
+ * actual one its kernel wrote (0 when out of range).
+ */
+function addDimsExport(w: WasmModule, outputs: IoEntry[]): void {
+  w.addFunction('output_dims', ['i32', 'i32'], 'i32', (k) => {
+    const [i, d] = k.params;
+    let e: Expr = k.c32(0);
+    for (let o = outputs.length - 1; o >= 0; o--) {
+      const { shape, dynamic } = outputs[o];
+      let dim: Expr = k.c32(0);
+      for (let a = shape.length - 1; a >= 0; a--) {
+        const value = dynamic ? k.i32.load(4 * a, 4, k.c32(dynamic.dims)) : k.c32(shape[a]);
+        dim = k.if(k.i32.eq(d.get(), k.c32(a)), value, dim);
+      }
+      e = k.if(k.i32.eq(i.get(), k.c32(o)), dim, e);
+    }
+    return e;
+  });
+  w.exportFunction('output_dims');
+}

@@ -80,6 +80,8 @@ export function planMemory(graph: Graph, base: number, nodeScratch: number[]): M
       return;
     }
     for (const out of node.outputs) {
+      const written = out ? bufferOf.get(out) : undefined;
+      if (written) written.last = Math.max(written.last, idx); // written again (an If output, in the else branch)
       if (!out || bufferOf.has(out) || outputSet.has(out)) continue;
       newBuffer(out, 'arena', idx);
     }
@@ -90,6 +92,7 @@ export function planMemory(graph: Graph, base: number, nodeScratch: number[]): M
     }
   });
 
+  extendOverRegions(graph, buffers, bufferOf);
   mergeInPlace(graph, bufferOf);
 
   let cursor = alignUp(base);
@@ -125,6 +128,39 @@ export function planMemory(graph: Graph, base: number, nodeScratch: number[]): M
     lowerBound = Math.max(lowerBound, live);
   }
   return { bufferOf, buffers, scratchOf, inputsStart, outputsStart, arenaStart, arenaBytes, arenaLowerBound: lowerBound, end: arenaStart + arenaBytes };
+}
+
+/**
+ * A control-flow region (If, Loop) may run its nodes many times or not at all: a buffer used both inside a
+ * region and outside it stays alive across the whole region (a loop reads outer values and its carried state in
+ * every iteration), while buffers used only inside keep their own lifetimes within it.
+ */
+function extendOverRegions(graph: Graph, buffers: Buffer[], bufferOf: Map<string, Buffer>): void {
+  const open: number[] = [];
+  const regions: [number, number][] = [];
+  graph.nodes.forEach((n, idx) => {
+    const r = lookupOp(n.opType, n.domain, graph.opset)?.region;
+    if (r === 'open') open.push(idx);
+    else if (r === 'close') regions.push([open.pop()!, idx]);
+  });
+  if (!regions.length) return;
+  const touched = new Map<Buffer, number[]>();
+  graph.nodes.forEach((n, idx) => {
+    for (const name of [...n.inputs, ...n.outputs]) {
+      const b = name ? bufferOf.get(name) : undefined;
+      if (b) (touched.get(b) ?? touched.set(b, []).get(b)!).push(idx);
+    }
+  });
+  for (const b of buffers) {
+    const at = touched.get(b);
+    if (!at) continue;
+    // Outer regions first do not matter: a buffer extended over an inner region is then inside and outside of it.
+    for (const [first, last] of regions) {
+      const inside = at.some((i) => i > first && i < last);
+      const outside = b.first < first || b.last > last || at.some((i) => i < first || i > last);
+      if (inside && outside) { b.first = Math.min(b.first, first); b.last = Math.max(b.last, last); }
+    }
+  }
 }
 
 /** Lets in-place ops write their output over an input that dies at that node (same byte size, arena only). */

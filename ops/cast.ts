@@ -18,7 +18,7 @@ function emitCast(ctx: EmitCtx<unknown>): void {
 }
 
 export const Cast = defineOp<{ to: DType }>({
-  op: 'Cast', since: 1, dtypes: ALL_DTYPES,
+  op: 'Cast', since: 1, dtypes: ALL_DTYPES, elementwise: true,
   attrs(a) {
     const raw = a.raw('to');
     if (typeof raw === 'string') {

@@ -3,7 +3,7 @@
 // rows: im2col of the int8 input (padding = the input's zero point), packed into i16 K-pairs minus the zero point,
 // then one GEMM against the weights (int8 as stored, zero point subtracted at compile time) with a requantizing
 // or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
-// (conv-int8-depthwise.ts).
+// (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { im2col } from '../codegen/im2col.js';
 import { callQGemm, packConstA, packPairsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
@@ -12,7 +12,7 @@ import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
 import { depthwiseInt8Applies, depthwiseInt8Scratch, emitDepthwiseInt8 } from './conv-int8-depthwise.js';
 import { ensureSlack } from './matmul.js';
-import type { EmitCtx, Operand } from './types.js';
+import type { EmitCtx, KernelVariant, Operand, VariantCtx } from './types.js';
 
 /** Bytes of the packed B tile per chunk (i16 pairs): keeps it within L2. */
 const CHUNK_BYTES = 1 << 19;
@@ -53,18 +53,38 @@ export function planQConv(geo: ConvGeometry, cin: number, cout: number, group: n
   return { mg, cg, K, Kp, inPlane, outPlane, rows, ow, pointwise, chunk, chunks, colsPad };
 }
 
-/** Scratch bytes: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
-export function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
-  if (depthwiseInt8Applies(geo, cin, cout, group)) return depthwiseInt8Scratch(geo);
+/** Scratch bytes of the GEMM path: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
+function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
   const p = planQConv(geo, cin, cout, group);
   const packed = Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4;
   return (p.pointwise ? 0 : p.K * p.colsPad + 64) + packed + 64;
 }
 
-/** The kernel variant a QConv node runs, for the report and the kernel's name. */
-export function qconvVariant(geo: ConvGeometry, cin: number, cout: number, group: number): string {
-  if (depthwiseInt8Applies(geo, cin, cout, group)) return 'depthwise-int8';
-  return planQConv(geo, cin, cout, group).pointwise ? 'pointwise-qgemm' : 'im2col-qgemm';
+/** What an integer convolution op tells the shared variants: its geometry, and whether the int8 kernels apply. */
+export interface IntConvOp<A> {
+  shape(ctx: VariantCtx<A> | EmitCtx<A>): { geo: ConvGeometry; cin: number; cout: number; group: number };
+  /** Constant weights and parameters the kernels need at compile time. */
+  fast(ctx: VariantCtx<A>): boolean;
+  params(ctx: EmitCtx<A>): QConvParams;
+}
+
+/**
+ * The int8 kernel variants of QLinearConv and ConvInteger (the op adds its plain-loop fallback after them):
+ * depthwise, pointwise GEMM (the input packed directly), im2col + GEMM.
+ */
+export function int8ConvVariants<A>(op: IntConvOp<A>): KernelVariant<A>[] {
+  const dims = (ctx: VariantCtx<A>) => { const d = op.shape(ctx); return [d.geo, d.cin, d.cout, d.group] as const; };
+  const gemm = (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emitQConv(ctx as EmitCtx<unknown>, op.params(ctx)); };
+  return [
+    {
+      name: 'int8-depthwise',
+      applies: (ctx) => op.fast(ctx) && depthwiseInt8Applies(...dims(ctx)),
+      scratch: (ctx) => depthwiseInt8Scratch(op.shape(ctx).geo),
+      emit: (ctx) => { if (numel(ctx.outputs[0].shape) > 0) emitDepthwiseInt8(ctx as EmitCtx<unknown>, op.params(ctx)); },
+    },
+    { name: 'int8-pointwise-gemm', applies: (ctx) => op.fast(ctx) && planQConv(...dims(ctx)).pointwise, scratch: (ctx) => qconvScratch(...dims(ctx)), emit: gemm },
+    { name: 'int8-im2col-gemm', applies: (ctx) => op.fast(ctx), scratch: (ctx) => qconvScratch(...dims(ctx)), emit: gemm },
+  ];
 }
 
 function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, values: ArrayLike<number> | undefined, n: number): T {
@@ -73,10 +93,8 @@ function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, val
   return out;
 }
 
-export function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
+function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const y = ctx.outputs[0];
-  if (numel(y.shape) === 0) return;
-  if (depthwiseInt8Applies(q.geo, q.cin, q.cout, q.group)) return emitDepthwiseInt8(ctx, q);
   const p = planQConv(q.geo, q.cin, q.cout, q.group);
   const xType = q.x.dtype === 'int8' ? 'i8' : 'u8';
   const a = packConstA(q.w, q.cout, p.K, q.wZp, q.wSigned, q.group);

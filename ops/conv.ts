@@ -8,13 +8,13 @@
 
 import { applyActivation, applyActivationScalar, callGemm, gemmKernel, gemmNR, lanes, MR, packA, packBias, readFused, type FusedAttrs } from '../codegen/gemm.js';
 import { forRange, im2col } from '../codegen/im2col.js';
-import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
+import { computeType, type Expr, type Kernel, type Local, type Target } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
 import { convGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
 import { emitWinograd, winogradPlan } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
-import { defineOp, type EmitCtx, type InferCtx, type Operand } from './types.js';
+import { defineOp, type EmitCtx, type InferCtx, type KernelVariant, type Operand, type VariantCtx } from './types.js';
 
 type Attrs = ConvAttrs & FusedAttrs;
 
@@ -58,13 +58,61 @@ function planConv(ctx: InferCtx<Attrs> | EmitCtx<Attrs>, allowPointwise: boolean
   return { geo, batch, cin, cout, group, cg, mg, K, inPlane, outPlane, rows, ow, pointwise, chunk, chunks, colsPad };
 }
 
-function isDepthwise(p: ConvPlan, ctx: EmitCtx<Attrs>): boolean {
-  return p.geo.inSize.length === 2 && p.cg === 1 && p.mg === 1 && (ctx.target === 'scalar' || p.geo.strides[1] <= 2) && p.K <= 64;
+function isDepthwise(p: ConvPlan, target: Target): boolean {
+  return p.geo.inSize.length === 2 && p.cg === 1 && p.mg === 1 && (target === 'scalar' || p.geo.strides[1] <= 2) && p.K <= 64;
 }
 
-/** The fast float32 path applies (constant weights). */
+/** The fast float32 paths apply (constant weights and bias). */
 const fastF32 = (ctx: InferCtx<Attrs> | EmitCtx<Attrs>) =>
   ctx.inputs[0]!.dtype === 'float32' && !!ctx.inputs[1]!.const && (!ctx.inputs[2] || !!ctx.inputs[2].const);
+
+const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF32(ctx));
+const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, p: ConvPlan) => winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group);
+/** An empty output has nothing to compute. */
+const unlessEmpty = (emit: (ctx: EmitCtx<Attrs>) => void) => (ctx: EmitCtx<Attrs>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
+
+/** Conv's kernels, in priority order (see OpDef.variants). */
+const CONV_VARIANTS: KernelVariant<Attrs>[] = [
+  {
+    name: 'depthwise',
+    applies: (ctx) => fastF32(ctx) && isDepthwise(planOf(ctx), ctx.target),
+    scratch(ctx) {
+      const g = planOf(ctx).geo;
+      const [H, W] = g.inSize;
+      const hp = Math.max(H + g.padBegin[0], (g.outSize[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
+      const wp = Math.max(W + g.padBegin[1], (g.outSize[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1) + 8;
+      return hp * wp * 4 + 64;
+    },
+    emit: unlessEmpty((ctx) => emitDepthwise(ctx, planOf(ctx))),
+  },
+  {
+    name: 'winograd-f2x2-3x3',
+    applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!winogradOf(ctx, planOf(ctx)),
+    scratch: (ctx) => winogradOf(ctx, planOf(ctx))!.scratch,
+    emit: unlessEmpty((ctx) => emitWinograd(ctx, winogradOf(ctx, planOf(ctx))!, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx))),
+  },
+  {
+    name: 'pointwise-gemm',
+    applies: (ctx) => fastF32(ctx) && planOf(ctx).pointwise,
+    emit: unlessEmpty((ctx) => emitGemmConv(ctx, planOf(ctx), gemmNR(ctx.target))),
+  },
+  {
+    name: 'im2col-gemm',
+    applies: fastF32,
+    scratch: (ctx) => { const p = planOf(ctx); return p.K * p.colsPad * 4 + 64; },
+    emit: unlessEmpty((ctx) => emitGemmConv(ctx, planOf(ctx), gemmNR(ctx.target))),
+  },
+  {
+    // other float dtypes, weights computed at run time
+    name: 'im2col-loop',
+    applies: () => true,
+    scratch: (ctx) => { const p = planOf(ctx); return p.K * p.colsPad * DTYPE_SIZE[ctx.inputs[0]!.dtype] + 64; },
+    emit: unlessEmpty((ctx) => {
+      if (ctx.attrs.act.kind !== 'none' || ctx.attrs.residual >= 0) ctx.fail('internal: fused epilogue on a non-float32 or dynamic-weight Conv');
+      emitGenericConv(ctx, planOf(ctx));
+    }),
+  },
+];
 
 export const Conv = defineOp<Attrs>({
   op: 'Conv', since: 1, dtypes: ['float32', 'float64', 'float16', 'bfloat16'],
@@ -89,32 +137,7 @@ export const Conv = defineOp<Attrs>({
     if (r >= 0 && (ctx.inputs[r]?.shape.join() !== out.join() || x!.dtype !== 'float32')) ctx.fail('fused residual must be float32 with the output shape');
     return [{ dtype: x!.dtype, shape: out }];
   },
-  scratch(ctx) {
-    const p = planConv(ctx, fastF32(ctx));
-    const e = DTYPE_SIZE[ctx.inputs[0]!.dtype];
-    const wino = fastF32(ctx) ? winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group) : undefined;
-    if (wino) return Math.max(wino.scratch, p.K * p.colsPad * 4 + 64);
-    if (fastF32(ctx) && p.cg === 1 && p.mg === 1 && p.geo.inSize.length === 2) {
-      const [H, W] = p.geo.inSize;
-      const g = p.geo;
-      const hp = Math.max(H + g.padBegin[0], (g.outSize[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
-      const wp = Math.max(W + g.padBegin[1], (g.outSize[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1) + 8;
-      return Math.max(hp * wp * 4 + 64, p.K * p.colsPad * 4 + 64);
-    }
-    return p.pointwise ? 0 : p.K * p.colsPad * e + 64;
-  },
-  emit(ctx) {
-    if (numel(ctx.outputs[0].shape) === 0) return;
-    const p = planConv(ctx, fastF32(ctx));
-    const wino = fastF32(ctx) && ctx.target === 'simd' ? winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group) : undefined;
-    if (fastF32(ctx) && isDepthwise(p, ctx)) emitDepthwise(ctx, p);
-    else if (wino) emitWinograd(ctx, wino, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx));
-    else if (fastF32(ctx)) emitGemmConv(ctx, p, gemmNR(ctx.target));
-    else {
-      if (ctx.attrs.act.kind !== 'none' || ctx.attrs.residual >= 0) ctx.fail('internal: fused epilogue on a non-float32 or dynamic-weight Conv');
-      emitGenericConv(ctx, p);
-    }
-  },
+  variants: CONV_VARIANTS,
 });
 
 function residualOf(ctx: EmitCtx<Attrs>): Operand | undefined {

@@ -153,7 +153,7 @@ function binaryOp(op: string, since: number, allowed: readonly DType[], name: st
   scalar: (k: Kernel, a: Expr, b: Expr, dt: DType) => Expr, simd?: (k: Kernel, a: Expr, b: Expr) => Expr,
   fold?: (a: bigint, b: bigint) => bigint): OpDef {
   return defineOp({
-    op, since, dtypes: allowed, inPlace: true,
+    op, since, dtypes: allowed, inPlace: true, elementwise: true,
     notes: since < 7 ? 'opset < 7: broadcast/axis attributes' : undefined,
     infer: inferBinary(allowed),
     evaluate: fold && ((ctx) => foldInts(ctx, ctx.inputs[0]!.dtype, ([a, b]) => fold(a, b))),
@@ -275,7 +275,7 @@ export const Pow = defineOp({
 function variadic(op: string, allowed: (opset: number) => readonly DType[], fold: (k: Kernel, a: Expr, b: Expr, dt: DType) => Expr,
   simdFold: ((k: Kernel, a: Expr, b: Expr) => Expr) | undefined, finish?: 'mean', intFold?: (a: bigint, b: bigint) => bigint): OpDef {
   return defineOp({
-    op, since: 1, dtypes: allowed(99), inPlace: true,
+    op, since: 1, dtypes: allowed(99), inPlace: true, elementwise: true,
     evaluate: intFold && ((ctx) => foldInts(ctx, ctx.inputs.find(Boolean)!.dtype, (args) => args.reduce(intFold))),
     infer(ctx) {
       const ins = ctx.inputs.filter(Boolean) as InputInfo[];

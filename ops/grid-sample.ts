@@ -8,7 +8,7 @@ import { ALL_DTYPES, DTYPE_SIZE, FLOATS, isFloat, type DType } from '../src/ir/d
 import { numel, stridesOf } from '../src/ir/graph.js';
 import type { Expr, Local, WasmModule } from '../codegen/wasm.js';
 import { computeIn, storeInterpolated } from './resize.js';
-import { defineOp, type InferCtx, type OpDef } from './types.js';
+import { defineOp, type EmitCtx, type InferCtx, type OpDef } from './types.js';
 
 type GridMode = 'linear' | 'nearest' | 'cubic';
 type Padding = 'zeros' | 'border' | 'reflection';
@@ -78,7 +78,7 @@ function reflectHelper(w: WasmModule, ct: 'f32' | 'f64'): string {
   });
 }
 
-function emitGridSample(ctx: Parameters<OpDef<GridAttrs>['emit']>[0]): void {
+function emitGridSample(ctx: EmitCtx<GridAttrs>): void {
   const [x, grid] = [ctx.inputs[0]!, ctx.inputs[1]!];
   const y = ctx.outputs[0];
   if (numel(y.shape) === 0) return;

@@ -2,6 +2,7 @@
 // Adding an operator = adding its file and one import line here.
 
 import type { OpDef } from './types.js';
+import { INTERNAL_DOMAIN } from './internal-domain.js';
 import * as elementwise from './elementwise.js';
 import * as unary from './unary.js';
 import * as activations from './activations.js';
@@ -55,10 +56,15 @@ import * as qlinearBinary from './qlinear-binary.js';
 import * as qlinearConcat from './qlinear-concat.js';
 import * as qlinearPool from './qlinear-pool.js';
 import * as imageInput from './image-input.js';
-const MODULES: Record<string, unknown>[] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput];
+import * as controlFlow from './control-flow.js';
+import * as nonzero from './nonzero.js';
+import * as nms from './nms.js';
+import * as unique from './unique.js';
+const MODULES: Record<string, unknown>[] = [] = [elementwise, unary, activations, logic, cast, clip, shapeOps, quantize, integerOps, qlinear, einsum, rnn, dft, windowOps, rotary, attention, linearAttention, misc, reduce, argminmax, softmax, cumsum, topk, pool, norm, lrn, batchnorm, constantOps, transpose, slice, concat, split, expand, tile, depthSpace, matmul, conv, gemm, convTranspose, pad, resize, gather, scatter, trilu, onehot, reverseSequence, gridSample, roiAlign, qlinearLookup, qlinearBinary, qlinearConcat, qlinearPool, imageInput, controlFlow, nonzero, nms, unique];
 
 function isOpDef(x: unknown): x is OpDef {
-  return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' && typeof (x as OpDef).emit === 'function';
+  return typeof x === 'object' && x !== null && typeof (x as OpDef).op === 'string' &&
+    (typeof (x as OpDef).emit === 'function' || Array.isArray((x as OpDef).variants));
 }
 
 /** All definitions, flattened from each module's exports (single defs or arrays of defs). */
@@ -72,8 +78,8 @@ for (const def of ALL_OPS) {
   (byName.get(key) ?? byName.set(key, []).get(key)!).push(def);
 }
 
+/** Domain of nodes that graph passes create: see ops/internal-domain.ts. */
 export { INTERNAL_DOMAIN } from './internal-domain.js';
-import { INTERNAL_DOMAIN } from './internal-domain.js';
 
 /** The definition covering `opset` for this operator, or undefined. */
 export function lookupOp(op: string, domain: string, opset: number): OpDef | undefined {

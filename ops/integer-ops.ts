@@ -7,7 +7,7 @@ import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Shape } from '../src/ir/graph.js';
 import { convGeometry as sharedGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry as SharedGeometry } from './conv-geometry.js';
-import { emitQConv, qconvScratch } from './conv-int8.js';
+import { int8ConvVariants } from './conv-int8.js';
 import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
 import { defineOp, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
 
@@ -263,28 +263,37 @@ export const ConvInteger = defineOp<ConvAttrs>({
     if (!x || !w || !INT8.includes(x.dtype) || !INT8.includes(w.dtype)) ctx.fail('x and w must be int8 or uint8');
     return [{ dtype: 'int32', shape: convGeometry(ctx, x!.shape, w!.shape, ctx.attrs).outShape }];
   },
-  scratch(ctx) {
-    const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs);
-    return fastConvInteger(ctx.inputs, g) ? qconvScratch(g.geo, g.C, g.M, g.group) : 0;
-  },
-  emit(ctx) {
-    const [x, w, xzp, wzp] = ctx.inputs;
-    const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
-    if (fastConvInteger(ctx.inputs, g)) {
-      const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
-      return emitQConv(ctx, {
-        x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
-        w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
-        xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
-        epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 }, yZp: 0,
-      });
-    }
-    const params: ConvParam[] = [];
-    const zp: { x?: number; w?: number } = {};
-    if (xzp) zp.x = params.push(convParam(ctx, xzp, g.M, 'x_zero_point', false)) - 1;
-    if (wzp) zp.w = params.push(convParam(ctx, wzp, g.M, 'w_zero_point', true)) - 1;
-    emitIntConv(ctx, 'convint', x!, w!, g, params, zp, ctx.outputs[0], (k, acc, _p, y) => k.i32.store(0, 4, y, acc.get()));
-  },
+  variants: [
+    ...int8ConvVariants<ConvAttrs>({
+      shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
+      fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
+      params(ctx) {
+        const [x, w, xzp, wzp] = ctx.inputs;
+        const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+        const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
+        return {
+          x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
+          w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+          xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
+          epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 }, yZp: 0,
+        };
+      },
+    }),
+    {
+      // run-time weights
+      name: 'integer-loop',
+      applies: () => true,
+      emit(ctx) {
+        const [x, w, xzp, wzp] = ctx.inputs;
+        const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+        const params: ConvParam[] = [];
+        const zp: { x?: number; w?: number } = {};
+        if (xzp) zp.x = params.push(convParam(ctx, xzp, g.M, 'x_zero_point', false)) - 1;
+        if (wzp) zp.w = params.push(convParam(ctx, wzp, g.M, 'w_zero_point', true)) - 1;
+        emitIntConv(ctx, 'convint', x!, w!, g, params, zp, ctx.outputs[0], (k, acc, _p, y) => k.i32.store(0, 4, y, acc.get()));
+      },
+    },
+  ],
 });
 
 /**

@@ -194,7 +194,7 @@ function poolKernel(ctx: EmitCtx<unknown>, kind: PoolKind, dt: DType, g: PoolGeo
 }
 
 /** Output columns [lo, hi) whose whole window lies inside the input row. */
-function interiorColumns(g: PoolGeom): [number, number] {
+export function interiorColumns(g: PoolGeom): [number, number] {
   const [W, OW, KW, sx, dx, pb] = [g.inDims[1], g.outDims[1], g.kernel[1], g.strides[1], g.dilations[1], g.padBegin[1]];
   const lo = Math.min(OW, Math.ceil(pb / sx));
   const hi = Math.max(lo, Math.min(OW, Math.floor((W - 1 + pb - (KW - 1) * dx) / sx) + 1));

@@ -6,11 +6,10 @@
 // contiguous or broadcast (same shapes, a scalar operand, a row broadcast).
 
 import { emitElementwise, type ElementwiseSpec } from '../codegen/elementwise.js';
-import { dequantizeQuarters, quantizeQuarters, widenBytes } from '../codegen/int8-lanes.js';
+import { dequantizeQuarters, quantizeQuarters, quantizeScalar, widenBytes } from '../codegen/int8-lanes.js';
 import type { Expr, Kernel } from '../codegen/wasm.js';
 import { broadcastOrFail } from './elementwise.js';
 import { dequantize, qparam, qparamKey, quantize, type QParam } from './qparams.js';
-import { saturateRound } from './quantize.js';
 import type { OpCtx } from './move.js';
 import { defineOp, type InferCtx, type TensorInfo } from './types.js';
 import { makeTensor, numel, stridesOf, type Tensor } from '../src/ir/graph.js';
@@ -32,7 +31,7 @@ function spec(op: FloatOp, [pa, pb, pc]: [QParam, QParam, QParam]): ElementwiseS
   const dq = (k: Kernel, v: Expr, p: QParam) => k.f32.mul(k.f32.convert_s.i32(p.zp ? k.i32.sub(v, k.c32(p.zp)) : v), k.cf32(p.scale));
   return {
     name: `qlinear-${op}:${qparamKey(pa)}:${qparamKey(pb)}:${qparamKey(pc)}`,
-    scalar: (k, [a, b]) => saturateRound(k, k.f32.div(fop(k)(dq(k, a, pa), dq(k, b, pb)), k.cf32(pc.scale)), pc.zp ? k.c32(pc.zp) : undefined, pc.dtype, 'f32'),
+    scalar: (k, [a, b]) => quantizeScalar(k, k.f32.div(fop(k)(dq(k, a, pa), dq(k, b, pb)), k.cf32(pc.scale)), pc.zp, pc.dtype),
     simdBytes(k, [a, b]) {
       const fa = dequantizeQuarters(k, widenBytes(k, a, pa.dtype), pa.zp, pa.scale);
       const fb = dequantizeQuarters(k, widenBytes(k, b, pb.dtype), pb.zp, pb.scale);

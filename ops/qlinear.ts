@@ -12,7 +12,7 @@ import {
   type ConvAttrs, type ConvGeometry, type ConvParam, type MatParam,
 } from './integer-ops.js';
 import { roundTo, saturateRound, toFloat } from './quantize.js';
-import { emitQConv, qconvScratch, type QConvParams } from './conv-int8.js';
+import { int8ConvVariants, type QConvParams } from './conv-int8.js';
 import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
 import { defineOp, type AttrReader, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
 
@@ -126,29 +126,36 @@ export const QLinearConv = defineOp<ConvAttrs & QClamp>({
     if (bias && (bias.dtype !== 'int32' || numel(bias.shape) !== g.M)) ctx.fail(`B must be int32 of length ${g.M}`);
     return [{ dtype: ctx.inputs[7]!.dtype, shape: g.outShape }];
   },
-  scratch(ctx) {
-    if (!fastQConv(ctx.inputs)) return 16;
-    const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[3]!.shape, ctx.attrs);
-    return qconvScratch(g.geo, g.C, g.M, g.group);
-  },
-  emit(ctx) {
-    const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as (Operand | undefined)[] as Operand[];
-    const g = convGeometry(ctx, x.shape, w.shape, ctx.attrs);
-    if (fastQConv(ctx.inputs)) return emitQConv(ctx, qconvParams(ctx, g));
-    if (ctx.attrs.lo > -129 || ctx.attrs.hi < 256) ctx.fail('internal: a fused clamp on a QLinearConv with run-time parameters');
-    const params: ConvParam[] = [
-      convParam(ctx, xzp, g.M, 'x_zero_point', false), convParam(ctx, wzp, g.M, 'w_zero_point', true),
-      convParam(ctx, xs, g.M, 'x_scale', false), convParam(ctx, ws, g.M, 'w_scale', true),
-      convParam(ctx, ys, g.M, 'y_scale', false), convParam(ctx, yzp, g.M, 'y_zero_point', false),
-    ];
-    if (bias) params.push({ op: bias, stride: 4 });
-    const y = ctx.outputs[0];
-    const tmp = ctx.scratch();
-    emitIntConv(ctx, `qlconv@${tmp}`, x, w, g, params, { x: 0, w: 1 }, y, (k, acc, p, yAddr) => {
-      const total = bias ? k.i32.add(acc.get(), p(6)) : acc.get();
-      return k.store(y.dtype, yAddr, requantize(k, total, multiplier(k, p(2), p(3), p(4), xs.dtype, tmp), p(5), y.dtype));
-    });
-  },
+  variants: [
+    ...int8ConvVariants<ConvAttrs & QClamp>({
+      shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[3]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
+      fast: (ctx) => fastQConv(ctx.inputs),
+      params: (ctx) => qconvParams(ctx, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[3]!.shape, ctx.attrs)),
+    }),
+    {
+      // run-time weights or parameters, float16 scales
+      name: 'integer-loop',
+      applies: () => true,
+      scratch: () => 16,
+      emit(ctx) {
+        const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as (Operand | undefined)[] as Operand[];
+        const g = convGeometry(ctx, x.shape, w.shape, ctx.attrs);
+        if (ctx.attrs.lo > -129 || ctx.attrs.hi < 256) ctx.fail('internal: a fused clamp on a QLinearConv with run-time parameters');
+        const params: ConvParam[] = [
+          convParam(ctx, xzp, g.M, 'x_zero_point', false), convParam(ctx, wzp, g.M, 'w_zero_point', true),
+          convParam(ctx, xs, g.M, 'x_scale', false), convParam(ctx, ws, g.M, 'w_scale', true),
+          convParam(ctx, ys, g.M, 'y_scale', false), convParam(ctx, yzp, g.M, 'y_zero_point', false),
+        ];
+        if (bias) params.push({ op: bias, stride: 4 });
+        const y = ctx.outputs[0];
+        const tmp = ctx.scratch();
+        emitIntConv(ctx, `qlconv@${tmp}`, x, w, g, params, { x: 0, w: 1 }, y, (k, acc, p, yAddr) => {
+          const total = bias ? k.i32.add(acc.get(), p(6)) : acc.get();
+          return k.store(y.dtype, yAddr, requantize(k, total, multiplier(k, p(2), p(3), p(4), xs.dtype, tmp), p(5), y.dtype));
+        });
+      },
+    },
+  ],
 });
 
 /** Constant weights, zero points and bias, float32 scales: the int8 GEMM / depthwise path. */

@@ -7,7 +7,7 @@ import { callFast, callMath } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
-import { defineOp, type AttrReader, type InferCtx, type OpDef, type Operand, type TensorInfo } from './types.js';
+import { defineOp, type AttrReader, type EmitCtx, type InferCtx, type OpDef, type Operand, type TensorInfo } from './types.js';
 
 type Kind = 'RNN' | 'GRU' | 'LSTM';
 const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
@@ -125,7 +125,7 @@ function activate(k: Kernel, a: Activation, x: Expr, t: 'f32' | 'f64'): Expr {
 }
 
 /** Input slots: X W R B sequence_lens initial_h initial_c P; output slots Y Y_h Y_c. */
-function emitRnn(kind: Kind, ctx: Parameters<OpDef<RnnAttrs>['emit']>[0]): void {
+function emitRnn(kind: Kind, ctx: EmitCtx<RnnAttrs>): void {
   const d = dims(ctx, kind);
   const { S, B, I, H, D, G } = d;
   const at = ctx.attrs;

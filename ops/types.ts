@@ -9,6 +9,14 @@ import type { AttrValue, Node, Shape, Tensor } from '../src/ir/graph.js';
 export interface TensorInfo {
   dtype: DType;
   shape: Shape;
+  /**
+   * A data-dependent output (NonZero, Compress, Unique, NonMaxSuppression): the axis whose extent is known only at
+   * run time; shape[dynamic] is its upper bound. The kernel writes the tensor densely for its actual shape and
+   * the actual dims at EmitCtx.dims().
+   */
+  dynamic?: number;
+  /** With `dynamic` (axis 0): the kernel zeroes the rows past the actual count, up to the bound. */
+  zeroTail?: boolean;
 }
 
 /** An input as seen by inference: dtype, static shape, and the data when it is a known constant. */
@@ -55,6 +63,8 @@ export interface Operand extends TensorInfo {
 
 export interface EmitCtx<A> extends BaseCtx<A> {
   target: Target;
+  /** The kernel variant chosen for this node, when its op has variants. */
+  variant?: string;
   inputs: (Operand | undefined)[];
   /** Output operands; an omitted optional output (empty name in ctx.node.outputs) is undefined. */
   outputs: Operand[];
@@ -81,6 +91,14 @@ export interface EmitCtx<A> extends BaseCtx<A> {
    * function: V8 compiled the tier-up synchronously there.)
    */
   prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
+  /** Address of output i's actual dims (int32 each), which a kernel with a data-dependent output writes. */
+  dims(i: number): number;
+  /** Control flow in run(): the calls that follow, up to the closing node, form a new body. */
+  openBody(): void;
+  /** Closes the last two bodies as `if (u8 at condPtr) { first } else { second }`. */
+  closeIf(condPtr: number): void;
+  /** Closes the last body as `if (u8 at goPtr) loop { body; repeat while u8 at goPtr }`. */
+  closeLoop(goPtr: number): void;
 }
 
 /** Size of each of the two dummy areas given to EmitCtx.prime. */
@@ -108,8 +126,14 @@ export interface OpDef<A = unknown> {
   evaluate?(ctx: InferCtx<A>): Tensor[] | undefined;
   /** Bytes of scratch memory the emitted kernel needs while it runs (im2col tiles, packing buffers...). */
   scratch?(ctx: InferCtx<A>): number;
-  /** Build the kernel(s) and the call(s) in run(). */
-  emit(ctx: EmitCtx<A>): void;
+  /** Build the kernel(s) and the call(s) in run(). (An op with `variants` has its emit on each variant.) */
+  emit?(ctx: EmitCtx<A>): void;
+  /**
+   * Kernel implementations in priority order (Winograd, depthwise, im2col + GEMM, int8 GEMM, a plain loop...):
+   * codegen picks the first whose condition holds, once per node with the target known, and uses that variant's
+   * scratch and emit. Its name goes into the node's kernel function names and the report.
+   */
+  variants?: readonly KernelVariant<A>[];
   /**
    * Output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze, ...): no kernel, no copy. A function
    * decides per node (Dropout is a view unless its mask output is used).
@@ -120,12 +144,49 @@ export interface OpDef<A = unknown> {
    * size (elementwise ops: each output element depends only on inputs at the same position).
    */
   inPlace?: boolean;
+  /**
+   * Each output element depends only on the input elements at the same (broadcast) position: the op may run over
+   * a data-dependent input's whole bound, its output then has the same run-time count (src/passes/bounded.ts).
+   */
+  elementwise?: boolean;
   /** Inputs (by index) that must be compile-time constants. */
   constInputs?: readonly number[];
   /** The outputs depend only on input shapes and dtypes (Shape, Size): always folded. */
   shapeOnly?: boolean;
   /** Never fold (random generators). */
   noFold?: boolean;
+  /**
+   * Opens or closes a control-flow region of run() (If, Loop): the memory planner keeps every buffer used both
+   * inside and outside a region alive across all of it, since its nodes may run many times or not at all.
+   */
+  region?: 'open' | 'close';
+}
+
+/** What a variant's condition and scratch see: the inference context and the target's capabilities. */
+export interface VariantCtx<A> extends InferCtx<A> {
+  target: Target;
+  /** Asked by what a target allows, never by its name, so that a new target cannot silently fall back. */
+  has(capability: Capability): boolean;
+}
+
+export type Capability = 'simd128';
+
+export function targetHas(target: Target, capability: Capability): boolean {
+  return capability === 'simd128' && target === 'simd';
+}
+
+/** One implementation of an operator, chosen per node (see OpDef.variants). */
+export interface KernelVariant<A> {
+  /** Short and stable: 'winograd-f2x2-3x3', 'depthwise', 'im2col-gemm', 'int8-gemm'... */
+  name: string;
+  applies(ctx: VariantCtx<A>): boolean;
+  scratch?(ctx: VariantCtx<A>): number;
+  emit(ctx: EmitCtx<A>): void;
+}
+
+/** The first variant of `def` that applies to this node (the last one should always apply). */
+export function chooseVariant<A>(def: OpDef<A>, ctx: VariantCtx<A>): KernelVariant<A> | undefined {
+  return def.variants?.find((v) => v.applies(ctx));
 }
 
 /** Whether this node of `def` is a view of its input 0. */

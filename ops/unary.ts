@@ -30,7 +30,7 @@ export interface UnarySpec<A> {
 
 export function unaryOp<A = undefined>(s: UnarySpec<A>): OpDef<A> {
   return defineOp<A>({
-    op: s.op, since: s.since, dtypes: s.dtypes, notes: s.notes, inPlace: true,
+    op: s.op, since: s.since, dtypes: s.dtypes, notes: s.notes, inPlace: true, elementwise: true,
     attrs: s.attrs,
     infer(ctx) {
       const x = ctx.inputs[0];

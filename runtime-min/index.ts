@@ -10,11 +10,15 @@ export type TypedArray =
   | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
 export interface TensorSpec { name: string; dtype: DType; shape: number[] }
-/** Where a graph input or output lives in linear memory. */
+/**
+ * Where a graph input or output lives in linear memory. A data-dependent output (NonZero, NonMaxSuppression...)
+ * has `dynamic`: its shape holds upper bounds, and run() writes the actual dims as int32s at `dims`.
+ */
 export interface IoEntry extends TensorSpec {
   offset: number; bytes: number;
   /** An image input (compiled with --image-input): an 8-bit frame [height, width, channels] in this format. */
   image?: 'RGBA' | 'RGB' | 'GRAY';
+  dynamic?: { axes: number[]; dims: number };
 }
 export interface Manifest {
   format: number; producer: string; target: string; opset: number; inputs: IoEntry[]; outputs: IoEntry[];
@@ -191,6 +195,12 @@ function wrap(mod: WebAssembly.Module, instance: WebAssembly.Instance, options: 
     if (status !== 0) throw new Error(`model run failed with status ${status} (an index input was out of range)`);
     const out: Record<string, Output> = {};
     for (const e of manifest.outputs) {
+      if (e.dynamic) {
+        // A data-dependent output: its actual dims are in memory, its data packed for them at the start of the buffer.
+        const shape = Array.from(new Int32Array(exp.memory.buffer, e.dynamic.dims, e.shape.length));
+        out[e.name] = { data: new ARRAY[e.dtype](exp.memory.buffer, e.offset, count(shape)).slice(), shape };
+        continue;
+      }
       const bytes = new Uint8Array(exp.memory.buffer, e.offset, e.bytes).slice(); // a copy: the next run overwrites memory
       out[e.name] = { data: new ARRAY[e.dtype](bytes.buffer, 0, count(e.shape)), shape: e.shape.slice() };
     }

@@ -282,7 +282,7 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
   const m = report.memory;
   lines.push(
     '',
-    `operators  ${ops.map(([op, n]) => `${op} ×${n}`).join('  ') || 'none'}  ` +
+    `operators  ${ops.map(([op, n]) => `${op} ×${n}${variantsOf(report, op)}`).join('  ') || 'none'}  ` +
       `(${report.nodes.emitted} of ${report.nodes.model} nodes after folding, ${report.kernels} kernels)`,
     `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}${m.scratch ? `; kernel scratch up to ${kB(m.scratch)} of it` : ''}) · ` +
       `weights ${kB(m.weights)} · io ${kB(m.io)} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
@@ -292,6 +292,12 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
     `✓ compiled ${opts.model} in ${Math.round(ms)} ms`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** ' (winograd-f2x2-3x3 ×8, im2col-gemm ×12)': the kernel variants an op's nodes run, when it has several. */
+function variantsOf(report: CompileReport, op: string): string {
+  const mine = Object.entries(report.variants).filter(([k]) => k.startsWith(`${op}:`));
+  return mine.length ? ` (${mine.map(([k, n]) => `${k.slice(op.length + 1)} ×${n}`).join(', ')})` : '';
 }
 
 /** QDQ models: which float ops now run in int8, and which stayed float and why (grouped by reason). */

@@ -6,7 +6,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_OP'    // operators (possibly several) this compiler does not implement
   | 'UNSUPPORTED_DOMAIN'
   | 'UNSUPPORTED_DTYPE'
-  | 'CONTROL_FLOW'      // If / Loop / Scan: static graphs only
+  | 'CONTROL_FLOW'      // a Loop / Scan that cannot be made static (carried values change shape, cannot unroll)
   | 'SYMBOLIC_SHAPE'    // a dimension is not known: bind it with --shape / shapes
   | 'DATA_DEPENDENT'    // an output shape depends on tensor values not known at compile time
   | 'BAD_OPTION'        // an option names an input that does not exist, or has the wrong form

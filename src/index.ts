@@ -9,6 +9,7 @@ import { imageTensorShapes, insertImageInputs, type ImageInputOptions } from './
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
 import { lowerQdq, type QuantSummary } from './passes/lower-qdq.js';
+import { flattenControlFlow } from './passes/control-flow.js';
 import { buildModule, type Manifest } from '../codegen/module.js';
 import { sectionSizes } from '../codegen/sections.js';
 import type { Target } from '../codegen/wasm.js';
@@ -49,6 +50,8 @@ export interface CompileReport {
   ops: Record<string, number>;
   nodes: { model: number; emitted: number };
   kernels: number;
+  /** Nodes per kernel variant, as 'Op:variant' (for example 'Conv:winograd-f2x2-3x3', 'QLinearConv:int8-depthwise'). */
+  variants: Record<string, number>;
   /** QDQ models: the float ops that now run in int8 (by op type), and those that stayed float with the reason. */
   quantization: QuantSummary;
   memory: Manifest['memory'];
@@ -84,10 +87,14 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   inferAndFold(graph, { keepDequantizedConstants: true });
   const quantization = lowerQdq(graph);
   eliminateDeadCode(graph);
-  inferAndFold(graph);
-  eliminateDeadCode(graph);
+  // Fold the DequantizeLinear nodes of constants that no int8 op took (and what depends only on them).
+  if (graph.nodes.some((n) => n.opType === 'DequantizeLinear' && n.inputs.every((i) => !i || graph.values.get(i)?.const))) {
+    inferAndFold(graph);
+    eliminateDeadCode(graph);
+  }
   optimizeGraph(graph);
   eliminateDeadCode(graph);
+  flattenControlFlow(graph);
   const t2 = performance.now();
   options.onProgress?.('codegen');
   const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, producer: `onnx2wasm ${VERSION}` });
@@ -98,6 +105,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
     ops: stats.ops,
     nodes: { model: modelNodes, emitted: graph.nodes.length },
     kernels: stats.kernels,
+    variants: stats.variants,
     quantization,
     memory: manifest.memory,
     timeMs: { decode: t1 - t0, passes: t2 - t1, codegen: t3 - t2, total: t3 - t0 },

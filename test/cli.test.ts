@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIO } from '../src/cli.js';
-import { encodeModel } from '../src/onnx/encode.js';
+import { encodeModel, graph } from '../src/onnx/encode.js';
 import { loadSync } from '../runtime-min/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onnx2wasm-cli-'));
@@ -144,6 +144,20 @@ describe('onnx2wasm CLI: user errors', () => {
     await userError([join(dir, 'missing.onnx')], /cannot read .*missing\.onnx: ENOENT/);
     await userError([modelFile(new TextEncoder().encode('hello, world\n'))], /not an ONNX model/);
     await userError([modelFile(addRelu.subarray(0, addRelu.length - 100))], /not an ONNX model.*truncated/);
+  });
+
+  it('an If on an input with branches of different shapes: one line naming the If and the --constant to give', async () => {
+    const out = (name: string, value: number[]) => graph({ inputs: [], outputs: [{ name }], nodes: [{ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { dtype: 'float32', shape: [value.length], data: Float32Array.from(value) } } }] });
+    const model = modelFile(encodeModel({
+      opset: 13,
+      inputs: [{ name: 'c', dtype: 'bool', shape: [] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'If', name: 'pick', inputs: ['c'], outputs: ['y'], attrs: { then_branch: out('a', [1, 2]), else_branch: out('b', [3]) } }],
+    }));
+    await userError([model], /node "pick" \(If, opset 13\): its branches give output "y" different types \(then float32 2, else float32 1\).*--constant c=/);
+    expect(readdirSync(join(model, '..'))).toEqual(['model.onnx']);
+    expect((await cli([model, '--constant', 'c=true', '-q'])).code).toBe(0);
+    expect(loadSync(readFileSync(model.replace(/\.onnx$/, '.wasm'))).run({}).y.data).toEqual(Float32Array.of(1, 2));
   });
 
   it('unsupported operators: every node in one line', async () => {

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { compile, CompileError, type CompileOptions, type ErrorCode } from '../src/index.js';
-import { encodeModel, type ModelSpec } from '../src/onnx/encode.js';
+import { encodeModel, graph, type ModelSpec } from '../src/onnx/encode.js';
+import { makeTensor } from '../src/ir/graph.js';
 
 const { onnx } = onnxProto;
 // The bundled example (a real exported model), so this test needs nothing outside the repo.
@@ -91,23 +92,50 @@ describe('models this compiler cannot take', () => {
     expect([e.node, e.op]).toEqual(['gelu_7', 'FusedGelu']);
   });
 
-  it('control flow (If with subgraphs): CONTROL_FLOW', async () => {
-    const branch = (value: number) => onnx.GraphProto.create({
-      name: `branch_${value}`,
-      node: [{ opType: 'Constant', output: ['out'], attribute: [{ name: 'value_float', type: onnx.AttributeProto.AttributeType.FLOAT, f: value }] }],
-      output: [{ name: 'out', type: { tensorType: { elemType: 1, shape: { dim: [] } } } }],
-    });
-    const model = editModel({
+  it('a sequence inside a Loop body: UNSUPPORTED_OP naming the body node by its path', async () => {
+    const model = encodeModel({
       opset: 13,
-      inputs: [{ name: 'cond', dtype: 'bool', shape: [] }],
-      outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
-      nodes: [{ op: 'If', inputs: ['cond'], outputs: ['y'], name: 'choose' }],
-    }, (m) => {
-      const T = onnx.AttributeProto.AttributeType.GRAPH;
-      m.graph!.node[0].attribute = [{ name: 'then_branch', type: T, g: branch(1) }, { name: 'else_branch', type: T, g: branch(0) }];
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { n: makeTensor('int64', [], BigInt64Array.of(3n)) },
+      nodes: [{
+        op: 'Loop', name: 'collect', inputs: ['n', '', 'x'], outputs: ['y'], attrs: {
+          body: graph({
+            inputs: [{ name: 'i', dtype: 'int64', shape: [] }, { name: 'c', dtype: 'bool', shape: [] }, { name: 's', dtype: 'float32', shape: [2] }],
+            outputs: [{ name: 'c2' }, { name: 's2' }],
+            nodes: [
+              { op: 'Identity', inputs: ['c'], outputs: ['c2'] },
+              { op: 'SequenceConstruct', name: 'pack', inputs: ['s'], outputs: ['seq'] },
+              { op: 'ConcatFromSequence', name: 'unpack', inputs: ['seq'], outputs: ['s2'], attrs: { axis: 0 } },
+            ],
+          }),
+        },
+      }],
     });
-    const e = await expectCode('CONTROL_FLOW', model, {}, /control-flow operators are not supported.*"choose" \(If\)/);
-    expect(e.node).toBe('choose');
+    const e = await expectCode('UNSUPPORTED_OP', model, {}, /SequenceConstruct \(opset 13; nodes "collect\/body\/pack"\).*sequences and optionals are not supported/);
+    expect(e.node).toBe('collect/body/pack');
+  });
+
+  it('a Loop whose carried value grows, with a run-time trip count: CONTROL_FLOW suggesting --constant', async () => {
+    const model = encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2] }, { name: 'n', dtype: 'int64', shape: [] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      nodes: [{
+        op: 'Loop', name: 'grow', inputs: ['n', '', 'x'], outputs: ['y'], attrs: {
+          body: graph({
+            inputs: [{ name: 'i', dtype: 'int64', shape: [] }, { name: 'c', dtype: 'bool', shape: [] }, { name: 's', dtype: 'float32', shape: [2] }],
+            outputs: [{ name: 'c2' }, { name: 's2' }],
+            nodes: [{ op: 'Identity', inputs: ['c'], outputs: ['c2'] }, { op: 'Concat', inputs: ['s', 's'], outputs: ['s2'], attrs: { axis: 0 } }],
+          }),
+        },
+      }],
+    });
+    const e = await expectCode('CONTROL_FLOW', model, {}, /node "grow" \(Loop, opset 13\): loop-carried value "x" changes from float32 2 to float32 4 in one iteration.*--constant n=/);
+    expect(e.node).toBe('grow');
+    // With the trip count bound, the loop unrolls: x doubles in length three times.
+    const { manifest } = await compile(model, { constants: { n: { data: [3], shape: [] } } });
+    expect(manifest.outputs[0].shape).toEqual([16]);
   });
 
   it('a string input: UNSUPPORTED_DTYPE naming the input', async () => {

@@ -33,7 +33,7 @@ function feedsFor(seed: number): Feeds {
 }
 const plain = (f: Feeds) => Object.fromEntries(Object.entries(f).map(([k, t]) => [k, t.data]));
 
-const ABI_EXPORTS = ['input_bytes', 'input_count', 'input_ptr', 'memory', 'output_bytes', 'output_count', 'output_ptr', 'run'];
+const ABI_EXPORTS = ['input_bytes', 'input_count', 'input_ptr', 'memory', 'output_bytes', 'output_count', 'output_dims', 'output_ptr', 'run'];
 
 describe('runtime-min bundle', () => {
   it('bundles with esbuild to under 10 KB, with no dependencies', async () => {
@@ -123,12 +123,14 @@ describe('runtime-min with compiled modules', async () => {
       expect(mf.format).toBe(1);
 
       // Use the module the way a C host does: only exported functions and memory, no manifest.
-      const abi = new WebAssembly.Instance(mod, {}).exports as Record<string, (i?: number) => number> & { memory: WebAssembly.Memory };
+      const abi = new WebAssembly.Instance(mod, {}).exports as Record<string, (i?: number, k?: number) => number> & { memory: WebAssembly.Memory };
       expect(abi.input_count()).toBe(mf.inputs.length);
       expect(abi.output_count()).toBe(mf.outputs.length);
       mf.inputs.forEach((e, i) => expect([abi.input_ptr(i), abi.input_bytes(i)]).toEqual([e.offset, e.bytes]));
       mf.outputs.forEach((e, i) => expect([abi.output_ptr(i), abi.output_bytes(i)]).toEqual([e.offset, e.bytes]));
       expect([abi.input_ptr(mf.inputs.length), abi.output_bytes(99)]).toEqual([0, 0]);
+      mf.outputs.forEach((e, i) => expect(e.shape.map((_, k) => abi.output_dims(i, k))).toEqual(e.shape));
+      expect([abi.output_dims(0, mf.outputs[0].shape.length), abi.output_dims(mf.outputs.length, 0)]).toEqual([0, 0]);
       const f = plain(feedsFor(4));
       mf.inputs.forEach((e, i) => {
         const x = f[e.name];

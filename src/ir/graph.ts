@@ -42,8 +42,12 @@ export function stridesOf(shape: readonly number[]): number[] {
 }
 
 export type AttrValue = number | string | number[] | string[] | Tensor | Tensor[] | GraphAttr;
-/** Sub-graph attributes (If/Loop/Scan bodies) are kept opaque: static graphs only. */
-export interface GraphAttr { kind: 'graph'; name: string }
+/** A sub-graph attribute (If branches, Loop and Scan bodies), decoded whole. */
+export interface GraphAttr { kind: 'graph'; name: string; graph: Graph }
+
+export function isGraphAttr(v: AttrValue | undefined): v is GraphAttr {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as GraphAttr).kind === 'graph';
+}
 
 export interface Node {
   name: string;
@@ -55,6 +59,11 @@ export interface Node {
   attrs: Record<string, AttrValue>;
   /** Name of the model node this one came from, when a pass created it (reports map back to layers). */
   origin?: string;
+  /**
+   * For nodes with sub-graphs: how many of the last inputs are outer-scope values the sub-graphs read (appended
+   * by the decoder so that ordering and dead-code elimination see them).
+   */
+  captured?: number;
 }
 
 export interface Value {
@@ -64,7 +73,15 @@ export interface Value {
   shape: Dim[];
   /** Set for initializers and folded constants. */
   const?: Tensor;
+  /** A data-dependent value: shape holds upper bounds, one axis is known only at run time. */
+  bounded?: Bounded;
 }
+
+/**
+ * A data-dependent extent: `axis` is known only at run time; `root` is the value whose kernel decided it (values
+ * computed row by row from it share its count); `zeroTail`: the rows past the count are zeros.
+ */
+export interface Bounded { axis: number; root: string; zeroTail: boolean }
 
 export interface Graph {
   /** Default-domain opset version: decides each operator's semantics. */
@@ -94,4 +111,18 @@ export function consumers(graph: Graph): Map<string, Node[]> {
   const m = new Map<string, Node[]>();
   for (const n of graph.nodes) for (const i of n.inputs) if (i) (m.get(i) ?? m.set(i, []).get(i)!).push(n);
   return m;
+}
+
+/**
+ * Names a (sub-)graph reads but does not define: outer-scope values. Nested sub-graphs' reads are already among
+ * their nodes' inputs (the decoder appends them), so one level suffices.
+ */
+export function freeNames(graph: Graph): string[] {
+  const defined = new Set<string>(graph.inputs);
+  for (const [name, v] of graph.values) if (v.const) defined.add(name);
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) defined.add(o);
+  const free = new Set<string>();
+  for (const n of graph.nodes) for (const i of n.inputs) if (i && !defined.has(i)) free.add(i);
+  for (const o of graph.outputs) if (!defined.has(o)) free.add(o);
+  return [...free];
 }

@@ -5,7 +5,7 @@ import { resolve as resolvePath, isAbsolute, normalize } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { CompileError } from '../errors.js';
 import { ARRAY_OF, DTYPE_SIZE, ONNX_DTYPE, ONNX_UNSUPPORTED_DTYPE, type DType, type TypedArray } from '../ir/dtype.js';
-import { makeTensor, numel, type AttrValue, type Dim, type Graph, type Node, type Tensor, type Value } from '../ir/graph.js';
+import { freeNames, isGraphAttr, makeTensor, numel, type AttrValue, type Dim, type Graph, type Node, type Tensor, type Value } from '../ir/graph.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number } | number;
@@ -38,7 +38,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Graph 
   return decodeGraph(model.graph, opset, imports, opts);
 }
 
-function decodeGraph(g: onnxProto.onnx.IGraphProto, opset: number, imports: Record<string, number>, opts: DecodeOptions): Graph {
+function decodeGraph(g: onnxProto.onnx.IGraphProto, opset: number, imports: Record<string, number>, opts: DecodeOptions, sub = false): Graph {
   const values = new Map<string, Value>();
   for (const init of g.initializer ?? []) {
     const t = decodeTensor(init, opts);
@@ -52,7 +52,8 @@ function decodeGraph(g: onnxProto.onnx.IGraphProto, opset: number, imports: Reco
   const inputs: string[] = [];
   for (const vi of g.input ?? []) {
     if (values.has(vi.name!)) continue; // an initializer listed as input (IR < 4): a constant
-    values.set(vi.name!, decodeValueInfo(vi));
+    // A sub-graph's inputs take their types from the outer node (their declarations may be partial).
+    values.set(vi.name!, decodeSubgraphInput(vi, sub));
     inputs.push(vi.name!);
   }
   const outputs: string[] = [];
@@ -63,15 +64,32 @@ function decodeGraph(g: onnxProto.onnx.IGraphProto, opset: number, imports: Reco
       values.set(vi.name!, v);
     }
   }
-  const nodes: Node[] = (g.node ?? []).map((n, i) => ({
-    name: n.name || `${n.opType}_${i}`,
-    opType: n.opType ?? '',
-    domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
-    inputs: [...(n.input ?? [])],
-    outputs: [...(n.output ?? [])],
-    attrs: decodeAttrs(n.attribute ?? [], opts),
-  }));
+  const nodes: Node[] = (g.node ?? []).map((n, i) => {
+    const node: Node = {
+      name: n.name || `${n.opType}_${i}`,
+      opType: n.opType ?? '',
+      domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
+      inputs: [...(n.input ?? [])],
+      outputs: [...(n.output ?? [])],
+      attrs: decodeAttrs(n.attribute ?? [], opts, opset, imports),
+    };
+    // Outer-scope values the sub-graphs read become trailing inputs, so that ordering and liveness see them.
+    const captured = new Set<string>();
+    for (const a of Object.values(node.attrs)) if (isGraphAttr(a)) for (const name of freeNames(a.graph)) captured.add(name);
+    if (captured.size) {
+      node.inputs.push(...captured);
+      node.captured = captured.size;
+    }
+    return node;
+  });
   return { opset, imports, inputs, outputs, nodes, values, name: g.name ?? 'graph' };
+}
+
+function decodeSubgraphInput(vi: onnxProto.onnx.IValueInfoProto, sub: boolean): Value {
+  // Untyped is fine in a sub-graph; sequences, optionals and maps are not.
+  if (!sub || (vi.type && !vi.type.tensorType)) return decodeValueInfo(vi);
+  const v = decodeValueInfo(vi, true);
+  return vi.type?.tensorType ? v : { ...v, shape: [null] };
 }
 
 /** Graph outputs keep the declared dtype only as a hint; inference decides. */
@@ -97,7 +115,7 @@ function decodeValueInfo(vi: onnxProto.onnx.IValueInfoProto, lenient = false): V
   return { name: vi.name!, dtype, shape };
 }
 
-function decodeAttrs(attrs: onnxProto.onnx.IAttributeProto[], opts: DecodeOptions): Record<string, AttrValue> {
+function decodeAttrs(attrs: onnxProto.onnx.IAttributeProto[], opts: DecodeOptions, opset: number, imports: Record<string, number>): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   const T = onnx.AttributeProto.AttributeType;
   for (const a of attrs) {
@@ -111,7 +129,8 @@ function decodeAttrs(attrs: onnxProto.onnx.IAttributeProto[], opts: DecodeOption
       case T.INTS: out[name] = (a.ints ?? []).map(num); break;
       case T.STRINGS: out[name] = (a.strings ?? []).map((s) => new TextDecoder().decode(s)); break;
       case T.TENSORS: out[name] = (a.tensors ?? []).map((t) => decodeTensor(t, opts)); break;
-      case T.GRAPH: out[name] = { kind: 'graph', name: a.g?.name ?? name }; break;
+      case T.GRAPH: out[name] = { kind: 'graph', name: a.g?.name ?? name, graph: decodeGraph(a.g ?? {}, opset, imports, opts, true) }; break;
+      case T.GRAPHS: throw new CompileError('UNSUPPORTED_DTYPE', `attribute ${name} is a list of graphs, which is not supported`);
       case T.SPARSE_TENSOR: out[name] = decodeSparse(a.sparseTensor!, opts); break;
       default:
         // Older exporters omit `type`: infer it from which field is set.

@@ -8,7 +8,7 @@ import type { Dim, Tensor } from '../ir/graph.js';
 const { onnx } = onnxProto;
 
 /** Attribute values: integers become INT, other numbers FLOAT; use float() to force FLOAT for whole numbers. */
-export type AttrSpec = number | string | number[] | string[] | Tensor | { float: number } | { floats: number[] };
+export type AttrSpec = number | string | number[] | string[] | Tensor | { float: number } | { floats: number[] } | { graph: GraphSpec };
 export const float = (v: number) => ({ float: v });
 export const floats = (v: number[]) => ({ floats: v });
 
@@ -22,6 +22,16 @@ export interface NodeSpec {
 }
 
 export interface ValueSpec { name: string; dtype: DType; shape: Dim[] }
+
+/** A sub-graph (If branch, Loop/Scan body): its inputs and outputs may leave dtype and shape out. */
+export interface GraphSpec {
+  name?: string;
+  inputs: { name: string; dtype?: DType; shape?: Dim[] }[];
+  outputs: { name: string; dtype?: DType; shape?: Dim[] }[];
+  nodes: NodeSpec[];
+  initializers?: Record<string, Tensor>;
+}
+export const graph = (g: GraphSpec) => ({ graph: g });
 
 export interface ModelSpec {
   opset?: number;
@@ -84,8 +94,26 @@ function attrProto(name: string, v: AttrSpec): onnxProto.onnx.AttributeProto {
     else { a.type = T.FLOATS; a.floats = v as number[]; }
   } else if ('float' in v) { a.type = T.FLOAT; a.f = v.float; }
   else if ('floats' in v) { a.type = T.FLOATS; a.floats = v.floats; }
+  else if ('graph' in v) { a.type = T.GRAPH; a.g = graphProto(v.graph, v.graph.name ?? name, Object.entries(v.graph.initializers ?? {}).map(([n, t]) => tensorProto(n, t))); }
   else { a.type = T.TENSOR; a.t = tensorProto('', v as Tensor); }
   return a;
+}
+
+function graphProto(spec: GraphSpec, name: string, initializer: onnxProto.onnx.TensorProto[]): onnxProto.onnx.GraphProto {
+  return onnx.GraphProto.create({
+    name,
+    node: spec.nodes.map((n, i) => onnx.NodeProto.create({
+      name: n.name ?? `${n.op}_${i}`,
+      opType: n.op,
+      domain: n.domain ?? '',
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attrProto(k, v)),
+    })),
+    input: spec.inputs.map(valueInfo),
+    output: spec.outputs.map(valueInfo),
+    initializer,
+  });
 }
 
 export function encodeModel(spec: ModelSpec): Uint8Array {
@@ -108,20 +136,7 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
     for (const c of sideChunks) { all.set(c, at); at += c.length; }
     ext.sink(all);
   }
-  const graph = onnx.GraphProto.create({
-    name: 'g',
-    node: spec.nodes.map((n, i) => onnx.NodeProto.create({
-      name: n.name ?? `${n.op}_${i}`,
-      opType: n.op,
-      domain: n.domain ?? '',
-      input: n.inputs,
-      output: n.outputs,
-      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attrProto(k, v)),
-    })),
-    input: spec.inputs.map(valueInfo),
-    output: spec.outputs.map(valueInfo),
-    initializer,
-  });
+  const graph = graphProto(spec, 'g', initializer);
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'onnx2wasm-builder',

@@ -1,28 +1,25 @@
-// Rejects, before any work, what a static compiler cannot take: control flow, foreign domains and unknown
-// operators. Every offending node is listed in one error so the user sees the whole picture at once.
+// Rejects, before any work, what a static compiler cannot take: foreign domains and unknown operators (sequence
+// and optional operators among them), in the graph and its sub-graphs. Every offending node is listed in one
+// error so the user sees the whole picture at once.
 
 import { CompileError, type NodeRef } from '../errors.js';
-import type { Graph } from '../ir/graph.js';
+import { isGraphAttr, type Graph, type Node } from '../ir/graph.js';
 import { knownOp, lookupOp } from '../../ops/index.js';
 
-const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan', 'SequenceMap']);
+const SEQUENCE_OPS = /^(Sequence|ConcatFromSequence|SplitToSequence|Optional)/;
 
 export function checkSupported(graph: Graph): void {
-  const flow = graph.nodes.filter((n) => CONTROL_FLOW.has(n.opType) && n.domain === '');
-  if (flow.length) {
-    const list = flow.map((n) => `"${n.name}" (${n.opType})`).join(', ');
-    throw new CompileError('CONTROL_FLOW', `control-flow operators are not supported (static graphs only): ${list}; ` +
-      'export the model with the branch or loop unrolled', { node: flow[0].name, op: flow[0].opType, nodes: flow.map((n) => ({ name: n.name, opType: n.opType })) });
-  }
+  // Sub-graphs (If branches, Loop and Scan bodies) are checked with the graph: every offending node at once.
   // Foreign-domain ops with a definition (com.microsoft QLinear*) are compiled; the rest are listed.
-  const foreign = graph.nodes.filter((n) => n.domain !== '' && !lookupOp(n.opType, n.domain, graph.opset));
+  const nodes = allNodes(graph);
+  const foreign = nodes.filter((n) => n.domain !== '' && !lookupOp(n.opType, n.domain, graph.opset));
   if (foreign.length) {
     const list = foreign.map((n) => `"${n.name}" (${n.domain}::${n.opType})`).join(', ');
-    throw new CompileError('UNSUPPORTED_DOMAIN', `operators outside the default ONNX domain are not supported: ${list}`,
+    throw new CompileError('UNSUPPORTED_DOMAIN', `unsupported operators outside the default ONNX domain: ${list}`,
       { node: foreign[0].name, op: foreign[0].opType, nodes: foreign.map((n) => ({ name: n.name, opType: `${n.domain}::${n.opType}` })) });
   }
   const missing: NodeRef[] = [];
-  for (const n of graph.nodes) {
+  for (const n of nodes) {
     if (!lookupOp(n.opType, n.domain, graph.opset)) missing.push({ name: n.name, opType: n.opType, opset: graph.opset });
   }
   if (missing.length) {
@@ -33,7 +30,17 @@ export function checkSupported(graph: Graph): void {
       const shown = names.slice(0, 5).map((s) => `"${s}"`).join(', ') + (names.length > 5 ? `, +${names.length - 5} more` : '');
       return `${op} (${why}; nodes ${shown})`;
     });
-    throw new CompileError('UNSUPPORTED_OP', `${missing.length} node(s) use unsupported operators: ${parts.join('; ')}`,
+    // Sequences and optionals have no static layout: say so rather than only listing their operators.
+    const hint = missing.some((m) => SEQUENCE_OPS.test(m.opType)) ? '; sequences and optionals are not supported (tensors of static shape only): export the model without them' : '';
+    throw new CompileError('UNSUPPORTED_OP', `${missing.length} node(s) use unsupported operators: ${parts.join('; ')}${hint}`,
       { node: missing[0].name, op: missing[0].opType, nodes: missing });
   }
+}
+
+/** The graph's nodes and its sub-graphs' nodes, the latter named by their path (`loop/body/add`). */
+function allNodes(graph: Graph, path = ''): Node[] {
+  return graph.nodes.flatMap((n) => [
+    path ? { ...n, name: path + n.name } : n,
+    ...Object.entries(n.attrs).flatMap(([k, a]) => (isGraphAttr(a) ? allNodes(a.graph, `${path}${n.name}/${k}/`) : [])),
+  ]);
 }

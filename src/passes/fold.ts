@@ -14,10 +14,11 @@ export function evaluateWithKernel(opset: number, node: Node, inputs: (Tensor | 
   });
   const outputs = node.outputs.filter(Boolean);
   node.outputs.forEach((name, i) => {
-    if (name) values.set(name, { name, dtype: outs[i].dtype, shape: [...outs[i].shape] });
+    if (name) values.set(name, { name, dtype: outs[i].dtype, shape: [...outs[i].shape], bounded: outs[i].dynamic !== undefined ? { axis: outs[i].dynamic!, root: name, zeroTail: false } : undefined });
   });
   const graph: Graph = { opset, imports: {}, inputs: [], outputs, nodes: [node], values, name: 'fold' };
   const { wasm } = buildModule(graph, { target: 'scalar', optimize: false });
   const result = loadSync(wasm, { warmup: false }).run({});
-  return node.outputs.map((name, i) => (name ? makeTensor(outs[i].dtype, outs[i].shape, result[name].data as never) : makeTensor(outs[i].dtype, outs[i].shape)));
+  // A data-dependent output comes back with its actual shape.
+  return node.outputs.map((name, i) => (name ? makeTensor(outs[i].dtype, result[name].shape, result[name].data as never) : makeTensor(outs[i].dtype, outs[i].shape)));
 }

@@ -8,6 +8,8 @@ import { lookupOp } from '../../ops/index.js';
 import type { OpDef, TensorInfo } from '../../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs } from './context.js';
 import { evaluateWithKernel } from './fold.js';
+import { isControlFlow, resolveControlFlow, sortNodes } from './control-flow.js';
+import { boundedRows } from './bounded.js';
 
 /** Folded tensors larger than this stay as computed nodes (a folded Expand could otherwise bloat the module). */
 const MAX_FOLD_ELEMENTS = 1 << 22;
@@ -21,9 +23,18 @@ export interface InferOptions {
 }
 
 export function inferAndFold(graph: Graph, options: InferOptions = {}): void {
-  graph.nodes = topoSort(graph);
+  const queue = topoSort(graph);
+  graph.nodes = queue;
   const kept: Node[] = [];
-  for (const node of graph.nodes) {
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i];
+    if (isControlFlow(node)) {
+      // Inlined or unrolled: the replacement nodes are inferred next; otherwise the node stays as control flow.
+      const expanded = resolveControlFlow(graph, node);
+      if (expanded) queue.splice(i + 1, 0, ...sortNodes(expanded, new Set()));
+      else kept.push(node);
+      continue;
+    }
     const def = lookupOp(node.opType, node.domain, graph.opset)!;
     try {
       const keep = options.keepDequantizedConstants && node.opType === 'DequantizeLinear' && node.domain === '';
@@ -42,12 +53,14 @@ function foldNode(graph: Graph, node: Node, def: OpDef, noFold = false): boolean
   const inputs = inputInfos(graph, node);
   const ctx = makeInferCtx(graph, node, def, attrs, inputs);
   const infos: TensorInfo[] = def.infer(ctx);
+  const rows = boundedRows(graph, node, def, inputs, infos);
   if (infos.length < node.outputs.filter(Boolean).length) ctx.fail(`produces ${infos.length} outputs, the node names ${node.outputs.length}`);
   node.outputs.forEach((name, i) => {
     if (!name) return;
     const info = infos[i];
     if (info.shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`inferred output shape ${fmtShape(info.shape)} is invalid`);
-    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape] });
+    const bounded = info.dynamic !== undefined ? { axis: info.dynamic, root: name, zeroTail: !!info.zeroTail } : rows?.[i];
+    graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape], bounded });
   });
   const present = inputs.filter((i) => i !== undefined);
   const allConst = present.every((i) => i!.const);
@@ -61,6 +74,7 @@ function foldNode(graph: Graph, node: Node, def: OpDef, noFold = false): boolean
     v.const = results[i];
     v.shape = [...results[i].shape];
     v.dtype = results[i].dtype;
+    v.bounded = undefined; // folded: the actual shape is known
   });
   return true;
 }

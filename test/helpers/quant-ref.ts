@@ -57,15 +57,20 @@ function countOff(a: TypedArray, e: TypedArray): number {
 
 /**
  * Compiles `spec` for both targets and runs it on `feeds`: every output within one unit of onnxruntime-node's and
- * of `reference` (the spec arithmetic); with `exact`, equal to the reference. Returns how many elements differed.
+ * of `reference` (the spec arithmetic); with `exact`, equal to the reference; the two targets' bytes equal. Returns
+ * how many elements differed.
  * `oracleSpec` is an equivalent model for onnxruntime where it cannot run `spec` itself.
  */
 export async function checkInt8(spec: ModelSpec, feeds: Feeds, reference: Outputs, exact = false, oracleSpec = spec): Promise<Int8Stats> {
   const model = encodeModel(spec);
   const ort = await runOrt(encodeModel(oracleSpec), feeds);
   const stats: Int8Stats = { elements: 0, offFromOrt: 0, offFromSpec: 0 };
+  let simd: Outputs | undefined;
   for (const target of ['simd', 'scalar'] as const) {
     const ours = await runOurs(model, feeds, { target });
+    // both targets compute the same integers
+    if (simd) for (const name of Object.keys(reference)) expect(Array.from(ours[name].data), `${name}: scalar vs simd`).toEqual(Array.from(simd[name].data));
+    simd = ours;
     expectClose(ours, ort, 0, 1);
     expectClose(ours, reference, 0, exact ? 0 : 1);
     for (const [name, r] of Object.entries(reference)) {

@@ -101,6 +101,25 @@ describe('data movement on int8 / uint8 (exact)', () => {
       }, { x }, 0, 0);
     });
 
+    it(`Transpose ${dt} in 16x16 byte tiles: NCHW <-> NHWC, cache-tiled large planes, strips that fall back`, async () => {
+      const r = rng(6);
+      const x = int8Tensor(dt, [2, 32, 12, 16], r);
+      const big = int8Tensor(dt, [1, 64, 40, 40], r);
+      const odd = int8Tensor(dt, [1, 40, 72, 3], r);
+      await checkBothTargets({
+        opset: 13,
+        inputs: [{ name: 'x', dtype: dt, shape: x.shape }, { name: 'big', dtype: dt, shape: big.shape }, { name: 'odd', dtype: dt, shape: odd.shape }],
+        outputs: ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name })),
+        nodes: [
+          { op: 'Transpose', inputs: ['x'], outputs: ['a'], attrs: { perm: [0, 2, 3, 1] } },
+          { op: 'Transpose', inputs: ['a'], outputs: ['b'], attrs: { perm: [0, 3, 1, 2] } },
+          { op: 'Transpose', inputs: ['big'], outputs: ['c'], attrs: { perm: [0, 2, 3, 1] } },
+          { op: 'Transpose', inputs: ['x'], outputs: ['d'], attrs: { perm: [1, 0, 3, 2] } },
+          { op: 'Transpose', inputs: ['odd'], outputs: ['e'], attrs: { perm: [0, 2, 1, 3] } },
+        ],
+      }, { x, big, odd }, 0, 0);
+    });
+
     it(`Transpose, Slice, Reshape, Flatten, Concat, Gather, Squeeze, Unsqueeze ${dt}`, async () => {
       const r = rng(5);
       const x = int8Tensor(dt, [2, 3, 17, 19], r);

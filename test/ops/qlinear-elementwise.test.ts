@@ -20,7 +20,7 @@ describe('QLinearLookup (internal)', () => {
   for (const dt of TYPES) {
     it(`y = table[x] on random ${dt} tables, odd sizes, both targets`, async () => {
       const r = rng(dt === 'int8' ? 11 : 12);
-      for (const [n, outDt] of [[1, dt], [15, dt], [16, 'int8'], [17, 'uint8'], [257, dt], [1000, dt === 'int8' ? 'uint8' : 'int8']] as const) {
+      for (const [n, outDt] of [[1, dt], [15, dt], [16, 'int8'], [17, 'uint8'], [50, dt], [257, dt], [1000, dt === 'int8' ? 'uint8' : 'int8']] as const) {
         const table = int8Tensor(outDt, [256], r);
         const x = int8Tensor(dt, [n], r);
         const spec: ModelSpec = {
@@ -155,5 +155,100 @@ describe('com.microsoft QLinearSigmoid / QLinearLeakyRelu', () => {
         expect(s.offFromOrt / s.elements).toBeLessThan(0.05);
       });
     }
+  }
+});
+
+describe('int8 operators: bad input is a clear CompileError', () => {
+  const compileError = async (spec: ModelSpec) => {
+    const { compile } = await import('../../src/index.js');
+    return compile(encodeModel(spec)).then(() => undefined, (e: { code: string; message: string; nodes?: unknown }) => e);
+  };
+  const x = { name: 'x', dtype: 'int8' as const, shape: [4] };
+  const inits = { s: scalarF32(0.1), z: scalarQ('int8', 0), zu: scalarQ('uint8', 0), s0: scalarF32(0) };
+
+  it('a registered com.microsoft op compiles next to an unregistered one, which alone is listed', async () => {
+    const e = await compileError({
+      inputs: [x], outputs: [{ name: 'y' }], initializers: inits,
+      nodes: [
+        { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's', 'z', 's', 'z'], outputs: ['a'], name: 'sig' },
+        { op: 'QLinearSoftmax', domain: 'com.microsoft', inputs: ['a', 's', 'z', 's', 'z'], outputs: ['y'], name: 'smax' },
+      ],
+    });
+    expect(e?.code).toBe('UNSUPPORTED_DOMAIN');
+    expect(e?.message).toContain('"smax" (com.microsoft::QLinearSoftmax)');
+    expect(e?.message).not.toContain('sig');
+    expect(e?.nodes).toEqual([{ name: 'smax', opType: 'com.microsoft::QLinearSoftmax' }]);
+  });
+
+  it('wrong zero-point type, zero scale, per-channel scale, table of the wrong size', async () => {
+    const cases: [ModelSpec['nodes'][number], Record<string, Tensor>, RegExp][] = [
+      [{ op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's', 'zu', 's', 'z'], outputs: ['y'] }, {}, /X_zero_point must be int8/],
+      [{ op: 'QLinearLeakyRelu', domain: 'com.microsoft', inputs: ['x', 's0', 'z', 's', 'z'], outputs: ['y'] }, {}, /X_scale must be a positive/],
+      [{ op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['x', 'sv', 'z', 'x', 's', 'z', 's', 'z'], outputs: ['y'] }, { sv: { dtype: 'float32', shape: [4], data: new Float32Array(4).fill(0.1) } }, /A_scale must hold one value/],
+      [{ op: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: ['x', 't'], outputs: ['y'] }, { t: int8Tensor('int8', [255], rng(1)) }, /table must be 256/],
+    ];
+    for (const [node, extra, message] of cases) {
+      const e = await compileError({ inputs: [x], outputs: [{ name: 'y' }], initializers: { ...inits, ...extra }, nodes: [node] });
+      expect(e?.code, String(message)).toBe('INVALID_MODEL');
+      expect(e?.message).toMatch(message);
+    }
+  });
+});
+
+describe('int8 operators on constant inputs (folded at compile time)', () => {
+  for (const dt of TYPES) {
+    it(`QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLookup ${dt}: the folded bytes equal the kernel's`, async () => {
+      const r = rng(dt === 'int8' ? 21 : 22);
+      const q: Q = { scale: 0.07, zp: dt === 'int8' ? -9 : 140, dtype: dt };
+      const a = int8Tensor(dt, [3, 1, 5], r), b = int8Tensor(dt, [4, 1], r), t = int8Tensor(dt, [256], r);
+      const nodes: ModelSpec['nodes'] = [
+        { op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['X', 's', 'z', 'B', 's', 'z', 's', 'z'], outputs: ['add'] },
+        { op: 'QLinearMul', domain: 'com.microsoft', inputs: ['X', 's', 'z', 'B', 's', 'z', 's', 'z'], outputs: ['mul'] },
+        { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['X', 's', 'z', 's', 'z'], outputs: ['sig'] },
+        { op: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: ['X', 't'], outputs: ['lut'] },
+      ];
+      const outputs = ['add', 'mul', 'sig', 'lut'].map((name) => ({ name }));
+      const initializers = { s: scalarF32(q.scale), z: scalarQ(dt, q.zp), t, B: b };
+      // the same nodes once on constants (folded) and once on a graph input (run by the kernels)
+      const folded = await runOurs(encodeModel({ inputs: [], outputs, initializers: { ...initializers, X: a }, nodes }), {});
+      for (const target of ['simd', 'scalar'] as const) {
+        const run = await runOurs(encodeModel({ inputs: [{ name: 'X', dtype: dt, shape: a.shape }], outputs, initializers, nodes }), { X: a }, { target });
+        for (const { name } of outputs) {
+          expect(folded[name].shape, name).toEqual(run[name].shape);
+          expect(Array.from(folded[name].data), `${name} ${target}`).toEqual(Array.from(run[name].data));
+        }
+      }
+    });
+  }
+});
+
+describe('a chain of int8 operators (buffers reused in place)', () => {
+  for (const dt of TYPES) {
+    it(`${dt}: QLinearSigmoid -> QLinearLeakyRelu -> QLinearAdd -> QLinearMul`, async () => {
+      const r = rng(dt === 'int8' ? 31 : 32);
+      const shape = [2, 3, 41];
+      const q = (scale: number, zp8: number, zpu: number): Q => ({ scale, zp: dt === 'int8' ? zp8 : zpu, dtype: dt });
+      const [q0, q1, q2, q3, q4] = [q(0.05, 3, 120), q(1 / 255, -128, 0), q(0.004, -20, 100), q(0.01, 7, 140), q(0.002, -1, 128)];
+      const x = int8Tensor(dt, shape, r), b = int8Tensor(dt, [41], r);
+      const ps = [q0, q1, q2, q3, q4];
+      const initializers = Object.fromEntries(ps.flatMap((p, i) => [[`s${i}`, scalarF32(p.scale)], [`z${i}`, scalarQ(dt, p.zp)]]));
+      const spec: ModelSpec = {
+        inputs: [{ name: 'x', dtype: dt, shape }, { name: 'b', dtype: dt, shape: [41] }], outputs: [{ name: 'y' }], initializers,
+        nodes: [
+          { op: 'QLinearSigmoid', domain: 'com.microsoft', inputs: ['x', 's0', 'z0', 's1', 'z1'], outputs: ['t1'] },
+          { op: 'QLinearLeakyRelu', domain: 'com.microsoft', inputs: ['t1', 's1', 'z1', 's2', 'z2'], outputs: ['t2'], attrs: { alpha: 0.2 } },
+          { op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['t2', 's2', 'z2', 'b', 's0', 'z0', 's3', 'z3'], outputs: ['t3'] },
+          { op: 'QLinearMul', domain: 'com.microsoft', inputs: ['t3', 's3', 'z3', 't2', 's2', 'z2', 's4', 'z4'], outputs: ['y'] },
+        ],
+      };
+      const ref = Array.from(x.data, (v, i) => {
+        const t1 = quant(f32Sigmoid(deq(Number(v), q0)), q1);
+        const f2 = deq(t1, q1);
+        const t2 = quant(f2 >= 0 ? f2 : Math.fround(Math.fround(0.2) * f2), q2);
+        const t3 = quant(Math.fround(deq(t2, q2) + deq(Number(b.data[i % 41]), q0)), q3);
+        return quant(Math.fround(deq(t3, q3) * deq(t2, q2)), q4);
+      });
+      await checkInt8(spec, { x, b }, { y: { data: (dt === 'int8' ? Int8Array : Uint8Array).from(ref), shape } }, true);
+    });
   }
 });

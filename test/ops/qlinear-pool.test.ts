@@ -49,9 +49,9 @@ describe('com.microsoft QLinearGlobalAveragePool', () => {
       expect(offSpec / total).toBeLessThan(0.05);
     });
 
-    it(`${dt}: channels_last=1`, async () => {
+    it(`${dt}: channels_last=1 (16 channels per simd step and a tail)`, async () => {
       // the float graph gets the channels moved first: Transpose NHWC -> NCHW, pool, Transpose back
-      for (const [i, shape] of [[1, 5, 7, 3], [2, 3, 3, 17]].entries()) {
+      for (const [i, shape] of [[1, 5, 7, 3], [2, 3, 3, 17], [1, 4, 5, 40]].entries()) {
         const [qx, qy] = qparams(dt, i);
         const x = int8Tensor(dt, shape, rng(100 + i));
         const inits = { x_s: scalarF32(qx.scale), x_z: scalarQ(dt, qx.zp), y_s: scalarF32(qy.scale), y_z: scalarQ(dt, qy.zp) };
@@ -82,6 +82,9 @@ describe('com.microsoft QLinearAveragePool', () => {
     { shape: [1, 3, 8, 7], attrs: { kernel_shape: [3, 2], strides: [2, 1], pads: [1, 0, 1, 1], count_include_pad: 1 }, why: 'count_include_pad' },
     { shape: [1, 2, 10, 9], attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }, why: 'ceil_mode' },
     { shape: [1, 2, 7, 9], attrs: { kernel_shape: [2, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' }, why: 'SAME_UPPER' },
+    { shape: [1, 2, 6, 40], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, why: 'stride 1, 16-column simd body' },
+    { shape: [1, 2, 5, 37], attrs: { kernel_shape: [2, 5], pads: [1, 2, 0, 2], count_include_pad: 1 }, why: 'simd body with count_include_pad' },
+    { shape: [1, 1, 17, 50], attrs: { kernel_shape: [15, 15] }, why: '225 taps in i16 lanes' },
     { shape: [1, 3, 13], attrs: { kernel_shape: [4], strides: [3], pads: [2, 1] }, why: '1-D' },
     { shape: [1, 2, 4, 5, 6], attrs: { kernel_shape: [2, 3, 2], strides: [1, 2, 2], pads: [0, 1, 1, 1, 0, 0] }, why: '3-D' },
   ];
