@@ -5,7 +5,7 @@
 // or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
-import { im2col } from '../codegen/im2col.js';
+import { chunkRange, im2col } from '../codegen/im2col.js';
 import { callQGemm, packConstA, packPairsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
@@ -122,11 +122,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
     // With a run-time zero point the 2-D im2col's padding takes it as its fill parameter.
     const im2colCall = (src: Expr, dst: Expr): Expr => (patches ? patches(k, src, dst, r0.get(), rc.get(), runtimeZp ? zp.get() : undefined) : k.nop());
     const chunkBody: Expr[] = [
-      r0.set(i32.mul(ch.get(), c32(p.chunk))),
-      rc.set(i32.sub(c32(p.rows), r0.get())),
-      rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
-      col0.set(i32.mul(r0.get(), c32(p.ow))),
-      ncols.set(i32.mul(rc.get(), c32(p.ow))),
+      ...chunkRange(k, ch, p, { r0, rc, col0, ncols }),
       im2colCall(xg.get(), scratch.get()),
       p.pointwise
         ? k.call(pack, [i32.add(xg.get(), col0.get()), c32(p.inPlane), packed.get(), c32(p.K), ncols.get(), zp.get()])
