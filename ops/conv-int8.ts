@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { callQGemm, packConstA, packPairsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -54,10 +54,16 @@ export function planQConv(geo: ConvGeometry, cin: number, cout: number, group: n
 }
 
 /** Scratch bytes of the GEMM path: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
+/** Scratch of the GEMM path: the int8 im2col tile (unless pointwise), the packed i16 tile, the widened A panel. */
+function scratchLayout(p: QConvPlan): { colsBytes: number; packedBytes: number; total: number } {
+  const align = (n: number) => Math.ceil(n / 16) * 16;
+  const colsBytes = p.pointwise ? 0 : align(p.K * p.colsPad + 64);
+  const packedBytes = align(Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4 + 64);
+  return { colsBytes, packedBytes, total: colsBytes + packedBytes + qgemmTmpBytes(p.K) };
+}
+
 function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
-  const p = planQConv(geo, cin, cout, group);
-  const packed = Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4;
-  return (p.pointwise ? 0 : p.K * p.colsPad + 64) + packed + 64;
+  return scratchLayout(planQConv(geo, cin, cout, group)).total;
 }
 
 /** What an integer convolution op tells the shared variants: its geometry, and whether the int8 kernels apply. */
@@ -107,7 +113,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' ? 4 : 1;
-  const colsBytes = p.pointwise ? 0 : p.K * p.colsPad + 64;
+  const { colsBytes, packedBytes } = scratchLayout(p);
   const runtimeZp = typeof q.xZp !== 'number';
 
   const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
@@ -134,7 +140,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),
         bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
         mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        zp: yZp.get(),
+        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes)),
       }),
     ];
     const groupBody: Expr[] = [
