@@ -182,11 +182,17 @@ describe('loading a model with weights and GEMM kernels', async () => {
   }
 
   it('a data segment that does not fit the memory is refused, as the engine refuses it', async () => {
+    const name = new TextEncoder().encode('onnx2wasm.manifest');
+    const json = new TextEncoder().encode(JSON.stringify({ format: 1, inputs: [], outputs: [], memory: {} }));
     const bytes = Uint8Array.of(
       0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 5, 1, 0x60, 0, 1, 0x7f, // type section: () -> i32
+      3, 2, 1, 0, // function section: one function of that type
       5, 3, 1, 0, 1, // memory section: one memory of one page
-      7, 10, 1, 6, ...new TextEncoder().encode('memory'), 2, 0, // export "memory"
+      7, 16, 2, 6, ...new TextEncoder().encode('memory'), 2, 0, 3, ...new TextEncoder().encode('run'), 0, 0, // export "memory", "run"
+      10, 6, 1, 4, 0, 0x41, 0, 0x0b, // code: run() returns 0
       11, 18, 1, 0, 0x41, 0xfa, 0xff, 0x03, 0x0b, 10, ...new Array(10).fill(7), // 10 bytes at 65530
+      0, 1 + name.length + json.length, name.length, ...name, ...json, // the manifest (no inputs or outputs)
     );
     expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), {})).toThrow();
     await expect(load(bytes)).rejects.toThrow(/does not fit/);
