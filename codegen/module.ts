@@ -4,6 +4,7 @@
 import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
+import { MAX_MEMORY_BYTES } from '../src/ir/limits.js';
 import { lookupOp } from '../ops/index.js';
 import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
@@ -63,6 +64,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   });
   const scratchBytes = Math.max(0, ...nodeScratch);
   const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
+  checkMemory(plan.end + constantBytes(graph), 'the planned memory (inputs, outputs, activations and weights)');
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
@@ -214,9 +216,19 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     },
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
+  checkMemory(manifest.memory.total, 'the module\'s linear memory');
   const wasm = w.finish(total, opts.optimize ?? true);
   return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size } };
 }
+
+/** wasm32 addresses 4 GiB: a model needing more is refused before binaryen is asked to build it. */
+function checkMemory(bytes: number, what: string): void {
+  if (bytes > MAX_MEMORY_BYTES) {
+    throw new CompileError('TOO_LARGE', `${what} comes to ${(bytes / 2 ** 30).toFixed(2)} GiB, more than the 4 GiB WebAssembly (wasm32) memory can hold`);
+  }
+}
+
+const constantBytes = (graph: Graph) => [...graph.values.values()].reduce((n, v) => n + (v.const?.data.byteLength ?? 0), 0);
 
 /** FNV-1a over the bytes, 32 bits at a time where aligned (weights are large: keep it cheap). */
 function contentHash(bytes: Uint8Array): number {

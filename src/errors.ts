@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DATA_DEPENDENT'    // an output shape depends on tensor values not known at compile time
   | 'BAD_OPTION'        // an option names an input that does not exist, or has the wrong form
   | 'INVALID_MODEL'     // the graph is inconsistent (shapes that do not match, missing inputs...)
+  | 'TOO_LARGE'         // a tensor or the module's memory exceeds what wasm32 (4 GiB) or engines can hold
   | 'INTERNAL';
 
 export interface NodeRef { name: string; opType: string; opset?: number }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { CompileError } from './errors.js';
 import { decodeModel, readModelFile } from './onnx/decode.js';
 import { checkSupported } from './passes/check.js';
+import { validateGraph } from './passes/validate.js';
 import { bindInputs, type ConstantBinding } from './passes/bind.js';
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
@@ -66,6 +67,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   const modelNodes = graph.nodes.length;
   const t1 = performance.now();
   options.onProgress?.('passes');
+  validateGraph(graph);
   checkSupported(graph);
   bindInputs(graph, options.shapes, options.constants);
   inferAndFold(graph);

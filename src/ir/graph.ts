@@ -64,6 +64,8 @@ export interface Value {
   shape: Dim[];
   /** Set for initializers and folded constants. */
   const?: Tensor;
+  /** A graph input whose declared type has no shape at all: its rank too must be given (`shapes`). */
+  rankUnknown?: boolean;
 }
 
 export interface Graph {

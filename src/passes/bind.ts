@@ -19,7 +19,7 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
     if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new CompileError('BAD_OPTION', `shape for input "${name}" must be a list of non-negative integers`);
     }
-    if (v.shape.length && dims.length !== v.shape.length) {
+    if (!v.rankUnknown && dims.length !== v.shape.length) {
       throw new CompileError('BAD_OPTION', `input "${name}" has rank ${v.shape.length} (${fmtShape(v.shape)}), the given shape ${fmtShape(dims)} has rank ${dims.length}`);
     }
     v.shape.forEach((d, i) => {
@@ -35,6 +35,7 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
       }
     });
     v.shape = [...dims];
+    delete v.rankUnknown;
   }
   for (const [name, c] of Object.entries(constants)) {
     const v = graph.values.get(name)!;
@@ -43,11 +44,16 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
       throw new CompileError('BAD_OPTION', `constant for input "${name}" has ${c.data.length} values, shape ${fmtShape(c.shape)} needs ${n}`);
     }
     v.const = makeTensor(v.dtype, c.shape, convertData(name, v.dtype, c.data));
+    delete v.rankUnknown;
     v.shape = [...c.shape];
     graph.inputs = graph.inputs.filter((i) => i !== name);
   }
   for (const name of graph.inputs) {
     const v = graph.values.get(name)!;
+    if (v.rankUnknown) {
+      throw new CompileError('SYMBOLIC_SHAPE', `input "${name}" has no shape in the model (not even a rank); ` +
+        `give one with --shape ${name}=<dims> (library: shapes option)`);
+    }
     if (!isStatic(v.shape)) {
       const sym = v.shape.find((d) => typeof d !== 'number');
       throw new CompileError('SYMBOLIC_SHAPE',
