@@ -210,7 +210,7 @@ function readExternal(t: onnxProto.onnx.ITensorProto, bytes: number, opts: Decod
     return v;
   };
   const offset = field('offset') ?? 0, length = field('length');
-  if (length !== undefined && length < bytes) throw bad(`length ${length} is less than the ${bytes} bytes its shape needs`);
+  if (length !== undefined && length !== bytes) throw bad(`length ${length} is not the ${bytes} bytes its shape needs`);
   let base: string, path: string;
   try {
     base = realpathSync(opts.baseDir);
