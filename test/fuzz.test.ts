@@ -1,0 +1,35 @@
+// Hostile and broken input (issue 13): a short, seeded fuzz campaign in worker processes (a heap cap and a hang
+// bound are the harness's safety net, not speed assertions). Every hostile reproduction must give its own error;
+// every mutant of the example model and of builder graphs, and every damaged module, must be a clean error or a
+// correct module, with no file left behind. `npm run fuzz -- --count N` runs a longer campaign.
+
+import { describe, expect, it } from 'vitest';
+import { hostileCount } from './fuzz/cases.js';
+import { runCampaign } from './fuzz/harness.js';
+import { diffCase } from './fuzz/diff.js';
+
+describe('fuzz: hostile and broken input', () => {
+  it('hostile cases and 60 seeded mutants: clean errors or correct modules; no hang, crash, internal error or leftover', async () => {
+    const count = hostileCount() + 60;
+    const summary = await runCampaign({ seed: 20261129, count });
+    const failures = summary.results.filter((r) => !['ok', 'ok-unverified', 'error'].includes(r.outcome));
+    expect(failures.map((r) => `case ${r.i} ${r.outcome}: ${r.id} | ${r.detail}`)).toEqual([]);
+    expect(summary.results).toHaveLength(count);
+    // The hostile cases are errors, each checked against the code or message it must give (else 'wrong-code').
+    expect(summary.results.slice(0, hostileCount()).every((r) => r.outcome === 'error')).toBe(true);
+    // The corpus is not all errors: mutants that stay valid compile and agree with onnxruntime-node.
+    expect(summary.counts.ok).toBeGreaterThan(0);
+    expect(summary.peakRssMB).toBeLessThan(1024);
+  });
+});
+
+describe('fuzz: random operator chains against onnxruntime-node', () => {
+  it('12 seeded chains of 2-6 operators agree on both targets (npm run fuzz:diff runs more)', async () => {
+    const results = [];
+    for (let seed = 1; seed <= 12; seed++) results.push(await diffCase(seed));
+    const bad = results.filter((r) => r.outcome === 'mismatch' || r.outcome === 'internal');
+    expect(bad.map((r) => `seed ${r.seed} ${r.outcome}: ${r.labels.join(' -> ')} | ${r.detail} | ${r.repro}`)).toEqual([]);
+    // The generator makes valid graphs: both sides run nearly all of them (a refusal is not an agreement).
+    expect(results.filter((r) => r.outcome === 'agree').length).toBeGreaterThanOrEqual(10);
+  });
+});
