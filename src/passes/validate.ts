@@ -1,9 +1,11 @@
 // Structural checks on the decoded graph, before any pass relies on them: a known opset, each value assigned
-// once (by one node, never over a graph input or initializer), and every graph output produced by something.
+// once (by one node, never over a graph input or initializer), every graph output produced by something, and
+// each node's input and output counts as the specification gives them for its operator version.
 // Without them an invalid graph compiles into a wrong module (the last writer wins, an output stays zero).
 
 import { CompileError, nodeLabel } from '../errors.js';
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { ARITY } from './arity.js';
 
 /** The newest default-domain opset of the ONNX specification this compiler implements (../shared/onnx-spec). */
 export const MAX_OPSET = 28;
@@ -16,6 +18,7 @@ export function validateGraph(graph: Graph): void {
   for (const [name, v] of graph.values) if (v.const) defined.set(name, 'an initializer');
   for (const name of graph.inputs) defined.set(name, 'a graph input');
   for (const node of graph.nodes) {
+    checkArity(node, graph.opset);
     for (const out of node.outputs) {
       if (!out) continue;
       const earlier = defined.get(out);
@@ -35,4 +38,26 @@ export function validateGraph(graph: Graph): void {
       throw new CompileError('INVALID_MODEL', `graph output "${name}" is not produced by any node, initializer or graph input`);
     }
   }
+}
+
+/** Required inputs and outputs present (not omitted with ""), and no more than the operator version takes. */
+function checkArity(node: Node, opset: number): void {
+  if (node.domain !== '') return;
+  const version = ARITY[node.opType]?.filter(([since]) => since <= opset).pop();
+  if (!version) return; // not a default-domain operator at this opset: reported as unsupported
+  const [since, minIn, maxIn, minOut, maxOut] = version;
+  const check = (names: string[], min: number, max: number, what: string) => {
+    const given = names.length - [...names].reverse().findIndex((n) => n !== '');
+    const count = given > names.length ? 0 : given; // trailing "" are omitted optional ones
+    const missing = names.slice(0, min).findIndex((n) => !n);
+    if (count < min || missing >= 0) {
+      throw new CompileError('INVALID_MODEL', `${nodeLabel(node, opset)}: ${node.opType}-${since} needs ${min === max ? min : `at least ${min}`} ${what}, ` +
+        `the node has ${missing >= 0 ? `none at position ${missing}` : count}`, { node: node.name, op: node.opType });
+    }
+    if (max >= 0 && count > max) {
+      throw new CompileError('INVALID_MODEL', `${nodeLabel(node, opset)}: ${node.opType}-${since} takes at most ${max} ${what}, the node has ${count}`, { node: node.name, op: node.opType });
+    }
+  };
+  check(node.inputs, minIn, maxIn, 'inputs');
+  check(node.outputs, minOut, maxOut, 'outputs');
 }
