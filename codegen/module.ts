@@ -171,6 +171,14 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   ]);
   w.exportFunction('run');
 
+  // Before the weights region is closed: a graph output that is a constant is placed there now.
+  const io = (name: string): IoEntry => {
+    const v = graph.values.get(name)!;
+    const shape = v.shape as number[];
+    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
+  };
+  const inputs = graph.inputs.map(io);
+  const outputs = graph.outputs.map(io);
   const weightBytes = dataCursor - dataStart;
   let total = dataCursor;
   // Two zeroed areas after the weights (not data: memory starts zeroed) for the primers' dummy operands.
@@ -184,13 +192,6 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     w.exportFunction('prime');
   }
 
-  const io = (name: string): IoEntry => {
-    const v = graph.values.get(name)!;
-    const shape = v.shape as number[];
-    return { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape) };
-  };
-  const inputs = graph.inputs.map(io);
-  const outputs = graph.outputs.map(io);
   addTableExport(w, 'input_ptr', inputs.map((e) => e.offset));
   addTableExport(w, 'input_bytes', inputs.map((e) => e.bytes));
   addTableExport(w, 'output_ptr', outputs.map((e) => e.offset));

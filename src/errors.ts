@@ -24,7 +24,8 @@ export class CompileError extends Error {
   readonly nodes?: NodeRef[];
 
   constructor(code: ErrorCode, message: string, where?: { node?: string; op?: string; nodes?: NodeRef[] }) {
-    super(message);
+    // One line, whatever the model's names hold: control characters (newlines too) are shown escaped.
+    super(message.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     this.name = 'CompileError';
     this.code = code;
     this.node = where?.node;

@@ -199,3 +199,20 @@ describe('loading a model with weights and GEMM kernels', async () => {
     expect(() => loadSync(bytes)).toThrow(/does not fit/);
   });
 });
+
+describe('graph outputs that are constants', () => {
+  it('an initializer listed as a graph output lies inside memory and reads back as its values', async () => {
+    const w = Float32Array.from({ length: 70000 }, (_, i) => i % 97); // larger than the page slack after the arena
+    const m = encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+      outputs: [{ name: 'y' }, { name: 'w' }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+      initializers: { w: { dtype: 'float32', shape: [70000], data: w } },
+    });
+    const model = await load((await compile(m)).wasm);
+    const out = model.run({ x: Float32Array.of(-1, 2) });
+    expect(Array.from(out.y.data as Float32Array)).toEqual([0, 2]);
+    expect(out.w.data).toEqual(w);
+  });
+});

@@ -119,17 +119,21 @@ function decodeAttrs(attrs: onnxProto.onnx.IAttributeProto[], opts: DecodeOption
   const T = onnx.AttributeProto.AttributeType;
   for (const a of attrs) {
     const name = a.name!;
+    const need = <T>(v: T | null | undefined, kind: string): T => {
+      if (v == null) throw new CompileError('INVALID_MODEL', `attribute "${name}" is of type ${kind} but holds none`);
+      return v;
+    };
     switch (a.type) {
       case T.FLOAT: out[name] = a.f ?? 0; break;
       case T.INT: out[name] = num(a.i); break;
       case T.STRING: out[name] = new TextDecoder().decode(a.s ?? new Uint8Array()); break;
-      case T.TENSOR: out[name] = decodeTensor(a.t!, opts); break;
+      case T.TENSOR: out[name] = decodeTensor(need(a.t, 'TENSOR'), opts); break;
       case T.FLOATS: out[name] = [...(a.floats ?? [])]; break;
       case T.INTS: out[name] = (a.ints ?? []).map(num); break;
       case T.STRINGS: out[name] = (a.strings ?? []).map((s) => new TextDecoder().decode(s)); break;
       case T.TENSORS: out[name] = (a.tensors ?? []).map((t) => decodeTensor(t, opts)); break;
       case T.GRAPH: out[name] = { kind: 'graph', name: a.g?.name ?? name }; break;
-      case T.SPARSE_TENSOR: out[name] = decodeSparse(a.sparseTensor!, opts); break;
+      case T.SPARSE_TENSOR: out[name] = decodeSparse(need(a.sparseTensor, 'SPARSE_TENSOR'), opts); break;
       default:
         // Older exporters omit `type`: infer it from which field is set.
         if (a.ints?.length) out[name] = a.ints.map(num);
