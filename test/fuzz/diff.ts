@@ -189,6 +189,63 @@ const MAKERS: Record<string, Maker> = {
     const code = { float32: 1, int32: 6, float64: 11, int64: 7 }[to as 'float32'];
     return { nodes: [{ op: 'Cast', inputs: [i], outputs: [o], attrs: { to: code } }], initializers: {}, dtype: to, shape: x.shape, label: `Cast to ${to}` };
   },
+  flatten: (x, r, _n, i, o) => {
+    const axis = r.int(0, x.shape.length);
+    const shape = [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))];
+    return { nodes: [{ op: 'Flatten', inputs: [i], outputs: [o], attrs: { axis } }], initializers: {}, dtype: x.dtype, shape, label: `Flatten axis ${axis}` };
+  },
+  unsqueeze: (x, r, n, i, o) => {
+    if (x.shape.length >= 4) return undefined;
+    const axis = r.int(0, x.shape.length), a = n('axes');
+    const shape = [...x.shape.slice(0, axis), 1, ...x.shape.slice(axis)];
+    return { nodes: [{ op: 'Unsqueeze', inputs: [i, a], outputs: [o] }], initializers: { [a]: i64([axis]) }, dtype: x.dtype, shape, label: `Unsqueeze ${axis}` };
+  },
+  expand: (x, r, n, i, o) => {
+    const shape = x.shape.map((d) => (d === 1 ? r.int(1, 3) : d));
+    const lead = x.shape.length < 4 && r() < 0.5 ? [r.int(1, 3)] : [];
+    const s = n('shape');
+    return { nodes: [{ op: 'Expand', inputs: [i, s], outputs: [o] }], initializers: { [s]: i64([...lead, ...shape]) }, dtype: x.dtype, shape: [...lead, ...shape], label: `Expand [${lead},${shape}]` };
+  },
+  tile: (x, r, n, i, o) => {
+    const reps = x.shape.map(() => r.int(1, 2)), t = n('reps');
+    return { nodes: [{ op: 'Tile', inputs: [i, t], outputs: [o] }], initializers: { [t]: i64(reps) }, dtype: x.dtype, shape: x.shape.map((d, k) => d * reps[k]), label: `Tile [${reps}]` };
+  },
+  where: (x, r, n, i, o) => {
+    const c = n('c'), b = n('b'), z = n('z');
+    return {
+      nodes: [{ op: 'Greater', inputs: [i, c], outputs: [b] }, { op: 'Where', inputs: [b, i, z], outputs: [o] }],
+      initializers: { [c]: constOf(x.dtype, [], r), [z]: constOf(x.dtype, x.shape.slice(-1), r) }, dtype: x.dtype, shape: x.shape, label: 'Greater -> Where',
+    };
+  },
+  argmax: (x, r, _n, i, o) => {
+    if (!x.shape.length) return undefined;
+    const op = r.pick(['ArgMax', 'ArgMin']), axis = r.int(0, x.shape.length - 1), keepdims = r.int(0, 1), last = r.int(0, 1);
+    const shape = keepdims ? x.shape.map((d, k) => (k === axis ? 1 : d)) : x.shape.filter((_, k) => k !== axis);
+    return { nodes: [{ op, inputs: [i], outputs: [o], attrs: { axis, keepdims, select_last_index: last } }], initializers: {}, dtype: 'int64', shape, label: `${op} axis ${axis} keepdims ${keepdims} last ${last}` };
+  },
+  cumsum: (x, r, n, i, o) => {
+    if (!x.shape.length) return undefined;
+    const axis = r.int(0, x.shape.length - 1), a = n('axis'), exclusive = r.int(0, 1), reverse = r.int(0, 1);
+    return {
+      nodes: [{ op: 'CumSum', inputs: [i, a], outputs: [o], attrs: { exclusive, reverse } }], initializers: { [a]: makeTensor('int64', [], BigInt64Array.of(BigInt(axis))) },
+      dtype: x.dtype, shape: x.shape, label: `CumSum axis ${axis} exclusive ${exclusive} reverse ${reverse}`,
+    };
+  },
+  gemm: (x, r, n, i, o) => {
+    if (x.dtype !== 'float32' || x.shape.length !== 2) return undefined;
+    const [m, k] = x.shape, nOut = r.int(1, 6), transB = r.int(0, 1), w = n('w'), c = n('c');
+    const alpha = 0.5 + r(), beta = r();
+    return {
+      nodes: [{ op: 'Gemm', inputs: [i, w, c], outputs: [o], attrs: { transB, alpha: float(alpha), beta: float(beta) } }],
+      initializers: { [w]: constOf('float32', transB ? [nOut, k] : [k, nOut], r, -1, 1), [c]: constOf('float32', r() < 0.5 ? [nOut] : [m, nOut], r) },
+      dtype: 'float32', shape: [m, nOut], label: `Gemm transB ${transB}`,
+    };
+  },
+  sqrtlog: (x, r, _n, i, o) => {
+    if (!isFloat(x)) return undefined;
+    const op = r.pick(['Sqrt', 'Log', 'Reciprocal']), mid = `${o}_abs`;
+    return { nodes: [{ op: 'Abs', inputs: [i], outputs: [mid] }, { op, inputs: [mid], outputs: [o] }], initializers: {}, dtype: x.dtype, shape: x.shape, label: `Abs -> ${op}` };
+  },
   layernorm: (x, r, n, i, o) => {
     if (x.dtype !== 'float32' || !x.shape.length) return undefined;
     const axis = r.int(-x.shape.length, x.shape.length - 1);
