@@ -9,6 +9,7 @@ import { lookupOp } from '../ops/index.js';
 import { isViewOp, PRIME_AREA_BYTES, type EmitCtx, type Operand, type OpDef } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
+import { appendChecksum } from './sections.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
 
 export const MANIFEST_SECTION = 'onnx2wasm.manifest';
@@ -218,7 +219,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
   checkMemory(manifest.memory.total, 'the module\'s linear memory');
-  const wasm = w.finish(total, opts.optimize ?? true);
+  const wasm = appendChecksum(w.finish(total, opts.optimize ?? true));
   return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size } };
 }
 

@@ -117,6 +117,7 @@ const needsFill = (ctx: OpCtx<PadAttrs>, l: Layout) =>
 
 export const Pad = moveOp<PadAttrs>({
   op: 'Pad', since: 1, dtypes: ALL_DTYPES, constInputs: [1, 3],
+  notes: 'reflect pads wider than the input keep mirroring (onnxruntime refuses them); pads whose copies would exceed 16384 strided loops are TOO_LARGE',
   attrs: (a, opset) => ({
     mode: a.string('mode', 'constant'),
     pads: opset < 11 ? a.ints(opset < 2 ? 'paddings' : 'pads') : undefined,

@@ -41,6 +41,7 @@ function flag(v: number, name: string): boolean {
 function reduceOp(op: string, since: number, until: number | undefined, axesInputSince: number, reducer: Reducer, dtypes: DType[]): OpDef<ReduceAttrs> {
   return defineOp<ReduceAttrs>({
     op, since, until, dtypes,
+    notes: 'keepdims and noop_with_empty_axes other than 0 or 1 are refused (INVALID_MODEL): runtimes read them differently',
     attrs: (a, opset) => ({
       keepdims: flag(a.int('keepdims', 1), 'keepdims'),
       noop: opset >= axesInputSince && flag(a.int('noop_with_empty_axes', 0), 'noop_with_empty_axes'),

@@ -1,6 +1,8 @@
 // runtime-min: loads a module made by onnx2wasm and runs it. Dependency-free; Node and browsers.
 // The module imports nothing; its manifest (a custom section) says where each input and output lives.
 
+import { checksum, CHECKSUM_SECTION } from './checksum.js';
+
 export type DType =
   | 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'int16' | 'int32' | 'int64'
   | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool';
@@ -167,26 +169,33 @@ function splitWeights(source: Uint8Array | ArrayBuffer): Split | undefined {
     return signed && b & 64 ? (v - 2 ** shift) >>> 0 : v;
   };
   const keep: Uint8Array[] = [bytes.subarray(0, 8)];
-  let segments: number[][] | undefined;
+  let segments: number[][] | undefined, expected: number | undefined, foreign = false;
   while (at < n) {
     const start = at, id = byte(), size = leb(), end = at + size;
     if (end > n) throw new Error(`truncated module: a section needs ${end} bytes, there are ${n} (an incomplete download?)`);
-    if (id === 11) {
+    const name = id ? '' : new TextDecoder().decode(bytes.subarray(at + 1, Math.min(at + 1 + bytes[at], end)));
+    if (name === CHECKSUM_SECTION && end - at === 5 + name.length) {
+      expected = new DataView(bytes.buffer, bytes.byteOffset + end - 4, 4).getUint32(0, true);
+    } else if (id === 11) {
       segments = [];
-      for (let k = leb(); k > 0; k--) {
-        if (leb() !== 0 || byte() !== 0x41) return undefined; // active, memory 0, i32.const offset
-        const offset = leb(true);
-        if (byte() !== 0x0b) return undefined;
-        const len = leb();
-        if (at + len > end) throw new Error('malformed module: a data segment runs past its section');
-        segments.push([offset, at, at + len]);
-        at += len;
+      for (let k = leb(); k > 0 && !foreign; k--) {
+        // active, memory 0, i32.const offset; anything else is not onnx2wasm's layout
+        if (leb() !== 0 || byte() !== 0x41) foreign = true;
+        else {
+          const offset = leb(true);
+          if (byte() !== 0x0b) foreign = true;
+          const len = leb();
+          if (at + len > end) throw new Error('malformed module: a data segment runs past its section');
+          segments.push([offset, at, at + len]);
+          at += len;
+        }
       }
-      if (at !== end) return undefined;
+      foreign ||= at !== end;
     } else if (id !== 12) keep.push(bytes.subarray(start, end)); // 12: the data count goes with the data
     at = end;
   }
-  if (!segments) return undefined;
+  if (expected !== undefined && checksum(keep) !== expected) throw new Error('corrupted module: its checksum does not match (a damaged download?)');
+  if (!segments || foreign) return undefined;
   const code = new Uint8Array(keep.reduce((s, k) => s + k.length, 0));
   keep.reduce((o, k) => (code.set(k, o), o + k.length), 0);
   return { bytes, code, segments };

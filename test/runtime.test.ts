@@ -40,7 +40,7 @@ describe('runtime-min bundle', () => {
     const out = await build({ entryPoints: ['runtime-min/index.ts'], bundle: true, minify: true, format: 'esm', write: false, metafile: true });
     const bytes = out.outputFiles[0].contents.length;
     expect(bytes).toBeLessThan(10240);
-    expect(Object.keys(out.metafile.inputs)).toEqual(['runtime-min/index.ts']);
+    expect(Object.keys(out.metafile.inputs).sort()).toEqual(['runtime-min/checksum.ts', 'runtime-min/index.ts']);
   });
 });
 
@@ -197,6 +197,24 @@ describe('loading a model with weights and GEMM kernels', async () => {
     expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), {})).toThrow();
     await expect(load(bytes)).rejects.toThrow(/does not fit/);
     expect(() => loadSync(bytes)).toThrow(/does not fit/);
+  });
+});
+
+describe('damaged modules', () => {
+  it('a flipped bit in the code or the manifest is refused by the checksum before the code runs', async () => {
+    const { wasm } = await compile(model);
+    const codeStart = 8, manifestAt = wasm.length - 60;
+    for (const at of [codeStart + 20, codeStart + 40, manifestAt]) {
+      const bad = wasm.slice();
+      bad[at] ^= 4;
+      expect(() => loadSync(bad)).toThrow(/corrupted module|not a valid WebAssembly module/);
+      await expect(load(bad)).rejects.toThrow(/corrupted module|not a valid WebAssembly module/);
+    }
+    const manifestFlip = wasm.slice();
+    manifestFlip[manifestAt] ^= 4; // still a valid module: only the checksum can tell
+    expect(() => new WebAssembly.Module(manifestFlip)).not.toThrow();
+    expect(() => loadSync(manifestFlip)).toThrow(/corrupted module: its checksum does not match/);
+    expect(loadSync(wasm).outputs.length).toBe(2); // the undamaged module loads
   });
 });
 
