@@ -17,6 +17,8 @@ for (const s of sections) {
   const head = /^([A-Za-z0-9]+)-(\d+)"/.exec(s);
   if (!head) continue;
   const [, op, since] = head;
+  // A deprecated version's section is a stub without inputs or outputs: it says nothing about arity.
+  if (!/\n#### (Inputs|Outputs)/.test(s)) continue;
   const count = (title: string): Range => {
     const m = new RegExp(`\\n#### ${title}( \\((\\d+) - (\\d+|&#8734;)\\))?\\n([\\s\\S]*?)\\n(####|$)`).exec(s);
     if (!m) return [0, 0];
