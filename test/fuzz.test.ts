@@ -41,7 +41,8 @@ describe('fuzz: hostile and broken input', () => {
 describe('fuzz: random operator chains against onnxruntime-node', () => {
   it('12 seeded chains of 2-6 operators agree on both targets (npm run fuzz:diff runs more)', async () => {
     const results = [];
-    for (let seed = 1; seed <= 12; seed++) results.push(await diffCase(seed));
+    // Chains whose results do not depend on the CPU's last bits (see DISCONTINUOUS in fuzz/diff.ts).
+    for (let seed = 1; seed <= 12; seed++) results.push(await diffCase(seed, true));
     const bad = results.filter((r) => r.outcome === 'mismatch' || r.outcome === 'internal');
     expect(bad.map((r) => `seed ${r.seed} ${r.outcome}: ${r.labels.join(' -> ')} | ${r.detail} | ${r.repro}`)).toEqual([]);
     // The generator makes valid graphs: both sides run nearly all of them (a refusal is not an agreement).
