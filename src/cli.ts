@@ -173,7 +173,7 @@ function nameValue(option: string, arg: string): [string, string] {
 function parseDims(what: string, text: string): number[] {
   if (text === '') return [];
   return text.split('x').map((d) => {
-    if (!/^\d+$/.test(d)) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
+    if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
     return Number(d);
   });
 }

@@ -4,6 +4,7 @@
 import { CompileError } from '../errors.js';
 import { ARRAY_OF, fromNumbers, is64, isInt, type DType, type TypedArray } from '../ir/dtype.js';
 import { fmtShape, isStatic, makeTensor, numel, type Graph } from '../ir/graph.js';
+import { checkedElements } from '../ir/limits.js';
 
 export interface ConstantBinding { data: TypedArray | ArrayLike<number | bigint>; shape: number[] }
 
@@ -16,7 +17,7 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
   }
   for (const [name, dims] of Object.entries(shapes)) {
     const v = graph.values.get(name)!;
-    if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new CompileError('BAD_OPTION', `shape for input "${name}" must be a list of non-negative integers`);
     }
     if (!v.rankUnknown && dims.length !== v.shape.length) {
@@ -60,6 +61,7 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
         `input "${name}" has shape ${fmtShape(v.shape)} with unknown dimension ${sym === null ? '?' : `"${sym}"`}; ` +
         `give a static shape with --shape ${name}=${v.shape.map((d) => (typeof d === 'number' ? d : 1)).join('x')} (library: shapes option)`);
     }
+    checkedElements(v.dtype, v.shape as number[], { what: `input "${name}"` });
   }
 }
 
