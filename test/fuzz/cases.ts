@@ -140,6 +140,11 @@ export function hostileCases(): ModelCase[] {
       nodes: [{ op: 'ConstantOfShape', inputs: ['s'], outputs: ['y'], attrs: { value: f32([1], [1]) } }],
       initializers: { s: i64([2 ** 31]) },
     })],
+    ['Conv strides [2^32, 1] (would wrap to 0 in the kernel)', 'INVALID_MODEL', encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, 4, 4] }], outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { strides: [2 ** 32, 1] } }],
+      initializers: { w: f32([1, 1, 2, 2], [1, 2, 3, 4]) },
+    })],
     ['graph output that no node produces', 'INVALID_MODEL', encodeModel({ ...reluOf(), outputs: [{ name: 'y' }, { name: 'ghost', dtype: 'float32', shape: [2, 3] }] })],
     ['two nodes writing one name', 'INVALID_MODEL', encodeModel({ ...reluOf(), nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }, { op: 'Neg', inputs: ['x'], outputs: ['y'] }] })],
     ['a node overwriting a graph input', 'INVALID_MODEL', encodeModel({ ...reluOf(), nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['x'] }, { op: 'Relu', inputs: ['x'], outputs: ['y'] }] })],

@@ -25,7 +25,7 @@ const rows: [string, number | string][] = [
   ['cases', summary.results.length],
   ['clean errors', c.error],
   ['ok modules (agree with onnxruntime-node)', c.ok],
-  ['ok modules (onnxruntime-node refuses the model)', c['ok-unverified']],
+  ['ok modules, unverified (onnxruntime-node refuses the model, or it needs over 256 MB)', c['ok-unverified']],
   ['hangs', c.hang],
   ['crashes', c.crash],
   ['internal errors', c.internal],
