@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { compile, CompileError } from '../../src/index.js';
 import { main as cli } from '../../src/cli.js';
 import { encodeModel } from '../../src/onnx/encode.js';
+import { readNumber, type TypedArray } from '../../src/ir/dtype.js';
 import { load, loadSync, type Model } from '../../runtime-min/index.js';
 import { firstMismatch, randomTensor, rng, runOrt, type Feeds } from '../helpers/oracle.js';
 import { caseAt, DIGITS_ONNX, type ModelCase, type ModuleCase } from './cases.js';
@@ -121,7 +122,10 @@ async function verify(model: Uint8Array, wasm: Uint8Array): Promise<[Outcome, st
   for (const [name, e] of Object.entries(expected)) {
     const a = ours[name];
     if (!a || a.shape.join() !== e.shape.join()) return ['wrong', `output ${name}: shape [${a?.shape}] vs onnxruntime's [${e.shape}]`];
-    const bad = firstMismatch(a.data, e.data, 1e-3, 1e-4);
+    // Half floats travel as raw bits: compare their values (two NaNs may differ in payload bits).
+    const dtype = m.outputs.find((o) => o.name === name)!.dtype;
+    const values = (d: TypedArray) => (dtype === 'float16' || dtype === 'bfloat16' ? Float32Array.from(d as Uint16Array, (_, i) => readNumber(dtype, d, i)) : d);
+    const bad = firstMismatch(values(a.data), values(e.data as TypedArray), 1e-3, 1e-4);
     if (bad) return ['wrong', `output ${name}: ${bad}`];
   }
   return ['ok'];
