@@ -14,6 +14,21 @@ function rawStore(k: Kernel, e: number, p: Expr, v: Expr): Expr {
   return e === 8 ? k.i64.store(0, 8, p, v) : e === 4 ? k.i32.store(0, 4, p, v) : e === 2 ? k.i32.store16(0, 2, p, v) : k.i32.store8(0, 1, p, v);
 }
 
+/**
+ * The output rows [r0, r0 + rc) of chunk `ch` (chunks of `chunk` rows of `ow` columns, `rows` in all) and their
+ * columns [col0, col0 + ncols): the im2col tile a convolution's GEMM reads per chunk.
+ */
+export function chunkRange(k: Kernel, ch: Local, g: { chunk: number; rows: number; ow: number }, r: { r0: Local; rc: Local; col0: Local; ncols: Local }): Expr[] {
+  const { i32 } = k;
+  return [
+    r.r0.set(i32.mul(ch.get(), k.c32(g.chunk))),
+    r.rc.set(i32.sub(k.c32(g.rows), r.r0.get())),
+    r.rc.set(k.select(i32.gt_s(r.rc.get(), k.c32(g.chunk)), k.c32(g.chunk), r.rc.get())),
+    r.col0.set(i32.mul(r.r0.get(), k.c32(g.ow))),
+    r.ncols.set(i32.mul(r.rc.get(), k.c32(g.ow))),
+  ];
+}
+
 /** for (i = from; i < to(); i++) body, testing first (bounds are run-time values). */
 export function forRange(k: Kernel, i: Local, from: Expr, to: () => Expr, body: Expr[]): Expr {
   return k.block([i.set(from), k.while(() => k.i32.lt_s(i.get(), to()), [...body, i.set(k.i32.add(i.get(), k.c32(1)))])]);
@@ -95,25 +110,16 @@ function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, st
   const c32 = (n: number) => k.c32(n);
   const at = (base: Local, i: Expr, bytes: number) => i32.add(base.get(), bytes === 1 ? i : i32.mul(i, c32(bytes)));
   const copy: Expr[] = [ow.set(lo.get())];
-  if (k.simd && e === 1) {
-    // int8: 16 bytes a time; stride 2 keeps the even bytes of 32 (the last may lie one past the row: read, never kept).
-    const from = (extra: number) => k.v128.load(extra, 1, at(colBase, i32.mul(ow.get(), val(k, stride)), 1));
+  if (k.simd && (e === 1 || e === 4)) {
+    // Segments are short (often 7..56 values): an inline vector copy (16 bytes at a time) beats a memory.copy call.
+    // Stride 2 takes the even elements of two vectors (the last may lie one past the row: read, never kept).
+    const per = 16 / e;
+    const from = (extra: number) => k.v128.load(extra, e, at(colBase, i32.mul(ow.get(), val(k, stride)), e));
     const vecLoop = (value: Expr) =>
-      k.while(() => i32.le_s(i32.add(ow.get(), c32(16)), hi.get()), [k.v128.store(0, 1, at(seg, ow.get(), 1), value), ow.set(i32.add(ow.get(), c32(16)))]);
+      k.while(() => i32.le_s(i32.add(ow.get(), c32(per)), hi.get()), [k.v128.store(0, e, at(seg, ow.get(), e), value), ow.set(i32.add(ow.get(), c32(per)))]);
+    const evenBytes = Array.from({ length: 16 }, (_, i) => 2 * e * Math.floor(i / e) + (i % e));
     const unit = () => vecLoop(from(0));
-    const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]));
-    if (typeof stride !== 'number') copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even())));
-    else if (stride === 1) copy.push(unit());
-    else if (stride === 2) copy.push(even());
-  }
-  if (k.simd && e === 4) {
-    // Segments are short (often 7..56 values): an inline 4-wide copy beats a memory.copy call. Stride 2 takes
-    // the even lanes of 8 values (the 8th may lie one past the row: read, never kept).
-    const from = (extra: number) => k.v128.load(extra, 4, at(colBase, i32.mul(ow.get(), val(k, stride)), 4));
-    const vecLoop = (value: Expr) =>
-      k.while(() => i32.le_s(i32.add(ow.get(), c32(4)), hi.get()), [k.v128.store(0, 4, at(seg, ow.get(), 4), value), ow.set(i32.add(ow.get(), c32(4)))]);
-    const unit = () => vecLoop(from(0));
-    const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]));
+    const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), evenBytes));
     if (typeof stride !== 'number') copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even())));
     else if (stride === 1) copy.push(unit());
     else if (stride === 2) copy.push(even());

@@ -4,11 +4,13 @@
 import type { DType } from '../src/ir/dtype.js';
 import { byteSize, type Graph, type Node, type Tensor } from '../src/ir/graph.js';
 import { CompileError, nodeLabel } from '../src/errors.js';
+import { MAX_MEMORY_BYTES } from '../src/ir/limits.js';
 import { lookupOp } from '../ops/index.js';
 import { CONTROL_DOMAIN } from '../ops/control-flow.js';
 import { chooseVariant, isViewOp, PRIME_AREA_BYTES, targetHas, type EmitCtx, type KernelVariant, type Operand, type OpDef, type VariantCtx } from '../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
+import { appendChecksum } from './sections.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
 
 export const MANIFEST_SECTION = 'onnx2wasm.manifest';
@@ -83,6 +85,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   for (const p of prepared) if (p.variant) variants[`${p.node.opType}:${p.variant.name}`] = (variants[`${p.node.opType}:${p.variant.name}`] ?? 0) + 1;
   const scratchBytes = Math.max(0, ...nodeScratch);
   const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
+  checkMemory(plan.end + constantBytes(graph), 'the planned memory (inputs, outputs, activations and weights)');
 
   // Weights region: constants get an address the first time a kernel asks for one.
   let dataCursor = alignUp(plan.end);
@@ -235,6 +238,17 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   ]);
   w.exportFunction('run');
 
+  // Before the weights region is closed: a graph output that is a constant is placed there now.
+  const io = (name: string): IoEntry => {
+    const v = graph.values.get(name)!;
+    const shape = v.shape as number[];
+    const image = graph.imageInputs?.[name];
+    const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
+    if (dimsAt.has(name)) entry.dynamic = { axes: [v.bounded!.axis], dims: dimsAt.get(name)! };
+    return entry;
+  };
+  const inputs = graph.inputs.map(io);
+  const outputs = graph.outputs.map(io);
   const weightBytes = dataCursor - dataStart;
   let total = dataCursor;
   // Two zeroed areas after the weights (not data: memory starts zeroed) for the primers' dummy operands.
@@ -248,16 +262,6 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     w.exportFunction('prime');
   }
 
-  const io = (name: string): IoEntry => {
-    const v = graph.values.get(name)!;
-    const shape = v.shape as number[];
-    const image = graph.imageInputs?.[name];
-    const entry: IoEntry = { name, dtype: v.dtype, shape, offset: addressOf(name), bytes: byteSize(v.dtype, shape), ...(image && { image }) };
-    if (dimsAt.has(name)) entry.dynamic = { axes: [v.bounded!.axis], dims: dimsAt.get(name)! };
-    return entry;
-  };
-  const inputs = graph.inputs.map(io);
-  const outputs = graph.outputs.map(io);
   addTableExport(w, 'input_ptr', inputs.map((e) => e.offset));
   addTableExport(w, 'input_bytes', inputs.map((e) => e.bytes));
   addTableExport(w, 'output_ptr', outputs.map((e) => e.offset));
@@ -284,9 +288,19 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     },
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
-  const wasm = w.finish(total, opts.optimize ?? true);
+  checkMemory(manifest.memory.total, 'the module\'s linear memory');
+  const wasm = appendChecksum(w.finish(total, opts.optimize ?? true));
   return { wasm, manifest, stats: { weightBytes, ops, kernels: kernelNames.size, variants } };
 }
+
+/** wasm32 addresses 4 GiB: a model needing more is refused before binaryen is asked to build it. */
+function checkMemory(bytes: number, what: string): void {
+  if (bytes > MAX_MEMORY_BYTES) {
+    throw new CompileError('TOO_LARGE', `${what} comes to ${(bytes / 2 ** 30).toFixed(2)} GiB, more than the 4 GiB WebAssembly (wasm32) memory can hold`);
+  }
+}
+
+const constantBytes = (graph: Graph) => [...graph.values.values()].reduce((n, v) => n + (v.const?.data.byteLength ?? 0), 0);
 
 /** FNV-1a over the bytes, 32 bits at a time where aligned (weights are large: keep it cheap). */
 function contentHash(bytes: Uint8Array): number {

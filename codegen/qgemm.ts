@@ -55,9 +55,14 @@ export interface QGemmArgs {
   c: Expr; ldc: Expr;
   M: Expr; N: Expr; K: Expr;
   bias?: Expr; mult?: Expr; zp?: Expr;
+  /** 8-bit A on 'simd': where one row panel is widened to i16 (qgemmTmpBytes). */
+  aTmp?: Expr;
 }
 
-const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp'] as const;
+/** Bytes of the aTmp buffer for a GEMM of depth K with 8-bit A (one row panel in i16). */
+export const qgemmTmpBytes = (K: number) => ((K + 1) >> 1) * QMR * 4;
+
+const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp', 'aTmp'] as const;
 const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
@@ -66,7 +71,8 @@ const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
 /** Name of the shared GEMM function for this description, created on first use. The kernel name carries it. */
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
   const fn = ctx.kernel(`qgemm:${qgemmKey(s)}`, PARAMS.map(() => 'i32' as const), (k) => (k.simd ? buildSimd(k, s) : buildScalar(k, s)));
-  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 8, QMR, QNR, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
+  // one tile over K = PRIME_K read from the zero area (the widened A panel, 512 bytes, goes to the out area)
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out + 512, 8, QMR, QNR, PRIME_K, zeros, zeros, 0, out], PRIME_CALLS);
   return fn;
 }
 
@@ -74,7 +80,7 @@ const PRIME_K = 64, PRIME_CALLS = 160;
 
 export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
   const z = k.c32(0);
-  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z]);
+  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z, g.aTmp ?? z]);
 }
 
 // ------------------------------------------------------------------------------------------------- SIMD
@@ -167,35 +173,45 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
 }
 
 function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
-  const tileName = `qgemm_tile_${qgemmKey(s)}`;
-  const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, s));
+  // The tile always reads i16 A (one load32_splat per row and pair): 8-bit A is widened a row panel at a time.
+  const wide: QGemmSpec = { ...s, a: 'i16' };
+  const tileName = `qgemm_tile_${qgemmKey(wide)}`;
+  const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, wide));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
   k.w.keepOutOfLine(tile);
-  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
-  const i = k.local('i32'), j = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32'), aBlk = k.local('i32'), cBlk = k.local('i32');
-  void ldb;
+  const i = k.local('i32'), j = k.local('i32'), q = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32');
+  const aBlk = k.local('i32'), tileA = k.local('i32'), cRow = k.local('i32'), cBlk = k.local('i32');
   const eb = outBytes(s);
+  const widen = s.a === 'i16' ? [tileA.set(aBlk.get())] : [
+    k.dynFor(q, c32(0), pA.get(), 8, () => k.v128.store(0, 16, i32.add(aTmp.get(), i32.shl(q.get(), c32(1))),
+      s.a === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(aBlk.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(aBlk.get(), q.get())))),
+    tileA.set(aTmp.get()),
+  ];
+  // Row panels outside, column panels inside: each A panel is widened once, the B panels stream from L2.
   return [
     k.if(i32.or(i32.le_s(M.get(), c32(0)), i32.le_s(N.get(), c32(0))), k.return()),
     pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
-    j.set(c32(0)), bPanel.set(b.get()),
-    k.while(() => i32.lt_s(j.get(), N.get()), [
-      i.set(c32(0)), aBlk.set(a.get()), cBlk.set(i32.add(c.get(), i32.mul(j.get(), c32(eb)))),
-      k.while(() => i32.lt_s(i.get(), M.get()), [
+    i.set(c32(0)), aBlk.set(a.get()), cRow.set(c.get()),
+    k.while(() => i32.lt_s(i.get(), M.get()), [
+      ...widen,
+      j.set(c32(0)), bPanel.set(b.get()), cBlk.set(cRow.get()),
+      k.while(() => i32.lt_s(j.get(), N.get()), [
         k.call(tile, [
-          aBlk.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
+          tileA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
           s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
           s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
           zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()),
         ]),
-        i.set(i32.add(i.get(), c32(QMR))),
-        aBlk.set(i32.add(aBlk.get(), pA.get())),
-        cBlk.set(i32.add(cBlk.get(), i32.mul(ldc.get(), c32(QMR)))),
+        j.set(i32.add(j.get(), c32(QNR))),
+        bPanel.set(i32.add(bPanel.get(), pB.get())),
+        cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
       ]),
-      j.set(i32.add(j.get(), c32(QNR))),
-      bPanel.set(i32.add(bPanel.get(), pB.get())),
+      i.set(i32.add(i.get(), c32(QMR))),
+      aBlk.set(i32.add(aBlk.get(), pA.get())),
+      cRow.set(i32.add(cRow.get(), i32.mul(ldc.get(), c32(QMR)))),
     ]),
   ];
 }

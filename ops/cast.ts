@@ -4,6 +4,7 @@
 import { emitElementwise } from '../codegen/elementwise.js';
 import { ALL_DTYPES, ONNX_DTYPE, ONNX_UNSUPPORTED_DTYPE, type DType } from '../src/ir/dtype.js';
 import { defineOp, type EmitCtx } from './types.js';
+import { CompileError, nodeLabel } from '../src/errors.js';
 import { foldInts } from './elementwise-fold.js';
 
 /** Cast-1 names its target with a string. */
@@ -19,7 +20,7 @@ function emitCast(ctx: EmitCtx<unknown>): void {
 
 export const Cast = defineOp<{ to: DType }>({
   op: 'Cast', since: 1, dtypes: ALL_DTYPES, elementwise: true,
-  attrs(a) {
+  attrs(a, opset, node) {
     const raw = a.raw('to');
     if (typeof raw === 'string') {
       const dt = TYPE_NAMES[raw.toUpperCase()];
@@ -28,7 +29,10 @@ export const Cast = defineOp<{ to: DType }>({
     }
     const code = a.int('to');
     const dt = ONNX_DTYPE[code];
-    if (!dt) throw new Error(`Cast to ${ONNX_UNSUPPORTED_DTYPE[code] ?? `type ${code}`} is not supported`);
+    if (!dt && ONNX_UNSUPPORTED_DTYPE[code] && code !== 0) {
+      throw new CompileError('UNSUPPORTED_DTYPE', `${nodeLabel(node, opset)}: Cast to ${ONNX_UNSUPPORTED_DTYPE[code]} is not supported`, { node: node.name, op: node.opType });
+    }
+    if (!dt) throw new Error(`to = ${code} is not an ONNX element type`);
     return { to: dt };
   },
   infer(ctx) {

@@ -6,6 +6,8 @@ import { makeTensor, numel, type Tensor } from '../src/ir/graph.js';
 import { bytesOf, dense, emitCopy, emitFill } from '../codegen/copy.js';
 import { defineOp, type AttrReader, type EmitCtx, type InferCtx } from './types.js';
 import { constInts } from './move.js';
+import { checkedElements, MAX_CONSTANT_BYTES } from '../src/ir/limits.js';
+import { nodeLabel } from '../src/errors.js';
 
 /** Writes a tensor computed at compile time into output 0 (for results past the folding limit). */
 function emitResult(ctx: EmitCtx<unknown>, t: Tensor): void {
@@ -114,6 +116,8 @@ function rangeTensor(ctx: InferCtx<{ stash: number }>): Tensor {
   if (d === 0) ctx.fail('delta is 0');
   const n = Math.max(Math.ceil((l - s) / d), 0);
   if (!Number.isFinite(n)) ctx.fail('the range is infinite');
+  // The values are computed here and stored in the module: refuse before allocating them.
+  checkedElements(dtype, [n], { what: `${nodeLabel(ctx.node, ctx.opset)} output`, node: ctx.node.name, op: ctx.node.opType }, MAX_CONSTANT_BYTES);
   const values = new Array<number>(n);
   if ((dtype === 'float16' || dtype === 'bfloat16') && !ctx.attrs.stash) {
     // Accumulate in the narrow type itself (stash_type = 0).

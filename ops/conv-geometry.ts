@@ -42,9 +42,11 @@ export interface ConvGeometry {
 export function checkAxes(attrs: ConvAttrs, rank: number, kernel: number[], fail: (m: string) => never): void {
   const { strides, dilations, pads, kernelShape } = attrs;
   if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(attrs.autoPad)) fail(`auto_pad "${attrs.autoPad}" is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
-  if (strides && (strides.length !== rank || strides.some((s) => s < 1))) fail(`strides [${strides}] must have ${rank} values >= 1`);
-  if (dilations && (dilations.length !== rank || dilations.some((s) => s < 1))) fail(`dilations [${dilations}] must have ${rank} values >= 1`);
-  if (pads && (pads.length !== 2 * rank || pads.some((p) => p < 0))) fail(`pads [${pads}] must have ${2 * rank} values >= 0`);
+  // Kernels address with i32: values past 2^31 would wrap (a stride of 2^32 would divide by zero).
+  const i32 = (v: number, min: number) => v >= min && v < 2 ** 31;
+  if (strides && (strides.length !== rank || !strides.every((s) => i32(s, 1)))) fail(`strides [${strides}] must have ${rank} values from 1 to 2^31-1`);
+  if (dilations && (dilations.length !== rank || !dilations.every((s) => i32(s, 1)))) fail(`dilations [${dilations}] must have ${rank} values from 1 to 2^31-1`);
+  if (pads && (pads.length !== 2 * rank || !pads.every((p) => i32(p, 0)))) fail(`pads [${pads}] must have ${2 * rank} values from 0 to 2^31-1`);
   if (kernelShape && kernelShape.join() !== kernel.join()) fail(`kernel_shape [${kernelShape}] does not match the weights' spatial shape [${kernel}]`);
   if (attrs.group < 1) fail(`group ${attrs.group} must be >= 1`);
 }

@@ -5,8 +5,8 @@
 // or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
-import { im2col } from '../codegen/im2col.js';
-import { callQGemm, packConstA, packPairsKernel, qgemmKernel, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import { chunkRange, im2col } from '../codegen/im2col.js';
+import { callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -54,10 +54,16 @@ export function planQConv(geo: ConvGeometry, cin: number, cout: number, group: n
 }
 
 /** Scratch bytes of the GEMM path: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
+/** Scratch of the GEMM path: the int8 im2col tile (unless pointwise), the packed i16 tile, the widened A panel. */
+function scratchLayout(p: QConvPlan): { colsBytes: number; packedBytes: number; total: number } {
+  const align = (n: number) => Math.ceil(n / 16) * 16;
+  const colsBytes = p.pointwise ? 0 : align(p.K * p.colsPad + 64);
+  const packedBytes = align(Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4 + 64);
+  return { colsBytes, packedBytes, total: colsBytes + packedBytes + qgemmTmpBytes(p.K) };
+}
+
 function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
-  const p = planQConv(geo, cin, cout, group);
-  const packed = Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4;
-  return (p.pointwise ? 0 : p.K * p.colsPad + 64) + packed + 64;
+  return scratchLayout(planQConv(geo, cin, cout, group)).total;
 }
 
 /** What an integer convolution op tells the shared variants: its geometry, and whether the int8 kernels apply. */
@@ -107,7 +113,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' ? 4 : 1;
-  const colsBytes = p.pointwise ? 0 : p.K * p.colsPad + 64;
+  const { colsBytes, packedBytes } = scratchLayout(p);
   const runtimeZp = typeof q.xZp !== 'number';
 
   const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
@@ -122,11 +128,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
     // With a run-time zero point the 2-D im2col's padding takes it as its fill parameter.
     const im2colCall = (src: Expr, dst: Expr): Expr => (patches ? patches(k, src, dst, r0.get(), rc.get(), runtimeZp ? zp.get() : undefined) : k.nop());
     const chunkBody: Expr[] = [
-      r0.set(i32.mul(ch.get(), c32(p.chunk))),
-      rc.set(i32.sub(c32(p.rows), r0.get())),
-      rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
-      col0.set(i32.mul(r0.get(), c32(p.ow))),
-      ncols.set(i32.mul(rc.get(), c32(p.ow))),
+      ...chunkRange(k, ch, p, { r0, rc, col0, ncols }),
       im2colCall(xg.get(), scratch.get()),
       p.pointwise
         ? k.call(pack, [i32.add(xg.get(), col0.get()), c32(p.inPlane), packed.get(), c32(p.K), ncols.get(), zp.get()])
@@ -138,7 +140,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),
         bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
         mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        zp: yZp.get(),
+        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes)),
       }),
     ];
     const groupBody: Expr[] = [

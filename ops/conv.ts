@@ -7,7 +7,7 @@
 // Fused epilogues (activation, residual add) come from src/passes/fuse-*.ts.
 
 import { applyActivation, applyActivationScalar, callGemm, gemmKernel, gemmNR, lanes, MR, packA, packBias, readFused, type FusedAttrs } from '../codegen/gemm.js';
-import { forRange, im2col } from '../codegen/im2col.js';
+import { chunkRange, forRange, im2col } from '../codegen/im2col.js';
 import { computeType, type Expr, type Kernel, type Local, type Target } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -175,11 +175,7 @@ function emitGemmConv(ctx: EmitCtx<Attrs>, p: ConvPlan, nr: number): void {
       ? { b: xg.get(), ldb: c32(p.inPlane * 4), pB: c32(nr * 4) }
       : { b: scratch.get(), ldb: c32(p.colsPad * 4), pB: c32(nr * 4) };
     const chunkBody: Expr[] = [
-      r0.set(i32.mul(ch.get(), c32(p.chunk))),
-      rc.set(i32.sub(c32(p.rows), r0.get())),
-      rc.set(k.select(i32.gt_s(rc.get(), c32(p.chunk)), c32(p.chunk), rc.get())),
-      col0.set(i32.mul(r0.get(), c32(p.ow))),
-      ncols.set(i32.mul(rc.get(), c32(p.ow))),
+      ...chunkRange(k, ch, p, { r0, rc, col0, ncols }),
       patches ? patches(k, xg.get(), scratch.get(), r0.get(), rc.get()) : k.nop(),
       callGemm(k, gemm, {
         a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(MR * 4), pA: c32(p.K * MR * 4),

@@ -7,10 +7,14 @@ import { dense, emitCopy, emitFill, type Move } from '../codegen/copy.js';
 import { ALL_DTYPES, fromNumbers, readNumber } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Tensor } from '../src/ir/graph.js';
 import { constInts, moveOp, normAxes, type Layout, type OpCtx } from './move.js';
+import { checkedElements } from '../src/ir/limits.js';
+import { CompileError, nodeLabel } from '../src/errors.js';
 
 interface PadAttrs { mode: string; pads?: number[]; value: number }
 
 const MODES = ['constant', 'reflect', 'edge', 'wrap'];
+/** Each combination of runs is one copy loop in the module: reflecting a tiny input far out would bloat it. */
+const MAX_COPIES = 1 << 14;
 
 /** pads for every axis, [begin..., end...] (attribute before opset 11, inputs pads and axes after). */
 function fullPads(ctx: OpCtx<PadAttrs>, rank: number): number[] {
@@ -55,7 +59,7 @@ function axisRuns(mode: string, size: number, begin: number, n: number): Run[] {
       if (i === cur.from + cur.len * cur.step) { cur.len++; continue; }
     }
     cur = { out: o, len: 1, from: i, step: 0 };
-    runs.push(cur);
+    if (runs.push(cur) > MAX_COPIES) break; // too many already: the caller refuses the pad
   }
   return runs;
 }
@@ -70,9 +74,16 @@ function padLayout(ctx: OpCtx<PadAttrs>): Layout {
   const shape = x.shape.map((d, i) => d + pads[i] + pads[i + rank]);
   if (shape.some((d) => d < 0)) ctx.fail(`pads [${pads}] crop more than the input [${x.shape}]`);
   if (mode !== 'constant' && x.shape.some((d, i) => d === 0 && shape[i] > 0)) ctx.fail(`mode ${mode} cannot pad an empty axis`);
+  // A hostile pad must fail here, before the runs below are enumerated (their count grows with the output).
+  checkedElements(x.dtype, shape, { what: `${nodeLabel(ctx.node, ctx.opset)} output`, node: ctx.node.name, op: ctx.node.opType });
   const inSt = stridesOf(x.shape);
   const outSt = stridesOf(shape);
   const runs = x.shape.map((n, a) => axisRuns(mode, shape[a], pads[a], n));
+  const copies = runs.reduce((c, r) => c * r.length, 1);
+  if (copies > MAX_COPIES) {
+    throw new CompileError('TOO_LARGE', `${nodeLabel(ctx.node, ctx.opset)}: ${mode} padding of [${x.shape}] by [${pads}] takes ${copies} strided copies, ` +
+      `more than ${MAX_COPIES} (pads far larger than the input)`, { node: ctx.node.name, op: ctx.node.opType });
+  }
   // Every combination of one run per axis is one copy.
   const moves: Move[] = [];
   const pick = (a: number, chosen: Run[]): void => {
@@ -106,6 +117,7 @@ const needsFill = (ctx: OpCtx<PadAttrs>, l: Layout) =>
 
 export const Pad = moveOp<PadAttrs>({
   op: 'Pad', since: 1, dtypes: ALL_DTYPES, constInputs: [1, 3],
+  notes: 'reflect pads wider than the input keep mirroring (onnxruntime refuses them); pads whose copies would exceed 16384 strided loops are TOO_LARGE',
   attrs: (a, opset) => ({
     mode: a.string('mode', 'constant'),
     pads: opset < 11 ? a.ints(opset < 2 ? 'paddings' : 'pads') : undefined,

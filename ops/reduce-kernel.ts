@@ -156,6 +156,9 @@ export interface Reducer {
 
 interface Run { n: number; stride: number; reduced: boolean }
 
+/** Elements per block of a long vectorized reduction (see reduceKernel). */
+const REDUCE_BLOCK = 1024;
+
 /** Input dims as maximal runs of kept or reduced dims (size-1 dims dropped), with element strides. */
 function collapseRuns(shape: Shape, axes: number[]): Run[] {
   const set = new Set(axes);
@@ -220,20 +223,29 @@ export function reduceKernel(
         const innerRed: Run[] = red.slice(0, -1);
         const v2 = k.local('v128');
         const q = k.local('i32');
+        const eight = () => [
+          v.set(s.combine(k, v.get(), vmap(k.v128.load(0, 4, q.get())))),
+          v2.set(s.combine(k, v2.get(), vmap(k.v128.load(16, 4, q.get())))),
+          q.set(k.i32.add(q.get(), k.c32(32))),
+        ];
+        // A long row is summed in blocks whose partial results are combined into `total`: a two-level sum whose
+        // float32 error grows with BLOCK + n / BLOCK rather than with n (a mean over a million elements).
+        const blocks = Math.floor(n8 / REDUCE_BLOCK);
+        const total = k.local('v128');
+        const foldBlock = () => [total.set(s.combine(k, total.get(), s.combine(k, v.get(), v2.get()))), v.set(k.f32x4.splat(r.init(k, dt))), v2.set(k.f32x4.splat(r.init(k, dt)))];
         const row = (): Expr[] => [
           q.set(p.get()),
-          k.loop(0, n8, () => [
-            v.set(s.combine(k, v.get(), vmap(k.v128.load(0, 4, q.get())))),
-            v2.set(s.combine(k, v2.get(), vmap(k.v128.load(16, 4, q.get())))),
-            q.set(k.i32.add(q.get(), k.c32(32))),
-          ], 8),
+          ...(blocks > 1 ? [k.loop(0, blocks, () => [k.loop(0, REDUCE_BLOCK, eight, 8), ...foldBlock()])] : []),
+          k.loop(blocks > 1 ? blocks * REDUCE_BLOCK : 0, n8, eight, 8),
           k.loop(n8, n, () => [acc.set(r.combine(k, dt, acc.get(), mapped(k.f32.load(0, 4, q.get()), dt))), q.set(k.i32.add(q.get(), k.c32(4)))]),
         ];
         const initV = k.f32x4.splat(r.init(k, dt));
         stmts.push(v.set(initV), v2.set(k.f32x4.splat(r.init(k, dt))),
+          ...(blocks > 1 ? [total.set(k.f32x4.splat(r.init(k, dt)))] : []),
           p.set(xBase.get()),
           stridedLoop(k, [...innerRed.map((x) => x.n), 1], [[...innerRed.map((x) => x.stride * 4), 0]], [p], () => row(), false),
           v.set(s.combine(k, v.get(), v2.get())),
+          ...(blocks > 1 ? [v.set(s.combine(k, v.get(), total.get()))] : []),
           acc.set(foldLanes(k, v, acc.get(), (a, b) => r.combine(k, dt, a, b))));
       } else if (shift) {
         stmts.push(...walk(() => [acc.set(r.combine(k, dt, acc.get(), mapped(sub(k, t, k.load(dt, p.get()), shift!.get()), dt)))]));

@@ -32,12 +32,19 @@ function reducedAxes(ctx: AxesCtx): number[] {
 
 const I32_64: DType[] = ['int32', 'int64', 'uint32', 'uint64'];
 
+/** A 0/1 attribute; runtimes disagree on other values (onnxruntime narrows them to 32 bits), so they are refused. */
+function flag(v: number, name: string): boolean {
+  if (v !== 0 && v !== 1) throw new Error(`attribute ${name} must be 0 or 1, got ${v}`);
+  return v === 1;
+}
+
 function reduceOp(op: string, since: number, until: number | undefined, axesInputSince: number, reducer: Reducer, dtypes: DType[]): OpDef<ReduceAttrs> {
   return defineOp<ReduceAttrs>({
     op, since, until, dtypes,
+    notes: 'keepdims and noop_with_empty_axes other than 0 or 1 are refused (INVALID_MODEL): runtimes read them differently',
     attrs: (a, opset) => ({
-      keepdims: a.int('keepdims', 1) !== 0,
-      noop: opset >= axesInputSince && a.int('noop_with_empty_axes', 0) !== 0,
+      keepdims: flag(a.int('keepdims', 1), 'keepdims'),
+      noop: opset >= axesInputSince && flag(a.int('noop_with_empty_axes', 0), 'noop_with_empty_axes'),
       axesAttr: opset >= axesInputSince ? undefined : a.ints('axes', []),
     }),
     infer(ctx): TensorInfo[] {

@@ -1,6 +1,8 @@
 // runtime-min: loads a module made by onnx2wasm and runs it. Dependency-free; Node and browsers.
 // The module imports nothing; its manifest (a custom section) says where each input and output lives.
 
+import { checksum, CHECKSUM_SECTION } from './checksum.js';
+
 export type DType =
   | 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'int16' | 'int32' | 'int64'
   | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool';
@@ -43,7 +45,7 @@ export interface Model {
 
 export type Source = Uint8Array | ArrayBuffer | WebAssembly.Module | Response | PromiseLike<Response>;
 
-type ArrayCtor = { new (b: ArrayBuffer, o: number, n: number): TypedArray; name: string };
+type ArrayCtor = { new (b: ArrayBuffer, o: number, n: number): TypedArray; name: string; BYTES_PER_ELEMENT: number };
 // float16/bfloat16 travel as their raw 16-bit patterns; bool as one byte per element (0 or 1).
 const ARRAY: Record<DType, ArrayCtor> = {
   float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
@@ -67,38 +69,85 @@ export interface LoadOptions {
 }
 
 export async function load(source: Source, options: LoadOptions = {}): Promise<Model> {
-  if (source instanceof WebAssembly.Module) return ready(source, await WebAssembly.instantiate(source, {}), undefined, options);
-  const s = await source;
-  const bytes = s instanceof Uint8Array || s instanceof ArrayBuffer ? s : await (s as Response).arrayBuffer();
-  const split = splitWeights(bytes);
-  const mod = await WebAssembly.compile((split?.code ?? bytes) as BufferSource);
-  return ready(mod, await WebAssembly.instantiate(mod, {}), split, options);
+  let mod = source, split: Split | undefined;
+  if (!(source instanceof WebAssembly.Module)) {
+    const s = await source;
+    const bytes = s instanceof Uint8Array || s instanceof ArrayBuffer ? s
+      : typeof (s as Response | null)?.arrayBuffer === 'function' ? await (s as Response).arrayBuffer() : badSource(s);
+    split = splitWeights(bytes);
+    mod = await WebAssembly.compile((split?.code ?? bytes) as BufferSource).catch(invalid);
+  }
+  const manifest = readManifest(mod as WebAssembly.Module); // before instantiating: a foreign module may have imports
+  return ready(manifest, await WebAssembly.instantiate(mod as WebAssembly.Module, {}), split, options);
 }
 
 /** Synchronous variant for Node (browsers limit synchronous compilation to small modules). */
 export function loadSync(source: Uint8Array | ArrayBuffer | WebAssembly.Module, options: LoadOptions = {}): Model {
-  if (source instanceof WebAssembly.Module) return ready(source, new WebAssembly.Instance(source, {}), undefined, options);
-  const split = splitWeights(source);
-  const mod = new WebAssembly.Module((split?.code ?? source) as BufferSource);
-  return ready(mod, new WebAssembly.Instance(mod, {}), split, options);
+  let mod = source, split: Split | undefined;
+  if (!(source instanceof WebAssembly.Module)) {
+    if (!(source instanceof Uint8Array || source instanceof ArrayBuffer)) badSource(source);
+    split = splitWeights(source);
+    try {
+      mod = new WebAssembly.Module((split?.code ?? source) as BufferSource);
+    } catch (e) {
+      invalid(e);
+    }
+  }
+  const manifest = readManifest(mod as WebAssembly.Module);
+  return ready(manifest, new WebAssembly.Instance(mod as WebAssembly.Module, {}), split, options);
+}
+
+function badSource(s: unknown): never {
+  const what = s === null ? 'null' : typeof s === 'object' ? (s as object).constructor?.name ?? 'an object' : typeof s;
+  throw new Error(`load() takes the module's bytes (Uint8Array, ArrayBuffer), a WebAssembly.Module or a Response, got ${what}` +
+    (typeof s === 'string' ? ' (read the file first, or pass fetch(url))' : ''));
+}
+
+function invalid(e: unknown): never {
+  throw new Error(`not a valid WebAssembly module: ${(e as Error).message}`);
 }
 
 /**
- * Runs the module's optional `prime` export (its hot shared kernels on dummy operands, so that the engine starts
- * optimizing them now, in the background while the weights are copied, rather than during the first
- * inference), places the weights of a split module, and wraps the instance.
+ * Checks the exports and the manifest's buffers against the instance, runs the module's optional `prime` export
+ * (its hot shared kernels on dummy operands, so that the engine starts optimizing them now, in the background
+ * while the weights are copied, rather than during the first inference), places the weights of a split module,
+ * and wraps the instance.
  */
-function ready(mod: WebAssembly.Module, instance: WebAssembly.Instance, split: Split | undefined, options: LoadOptions): Model {
-  const exp = instance.exports as { memory: WebAssembly.Memory; prime?: () => void };
+function ready(manifest: Manifest, instance: WebAssembly.Instance, split: Split | undefined, options: LoadOptions): Model {
+  const exp = instance.exports as { memory: WebAssembly.Memory; run: () => number; prime?: () => void };
+  if (!(exp.memory instanceof WebAssembly.Memory) || typeof exp.run !== 'function') throw new Error('not an onnx2wasm module: no memory or run export');
+  const memory = new Uint8Array(exp.memory.buffer);
+  for (const e of [...manifest.inputs, ...manifest.outputs]) {
+    if (e.offset + e.bytes > memory.length) throw new Error(`bad manifest: "${e.name}" lies outside the module's memory`);
+  }
   exp.prime?.();
   if (split) {
-    const memory = new Uint8Array(exp.memory.buffer);
     for (const [offset, start, end] of split.segments) {
       if (offset + end - start > memory.length) throw new RangeError('data segment does not fit in memory');
       memory.set(split.bytes.subarray(start, end), offset);
     }
   }
-  return wrap(mod, instance, options);
+  return wrap(manifest, exp, options);
+}
+
+/** The manifest section, checked: names, dtypes, shapes, and byte sizes that agree with them. */
+function readManifest(mod: WebAssembly.Module): Manifest {
+  const sections = WebAssembly.Module.customSections(mod, SECTION);
+  if (!sections.length) throw new Error('not an onnx2wasm module: no manifest section');
+  let m: Manifest;
+  try {
+    m = JSON.parse(new TextDecoder().decode(sections[0]));
+  } catch {
+    throw new Error('bad manifest: not JSON');
+  }
+  if (m?.format !== 1) throw new Error(`unsupported manifest format ${m?.format} (this runtime reads format 1)`);
+  const entry = (e: IoEntry) => e && typeof e.name === 'string' && ARRAY.hasOwnProperty(e.dtype) && Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && Number.isSafeInteger(e.offset) && e.offset >= 0 &&
+    e.bytes === count(e.shape) * ARRAY[e.dtype].BYTES_PER_ELEMENT;
+  if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs) || !m.inputs.every(entry) || !m.outputs.every(entry) || typeof m.memory !== 'object') {
+    throw new Error('bad manifest: inputs, outputs or memory malformed');
+  }
+  return m;
 }
 
 interface Split { bytes: Uint8Array; code: Uint8Array<ArrayBuffer>; segments: number[][] }
@@ -109,43 +158,57 @@ interface Split { bytes: Uint8Array; code: Uint8Array<ArrayBuffer>; segments: nu
  * that is mostly weights, compiling the code alone and copying the weights once, straight from the caller's
  * bytes, halves the load time and leaves no engine-held copy of the weights. Anything but onnx2wasm's own layout
  * (active segments at constant offsets into memory 0) returns undefined, and the module is loaded as it is.
+ * Every read is bounded: a module cut short (a partial download) throws.
  */
 function splitWeights(source: Uint8Array | ArrayBuffer): Split | undefined {
   const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  const n = bytes.length;
+  if (n < 8 || bytes[0] | (bytes[1] ^ 0x61) | (bytes[2] ^ 0x73) | (bytes[3] ^ 0x6d)) throw new Error('not a WebAssembly module (no \\0asm header)');
   let at = 8;
-  const u32 = (): number => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[at++];
+  const byte = (): number => {
+    if (at >= n) throw new Error(`truncated module: its ${n} bytes end inside a section (an incomplete download?)`);
+    return bytes[at++];
+  };
+  // LEB128 of at most 5 bytes; signed for the i32.const offsets (their 32 bits are the address)
+  const leb = (signed?: boolean): number => {
+    let v = 0, shift = 0, b;
+    do {
+      if (shift > 28) throw new Error('malformed module: a number longer than 5 bytes');
+      b = byte();
       v += (b & 127) * 2 ** shift;
-      if (b < 128) return v;
-    }
+      shift += 7;
+    } while (b > 127);
+    return signed && b & 64 ? (v - 2 ** shift) >>> 0 : v;
   };
   const keep: Uint8Array[] = [bytes.subarray(0, 8)];
-  let segments: number[][] | undefined;
-  try {
-    if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61) return undefined;
-    while (at < bytes.length) {
-      const start = at, id = bytes[at++], size = u32(), end = at + size;
-      if (id === 11) {
-        segments = [];
-        for (let n = u32(); n > 0; n--) {
-          if (u32() !== 0 || bytes[at++] !== 0x41) return undefined; // active, memory 0, i32.const offset
-          let offset = 0, shift = 0, b;
-          do { b = bytes[at++]; offset |= (b & 127) << shift; shift += 7; } while (b & 128);
-          if (bytes[at++] !== 0x0b) return undefined;
-          const len = u32();
-          segments.push([offset >>> 0, at, at + len]);
+  let segments: number[][] | undefined, expected: number | undefined, foreign = false;
+  while (at < n) {
+    const start = at, id = byte(), size = leb(), end = at + size;
+    if (end > n) throw new Error(`truncated module: a section needs ${end} bytes, there are ${n} (an incomplete download?)`);
+    const name = id ? '' : new TextDecoder().decode(bytes.subarray(at + 1, Math.min(at + 1 + bytes[at], end)));
+    if (name === CHECKSUM_SECTION && end - at === 5 + name.length) {
+      expected = new DataView(bytes.buffer, bytes.byteOffset + end - 4, 4).getUint32(0, true);
+    } else if (id === 11) {
+      segments = [];
+      for (let k = leb(); k > 0 && !foreign; k--) {
+        // active, memory 0, i32.const offset; anything else is not onnx2wasm's layout
+        if (leb() !== 0 || byte() !== 0x41) foreign = true;
+        else {
+          const offset = leb(true);
+          if (byte() !== 0x0b) foreign = true;
+          const len = leb();
+          if (at + len > end) throw new Error('malformed module: a data segment runs past its section');
+          segments.push([offset, at, at + len]);
           at += len;
         }
-      } else if (id !== 12) keep.push(bytes.subarray(start, end)); // 12: the data count goes with the data
-      at = end;
-    }
-  } catch {
-    return undefined;
+      }
+      foreign ||= at !== end;
+    } else if (id !== 12) keep.push(bytes.subarray(start, end)); // 12: the data count goes with the data
+    at = end;
   }
-  if (!segments || at !== bytes.length) return undefined;
-  const code = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
+  if (expected !== undefined && checksum(keep) !== expected) throw new Error('corrupted module: its checksum does not match (a damaged download?)');
+  if (!segments || foreign) return undefined;
+  const code = new Uint8Array(keep.reduce((s, k) => s + k.length, 0));
   keep.reduce((o, k) => (code.set(k, o), o + k.length), 0);
   return { bytes, code, segments };
 }
@@ -154,12 +217,7 @@ const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** The typed array's own type name, across realms and for subclasses such as Buffer (-> Uint8Array). */
 const arrayType = (x: unknown) => (ArrayBuffer.isView(x) ? (x as unknown as Record<symbol, string>)[Symbol.toStringTag] : typeof x);
 
-function wrap(mod: WebAssembly.Module, instance: WebAssembly.Instance, options: LoadOptions): Model {
-  const sections = WebAssembly.Module.customSections(mod, SECTION);
-  if (!sections.length) throw new Error('not an onnx2wasm module: no manifest section');
-  const manifest = JSON.parse(new TextDecoder().decode(sections[0])) as Manifest;
-  if (manifest.format !== 1) throw new Error(`unsupported manifest format ${manifest.format}`);
-  const exp = instance.exports as { memory: WebAssembly.Memory; run: () => number };
+function wrap(manifest: Manifest, exp: { memory: WebAssembly.Memory; run: () => number }, options: LoadOptions): Model {
   const spec = (e: IoEntry): TensorSpec => ({ name: e.name, dtype: e.dtype, shape: e.shape.slice() });
   const names = manifest.inputs.map((e) => e.name);
 

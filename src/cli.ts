@@ -3,7 +3,7 @@
 // report. User errors are one line on stderr and exit code 1; bugs in the compiler exit with 2.
 
 import { splitSections } from '../codegen/sections.js';
-import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -155,11 +155,33 @@ function cliOptions(values: Record<string, string | string[] | boolean | undefin
     if (name in constants) throw new UsageError(`--constant ${name} is given twice`);
     constants[name] = parseConstant(name, spec);
   }
+  const json = values.json as string | undefined;
+  // Checked before compiling, so that a bad path fails before anything is written.
+  checkOutputPath('-o', output);
+  if (json !== undefined && json !== '-') {
+    checkOutputPath('--json', json);
+    if (resolve(json) === resolve(output) || resolve(json) === resolve(model)) throw new UsageError(`--json ${json} would overwrite the ${resolve(json) === resolve(output) ? 'module' : 'model'}`);
+  }
+  const cHeader = values['c-header'] as string | undefined;
+  if (cHeader !== undefined) checkOutputPath('--c-header', cHeader);
   const imageInputs = parseImageInputs(values);
   return {
-    model, output, json: values.json as string | undefined, cHeader: values['c-header'] as string | undefined, quiet: !!values.quiet,
+    model, output, json, cHeader, quiet: !!values.quiet,
     compile: { shapes, constants, target, optimize: !values['no-optimize'], ...(imageInputs && { imageInputs }) },
   };
+}
+
+/** An output path must name a file (not a folder) in a folder that exists. */
+function checkOutputPath(option: string, path: string): void {
+  const stat = (p: string) => {
+    try {
+      return statSync(p, { throwIfNoEntry: false });
+    } catch {
+      return undefined; // ENOTDIR, EACCES: the write would fail; say so below
+    }
+  };
+  if (path.endsWith('/') || stat(path)?.isDirectory()) throw new UsageError(`cannot write ${path}: it is a folder (${option})`);
+  if (!stat(dirname(resolve(path)))?.isDirectory()) throw new UsageError(`cannot write ${path}: its folder does not exist (${option})`);
 }
 
 /** --image-input name=RGBA:480x640 with --resize, --crop, --normalize and --layout (which apply to each). */
@@ -204,7 +226,7 @@ function nameValue(option: string, arg: string): [string, string] {
 function parseDims(what: string, text: string): number[] {
   if (text === '') return [];
   return text.split('x').map((d) => {
-    if (!/^\d+$/.test(d)) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
+    if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
     return Number(d);
   });
 }

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DATA_DEPENDENT'    // an output shape depends on tensor values not known at compile time
   | 'BAD_OPTION'        // an option names an input that does not exist, or has the wrong form
   | 'INVALID_MODEL'     // the graph is inconsistent (shapes that do not match, missing inputs...)
+  | 'TOO_LARGE'         // a tensor or the module's memory exceeds what wasm32 (4 GiB) or engines can hold
   | 'INTERNAL';
 
 export interface NodeRef { name: string; opType: string; opset?: number }
@@ -23,7 +24,8 @@ export class CompileError extends Error {
   readonly nodes?: NodeRef[];
 
   constructor(code: ErrorCode, message: string, where?: { node?: string; op?: string; nodes?: NodeRef[] }) {
-    super(message);
+    // One line, whatever the model's names hold: control characters (newlines too) are shown escaped.
+    super(message.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     this.name = 'CompileError';
     this.code = code;
     this.node = where?.node;

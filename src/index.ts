@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { CompileError } from './errors.js';
 import { decodeModel, readModelFile } from './onnx/decode.js';
 import { checkSupported } from './passes/check.js';
+import { validateGraph } from './passes/validate.js';
 import { bindInputs, type ConstantBinding } from './passes/bind.js';
 import { imageTensorShapes, insertImageInputs, type ImageInputOptions } from './passes/image-input.js';
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
@@ -80,6 +81,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   const modelNodes = graph.nodes.length;
   const t1 = performance.now();
   options.onProgress?.('passes');
+  validateGraph(graph);
   checkSupported(graph);
   const images = options.imageInputs ?? {};
   bindInputs(graph, { ...options.shapes, ...imageTensorShapes(graph, images, options) }, options.constants);

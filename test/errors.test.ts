@@ -178,6 +178,9 @@ describe('shapes and constants', () => {
     await expectCode('BAD_OPTION', model, { shapes: { x: [1, 3, 1] } }, /rank 2/);
     await expectCode('BAD_OPTION', model, { shapes: { x: [2, 4] } }, /fixed dimension 1 = 3/);
     await expectCode('BAD_OPTION', model, { shapes: { x: [-1, 3] } }, /non-negative integers/);
+    await expectCode('BAD_OPTION', model, { shapes: { x: [2 ** 53, 3] } }, /non-negative integers/);
+    // A valid shape too large for wasm32 names the input, before any memory is planned.
+    await expectCode('TOO_LARGE', model, { shapes: { x: [2 ** 31, 3] } }, /input "x": float32 of shape 2147483648x3 is larger than 4 GiB/);
   });
 
   const reshapeByInput = encodeModel({

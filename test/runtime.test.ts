@@ -40,7 +40,7 @@ describe('runtime-min bundle', () => {
     const out = await build({ entryPoints: ['runtime-min/index.ts'], bundle: true, minify: true, format: 'esm', write: false, metafile: true });
     const bytes = out.outputFiles[0].contents.length;
     expect(bytes).toBeLessThan(10240);
-    expect(Object.keys(out.metafile.inputs)).toEqual(['runtime-min/index.ts']);
+    expect(Object.keys(out.metafile.inputs).sort()).toEqual(['runtime-min/checksum.ts', 'runtime-min/index.ts']);
   });
 });
 
@@ -184,14 +184,55 @@ describe('loading a model with weights and GEMM kernels', async () => {
   }
 
   it('a data segment that does not fit the memory is refused, as the engine refuses it', async () => {
+    const name = new TextEncoder().encode('onnx2wasm.manifest');
+    const json = new TextEncoder().encode(JSON.stringify({ format: 1, inputs: [], outputs: [], memory: {} }));
     const bytes = Uint8Array.of(
       0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 5, 1, 0x60, 0, 1, 0x7f, // type section: () -> i32
+      3, 2, 1, 0, // function section: one function of that type
       5, 3, 1, 0, 1, // memory section: one memory of one page
-      7, 10, 1, 6, ...new TextEncoder().encode('memory'), 2, 0, // export "memory"
+      7, 16, 2, 6, ...new TextEncoder().encode('memory'), 2, 0, 3, ...new TextEncoder().encode('run'), 0, 0, // export "memory", "run"
+      10, 6, 1, 4, 0, 0x41, 0, 0x0b, // code: run() returns 0
       11, 18, 1, 0, 0x41, 0xfa, 0xff, 0x03, 0x0b, 10, ...new Array(10).fill(7), // 10 bytes at 65530
+      0, 1 + name.length + json.length, name.length, ...name, ...json, // the manifest (no inputs or outputs)
     );
     expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), {})).toThrow();
     await expect(load(bytes)).rejects.toThrow(/does not fit/);
     expect(() => loadSync(bytes)).toThrow(/does not fit/);
+  });
+});
+
+describe('damaged modules', () => {
+  it('a flipped bit in the code or the manifest is refused by the checksum before the code runs', async () => {
+    const { wasm } = await compile(model);
+    const codeStart = 8, manifestAt = wasm.length - 60;
+    for (const at of [codeStart + 20, codeStart + 40, manifestAt]) {
+      const bad = wasm.slice();
+      bad[at] ^= 4;
+      expect(() => loadSync(bad)).toThrow(/corrupted module|not a valid WebAssembly module/);
+      await expect(load(bad)).rejects.toThrow(/corrupted module|not a valid WebAssembly module/);
+    }
+    const manifestFlip = wasm.slice();
+    manifestFlip[manifestAt] ^= 4; // still a valid module: only the checksum can tell
+    expect(() => new WebAssembly.Module(manifestFlip)).not.toThrow();
+    expect(() => loadSync(manifestFlip)).toThrow(/corrupted module: its checksum does not match/);
+    expect(loadSync(wasm).outputs.length).toBe(2); // the undamaged module loads
+  });
+});
+
+describe('graph outputs that are constants', () => {
+  it('an initializer listed as a graph output lies inside memory and reads back as its values', async () => {
+    const w = Float32Array.from({ length: 70000 }, (_, i) => i % 97); // larger than the page slack after the arena
+    const m = encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+      outputs: [{ name: 'y' }, { name: 'w' }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+      initializers: { w: { dtype: 'float32', shape: [70000], data: w } },
+    });
+    const model = await load((await compile(m)).wasm);
+    const out = model.run({ x: Float32Array.of(-1, 2) });
+    expect(Array.from(out.y.data as Float32Array)).toEqual([0, 2]);
+    expect(out.w.data).toEqual(w);
   });
 });

@@ -75,6 +75,8 @@ export interface Value {
   const?: Tensor;
   /** A data-dependent value: shape holds upper bounds, one axis is known only at run time. */
   bounded?: Bounded;
+  /** A graph input whose declared type has no shape at all: its rank too must be given (`shapes`). */
+  rankUnknown?: boolean;
 }
 
 /**

@@ -1,10 +1,11 @@
 // ModelProto bytes -> graph IR. Reads initializers from raw_data, the typed fields, or external files.
 
-import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { resolve as resolvePath, isAbsolute, normalize } from 'node:path';
+import { readFileSync, openSync, readSync, closeSync, fstatSync, realpathSync, constants as fsConstants } from 'node:fs';
+import { resolve as resolvePath, isAbsolute, normalize, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { CompileError } from '../errors.js';
 import { ARRAY_OF, DTYPE_SIZE, ONNX_DTYPE, ONNX_UNSUPPORTED_DTYPE, type DType, type TypedArray } from '../ir/dtype.js';
+import { checkedElements } from '../ir/limits.js';
 import { freeNames, isGraphAttr, makeTensor, numel, type AttrValue, type Dim, type Graph, type Node, type Tensor, type Value } from '../ir/graph.js';
 
 const { onnx } = onnxProto;
@@ -40,21 +41,28 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Graph 
 
 function decodeGraph(g: onnxProto.onnx.IGraphProto, opset: number, imports: Record<string, number>, opts: DecodeOptions, sub = false): Graph {
   const values = new Map<string, Value>();
+  const define = (name: string, v: Value, what: string) => {
+    if (!name) throw new CompileError('INVALID_MODEL', `the graph has ${what} without a name`);
+    if (values.has(name)) throw new CompileError('INVALID_MODEL', `the graph defines "${name}" twice (${what} with the name of an earlier initializer or input)`);
+    values.set(name, v);
+  };
   for (const init of g.initializer ?? []) {
     const t = decodeTensor(init, opts);
-    values.set(init.name!, { name: init.name!, dtype: t.dtype, shape: [...t.shape], const: t });
+    define(init.name ?? '', { name: init.name!, dtype: t.dtype, shape: [...t.shape], const: t }, 'an initializer');
   }
   for (const sp of g.sparseInitializer ?? []) {
     const t = decodeSparse(sp, opts);
-    const name = sp.values!.name!;
-    values.set(name, { name, dtype: t.dtype, shape: [...t.shape], const: t });
+    const name = sp.values!.name ?? '';
+    define(name, { name, dtype: t.dtype, shape: [...t.shape], const: t }, 'a sparse initializer');
   }
   const inputs: string[] = [];
   for (const vi of g.input ?? []) {
-    if (values.has(vi.name!)) continue; // an initializer listed as input (IR < 4): a constant
+    const name = vi.name ?? '';
+    if (inputs.includes(name)) throw new CompileError('INVALID_MODEL', `the graph lists input "${name}" twice`);
+    if (values.get(name)?.const) continue; // an initializer listed as input (IR < 4): a constant
     // A sub-graph's inputs take their types from the outer node (their declarations may be partial).
-    values.set(vi.name!, decodeSubgraphInput(vi, sub));
-    inputs.push(vi.name!);
+    define(name, decodeSubgraphInput(vi, sub), 'an input');
+    inputs.push(name);
   }
   const outputs: string[] = [];
   for (const vi of g.output ?? []) {
@@ -106,10 +114,19 @@ function decodeValueInfo(vi: onnxProto.onnx.IValueInfoProto, lenient = false): V
     if (lenient) return { name: vi.name!, dtype: 'float32', shape: [] };
     throw new CompileError('UNSUPPORTED_DTYPE', `input "${vi.name}" has element type ${ONNX_UNSUPPORTED_DTYPE[code] ?? code}, which is not supported`);
   }
+  // No shape at all is an unknown rank (not a scalar): the user must give one.
+  if (!tt.shape && !lenient) return { name: vi.name!, dtype, shape: [], rankUnknown: true };
   // dim_value and dim_param are a oneof: a dim_value of 0 that was set is a real (empty) dimension.
   const shape: Dim[] = (tt.shape?.dim ?? []).map((d) => {
     const which = (d as { value?: string }).value;
-    if (which === 'dimValue' || (d.dimValue != null && num(d.dimValue) > 0)) return num(d.dimValue);
+    if (which === 'dimValue' || (d.dimValue != null && num(d.dimValue) !== 0)) {
+      const v = num(d.dimValue);
+      if (!Number.isSafeInteger(v) || v < 0) {
+        if (lenient) return null; // a declared output shape is only a hint
+        throw new CompileError('INVALID_MODEL', `input "${vi.name}" has an invalid dimension ${v}: dimensions are non-negative integers`);
+      }
+      return v;
+    }
     return d.dimParam ? d.dimParam : null;
   });
   return { name: vi.name!, dtype, shape };
@@ -120,18 +137,22 @@ function decodeAttrs(attrs: onnxProto.onnx.IAttributeProto[], opts: DecodeOption
   const T = onnx.AttributeProto.AttributeType;
   for (const a of attrs) {
     const name = a.name!;
+    const need = <T>(v: T | null | undefined, kind: string): T => {
+      if (v == null) throw new CompileError('INVALID_MODEL', `attribute "${name}" is of type ${kind} but holds none`);
+      return v;
+    };
     switch (a.type) {
       case T.FLOAT: out[name] = a.f ?? 0; break;
       case T.INT: out[name] = num(a.i); break;
       case T.STRING: out[name] = new TextDecoder().decode(a.s ?? new Uint8Array()); break;
-      case T.TENSOR: out[name] = decodeTensor(a.t!, opts); break;
+      case T.TENSOR: out[name] = decodeTensor(need(a.t, 'TENSOR'), opts); break;
       case T.FLOATS: out[name] = [...(a.floats ?? [])]; break;
       case T.INTS: out[name] = (a.ints ?? []).map(num); break;
       case T.STRINGS: out[name] = (a.strings ?? []).map((s) => new TextDecoder().decode(s)); break;
       case T.TENSORS: out[name] = (a.tensors ?? []).map((t) => decodeTensor(t, opts)); break;
       case T.GRAPH: out[name] = { kind: 'graph', name: a.g?.name ?? name, graph: decodeGraph(a.g ?? {}, opset, imports, opts, true) }; break;
       case T.GRAPHS: throw new CompileError('UNSUPPORTED_DTYPE', `attribute ${name} is a list of graphs, which is not supported`);
-      case T.SPARSE_TENSOR: out[name] = decodeSparse(a.sparseTensor!, opts); break;
+      case T.SPARSE_TENSOR: out[name] = decodeSparse(need(a.sparseTensor, 'SPARSE_TENSOR'), opts); break;
       default:
         // Older exporters omit `type`: infer it from which field is set.
         if (a.ints?.length) out[name] = a.ints.map(num);
@@ -152,12 +173,13 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, opts: DecodeOptions
     throw new CompileError('UNSUPPORTED_DTYPE', `tensor "${t.name}" has element type ${ONNX_UNSUPPORTED_DTYPE[code] ?? code}, which is not supported`);
   }
   const shape = (t.dims ?? []).map(num);
-  const n = numel(shape);
+  // Sizes first: the shape is the model's claim, checked before anything of that size is allocated.
+  const n = checkedElements(dtype, shape, { what: `tensor "${t.name}"` });
+  const bytes = n * DTYPE_SIZE[dtype];
   let raw: Uint8Array | undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, opts);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, bytes, opts);
   else if (t.rawData && t.rawData.length) raw = t.rawData;
   if (raw) {
-    const bytes = n * DTYPE_SIZE[dtype];
     if (raw.length < bytes) throw new CompileError('INVALID_MODEL', `tensor "${t.name}" holds ${raw.length} bytes, its shape needs ${bytes}`);
     // Copy into an aligned buffer: raw_data may sit at any offset of the file.
     const copy = new Uint8Array(bytes);
@@ -168,7 +190,6 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, opts: DecodeOptions
 }
 
 function typedFieldData(t: onnxProto.onnx.ITensorProto, dtype: DType, n: number): TypedArray {
-  const out = new ARRAY_OF[dtype](n);
   const src: ArrayLike<Long> =
     dtype === 'float32' ? t.floatData ?? [] :
     dtype === 'float64' ? t.doubleData ?? [] :
@@ -178,6 +199,7 @@ function typedFieldData(t: onnxProto.onnx.ITensorProto, dtype: DType, n: number)
   if (src.length !== n && !(n === 0)) {
     throw new CompileError('INVALID_MODEL', `tensor "${t.name}" holds ${src.length} values, its shape needs ${n}`);
   }
+  const out = new ARRAY_OF[dtype](n);
   for (let i = 0; i < n; i++) {
     const v = src[i];
     if (dtype === 'int64' || dtype === 'uint64') {
@@ -189,49 +211,87 @@ function typedFieldData(t: onnxProto.onnx.ITensorProto, dtype: DType, n: number)
   return out;
 }
 
-function readExternal(t: onnxProto.onnx.ITensorProto, opts: DecodeOptions): Uint8Array {
+/**
+ * The `bytes` a tensor needs from its external-data file. The file must resolve (symlinks followed) to a regular
+ * file inside the model's folder: a model from elsewhere must not read other files into the module, nor block
+ * on a FIFO or device. Offset and length are checked against the file before anything is allocated.
+ */
+function readExternal(t: onnxProto.onnx.ITensorProto, bytes: number, opts: DecodeOptions): Uint8Array {
   const info: Record<string, string> = {};
   for (const e of t.externalData ?? []) info[e.key!] = e.value ?? '';
   const loc = info.location;
+  const bad = (why: string) => new CompileError('INVALID_MODEL', `tensor "${t.name}": external data ${why}`);
   if (!loc) throw new CompileError('INVALID_MODEL', `tensor "${t.name}" is marked external but names no location`);
-  if (isAbsolute(loc) || normalize(loc).startsWith('..')) {
-    throw new CompileError('INVALID_MODEL', `tensor "${t.name}": external data location "${loc}" must be relative to the model's folder`);
-  }
+  if (isAbsolute(loc) || normalize(loc).startsWith('..')) throw bad(`location "${loc}" must be relative to the model's folder`);
   if (!opts.baseDir) {
     throw new CompileError('FILE', `tensor "${t.name}" has its data in "${loc}": pass the model as a path (or set baseDir) so the side file can be found`);
   }
-  const path = resolvePath(opts.baseDir, loc);
-  const offset = Number(info.offset ?? 0);
+  const field = (key: string): number | undefined => {
+    if (info[key] === undefined) return undefined;
+    const v = /^\d+$/.test(info[key]) ? Number(info[key]) : NaN;
+    if (!Number.isSafeInteger(v)) throw bad(`${key} "${info[key]}" is not a non-negative integer`);
+    return v;
+  };
+  const offset = field('offset') ?? 0, length = field('length');
+  if (length !== undefined && length !== bytes) throw bad(`length ${length} is not the ${bytes} bytes its shape needs`);
+  let base: string, path: string;
+  try {
+    base = realpathSync(opts.baseDir);
+    path = realpathSync(resolvePath(base, loc));
+  } catch {
+    throw new CompileError('FILE', `tensor "${t.name}": external data file ${resolvePath(opts.baseDir, loc)} cannot be read`);
+  }
+  if (!path.startsWith(base.endsWith(sep) ? base : base + sep)) throw bad(`location "${loc}" resolves to ${path}, outside the model's folder`);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK); // a FIFO must not block the open
   } catch {
     throw new CompileError('FILE', `tensor "${t.name}": external data file ${path} cannot be read`);
   }
   try {
-    const size = fstatSync(fd).size;
-    const length = info.length !== undefined ? Number(info.length) : size - offset;
-    if (offset + length > size) throw new CompileError('INVALID_MODEL', `tensor "${t.name}": external data file ${path} is shorter than offset+length`);
-    const buf = new Uint8Array(length);
-    readSync(fd, buf, 0, length, offset);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw bad(`location "${loc}" is not a regular file`);
+    if (offset + bytes > stat.size) throw bad(`file ${path} (${stat.size} bytes) is shorter than offset ${offset} + ${bytes} bytes`);
+    const buf = new Uint8Array(bytes);
+    for (let done = 0; done < bytes;) {
+      const got = readSync(fd, buf, done, Math.min(bytes - done, 2 ** 30), offset + done);
+      if (got <= 0) throw new CompileError('FILE', `tensor "${t.name}": external data file ${path} ended early`);
+      done += got;
+    }
     return buf;
   } finally {
     closeSync(fd);
   }
 }
 
+/** A sparse tensor made dense; its indices are checked against the shape (linear [nnz] or coordinates [nnz, rank]). */
 function decodeSparse(sp: onnxProto.onnx.ISparseTensorProto, opts: DecodeOptions): Tensor {
-  const values = decodeTensor(sp.values!, opts);
-  const indices = decodeTensor(sp.indices!, opts);
+  const name = sp.values?.name ?? '';
+  const bad = (why: string) => new CompileError('INVALID_MODEL', `sparse tensor "${name}": ${why}`);
+  if (!sp.values || !sp.indices) throw bad(`has no ${sp.values ? 'indices' : 'values'}`);
+  const values = decodeTensor(sp.values, opts);
+  const indices = decodeTensor(sp.indices, opts);
   const shape = (sp.dims ?? []).map(num);
-  const dense = makeTensor(values.dtype, shape);
+  const n = checkedElements(values.dtype, shape, { what: `sparse tensor "${name}"` });
   const nnz = values.data.length;
   const rank = shape.length;
+  if (values.shape.length !== 1) throw bad(`values must be 1-D, got shape [${values.shape}]`);
+  if (indices.dtype !== 'int64') throw bad(`indices must be int64, got ${indices.dtype}`);
+  const linear = indices.shape.length === 1;
+  if (!(linear ? indices.shape[0] === nnz : indices.shape.length === 2 && indices.shape[0] === nnz && indices.shape[1] === rank)) {
+    throw bad(`indices of shape [${indices.shape}] do not fit ${nnz} values of a rank-${rank} tensor ([${nnz}] or [${nnz}, ${rank}])`);
+  }
   const idx = Array.from(indices.data as BigInt64Array, Number);
+  const dense = makeTensor(values.dtype, shape);
   for (let k = 0; k < nnz; k++) {
     let flat = 0;
-    if (indices.shape.length === 1) flat = idx[k];
-    else for (let d = 0; d < rank; d++) flat = flat * shape[d] + idx[k * rank + d];
+    if (linear) flat = idx[k];
+    else for (let d = 0; d < rank; d++) {
+      const i = idx[k * rank + d];
+      if (!(i >= 0 && i < shape[d])) throw bad(`index ${i} of value ${k} is out of range for dimension ${d} of size ${shape[d]}`);
+      flat = flat * shape[d] + i;
+    }
+    if (!(flat >= 0 && flat < n)) throw bad(`index ${flat} of value ${k} is out of range for ${n} elements`);
     (dense.data as Float32Array)[flat] = (values.data as Float32Array)[k];
   }
   return dense;

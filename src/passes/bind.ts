@@ -4,6 +4,7 @@
 import { CompileError } from '../errors.js';
 import { ARRAY_OF, fromNumbers, is64, isInt, type DType, type TypedArray } from '../ir/dtype.js';
 import { fmtShape, isStatic, makeTensor, numel, type Graph } from '../ir/graph.js';
+import { checkedElements } from '../ir/limits.js';
 
 export interface ConstantBinding { data: TypedArray | ArrayLike<number | bigint>; shape: number[] }
 
@@ -16,10 +17,10 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
   }
   for (const [name, dims] of Object.entries(shapes)) {
     const v = graph.values.get(name)!;
-    if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new CompileError('BAD_OPTION', `shape for input "${name}" must be a list of non-negative integers`);
     }
-    if (v.shape.length && dims.length !== v.shape.length) {
+    if (!v.rankUnknown && dims.length !== v.shape.length) {
       throw new CompileError('BAD_OPTION', `input "${name}" has rank ${v.shape.length} (${fmtShape(v.shape)}), the given shape ${fmtShape(dims)} has rank ${dims.length}`);
     }
     v.shape.forEach((d, i) => {
@@ -35,6 +36,7 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
       }
     });
     v.shape = [...dims];
+    delete v.rankUnknown;
   }
   for (const [name, c] of Object.entries(constants)) {
     const v = graph.values.get(name)!;
@@ -43,17 +45,23 @@ export function bindInputs(graph: Graph, shapes: Record<string, number[]> = {}, 
       throw new CompileError('BAD_OPTION', `constant for input "${name}" has ${c.data.length} values, shape ${fmtShape(c.shape)} needs ${n}`);
     }
     v.const = makeTensor(v.dtype, c.shape, convertData(name, v.dtype, c.data));
+    delete v.rankUnknown;
     v.shape = [...c.shape];
     graph.inputs = graph.inputs.filter((i) => i !== name);
   }
   for (const name of graph.inputs) {
     const v = graph.values.get(name)!;
+    if (v.rankUnknown) {
+      throw new CompileError('SYMBOLIC_SHAPE', `input "${name}" has no shape in the model (not even a rank); ` +
+        `give one with --shape ${name}=<dims> (library: shapes option)`);
+    }
     if (!isStatic(v.shape)) {
       const sym = v.shape.find((d) => typeof d !== 'number');
       throw new CompileError('SYMBOLIC_SHAPE',
         `input "${name}" has shape ${fmtShape(v.shape)} with unknown dimension ${sym === null ? '?' : `"${sym}"`}; ` +
         `give a static shape with --shape ${name}=${v.shape.map((d) => (typeof d === 'number' ? d : 1)).join('x')} (library: shapes option)`);
     }
+    checkedElements(v.dtype, v.shape as number[], { what: `input "${name}"` });
   }
 }
 

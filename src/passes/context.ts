@@ -95,6 +95,13 @@ export function makeInferCtx<A>(graph: Graph, node: Node, def: OpDef<A>, attrs: 
   };
 }
 
+/** The node's attributes as its op reads them; a value the op rejects is the model's error, named by node. */
 export function parseAttrs<A>(def: OpDef<A>, node: Node, opset: number): A {
-  return def.attrs ? def.attrs(attrReader(node, opset), opset, node) : (undefined as A);
+  if (!def.attrs) return undefined as A;
+  try {
+    return def.attrs(attrReader(node, opset), opset, node);
+  } catch (e) {
+    if (e instanceof CompileError) throw e;
+    throw new CompileError('INVALID_MODEL', `${nodeLabel(node, opset)}: ${(e as Error).message}`, { node: node.name, op: node.opType });
+  }
 }

@@ -3,7 +3,8 @@
 // sub-graphs (Shape -> Gather -> Concat -> Reshape, ConstantOfShape, Range...) disappear before codegen.
 
 import { CompileError, nodeLabel } from '../errors.js';
-import { fmtShape, type Graph, type Node, type Tensor } from '../ir/graph.js';
+import { checkedElements } from '../ir/limits.js';
+import { type Graph, type Node, type Tensor } from '../ir/graph.js';
 import { lookupOp } from '../../ops/index.js';
 import type { OpDef, TensorInfo } from '../../ops/types.js';
 import { inputInfos, makeInferCtx, parseAttrs } from './context.js';
@@ -58,7 +59,8 @@ function foldNode(graph: Graph, node: Node, def: OpDef, noFold = false): boolean
   node.outputs.forEach((name, i) => {
     if (!name) return;
     const info = infos[i];
-    if (info.shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`inferred output shape ${fmtShape(info.shape)} is invalid`);
+    // Before anything of that size is planned or evaluated: a huge shape is the model's error, not ours.
+    checkedElements(info.dtype, info.shape, { what: `${nodeLabel(node, graph.opset)} output "${name}"`, node: node.name, op: node.opType });
     const bounded = info.dynamic !== undefined ? { axis: info.dynamic, root: name, zeroTail: !!info.zeroTail } : rows?.[i];
     graph.values.set(name, { name, dtype: info.dtype, shape: [...info.shape], bounded });
   });
