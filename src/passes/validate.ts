@@ -10,6 +10,12 @@ import { ARITY } from './arity.js';
 /** The newest default-domain opset of the ONNX specification this compiler implements (../shared/onnx-spec). */
 export const MAX_OPSET = 28;
 
+/**
+ * Inputs counted by the spec's minimum that may still be omitted (''): Loop's M and cond, and opset-8 Scan's
+ * sequence_lens, come before the variadic values, so "at least 2 inputs" means positions that may be empty.
+ */
+const OPTIONAL_WITHIN_MIN: Record<string, number[]> = { Loop: [0, 1], Scan: [0] };
+
 export function validateGraph(graph: Graph): void {
   if (!Number.isSafeInteger(graph.opset) || graph.opset < 1 || graph.opset > MAX_OPSET) {
     throw new CompileError('INVALID_MODEL', `the model imports default-domain opset ${graph.opset}; ONNX opsets this compiler knows are 1 to ${MAX_OPSET}`);
@@ -49,7 +55,8 @@ function checkArity(node: Node, opset: number): void {
   const check = (names: string[], min: number, max: number, what: string) => {
     const given = names.length - [...names].reverse().findIndex((n) => n !== '');
     const count = given > names.length ? 0 : given; // trailing "" are omitted optional ones
-    const missing = names.slice(0, min).findIndex((n) => !n);
+    const optional = what === 'inputs' ? OPTIONAL_WITHIN_MIN[node.opType] ?? [] : [];
+    const missing = names.slice(0, min).findIndex((n, i) => !n && !optional.includes(i));
     if (count < min || missing >= 0) {
       throw new CompileError('INVALID_MODEL', `${nodeLabel(node, opset)}: ${node.opType}-${since} needs ${min === max ? min : `at least ${min}`} ${what}, ` +
         `the node has ${missing >= 0 ? `none at position ${missing}` : count}`, { node: node.name, op: node.opType });
@@ -58,6 +65,7 @@ function checkArity(node: Node, opset: number): void {
       throw new CompileError('INVALID_MODEL', `${nodeLabel(node, opset)}: ${node.opType}-${since} takes at most ${max} ${what}, the node has ${count}`, { node: node.name, op: node.opType });
     }
   };
-  check(node.inputs, minIn, maxIn, 'inputs');
+  // Outer-scope values a node's sub-graphs read are appended to its inputs by the decoder: not ONNX inputs.
+  check(node.captured ? node.inputs.slice(0, node.inputs.length - node.captured) : node.inputs, minIn, maxIn, 'inputs');
   check(node.outputs, minOut, maxOut, 'outputs');
 }
