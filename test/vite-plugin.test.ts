@@ -184,6 +184,9 @@ describe('vite plugin: dev server', () => {
       // Change the model on disk: the watcher invalidates the module and the next request compiles the new one.
       const changed = new Promise<void>((done) => { updated = (f) => { if (f.endsWith('model.onnx')) done(); }; });
       writeFileSync(join(root, 'model.onnx'), doubler(5));
+      // The file watcher may still be scanning (a loaded machine): report the change to it as the OS would, so the
+      // test never waits on an event that was missed.
+      server.watcher.emit('change', join(root, 'model.onnx'));
       await changed;
       const second = await urlOf();
       expect(second).not.toBe(first);
@@ -194,6 +197,7 @@ describe('vite plugin: dev server', () => {
       // A model that does not compile: the request fails with Vite's error naming the file and the node.
       const failed = new Promise<void>((done) => { updated = (f) => { if (f.endsWith('model.onnx')) done(); }; });
       writeFileSync(join(root, 'model.onnx'), broken());
+      server.watcher.emit('change', join(root, 'model.onnx'));
       await failed;
       const err = await server.transformRequest('/model.onnx?url').then(() => undefined, (e: Error) => e);
       expect(err?.message).toMatch(/model\.onnx: node "bad_add" \(Add, opset \d+\): .*\[INVALID_MODEL\]/);
