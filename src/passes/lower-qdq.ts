@@ -14,6 +14,8 @@
 
 import { lookupOp, INTERNAL_DOMAIN } from '../../ops/index.js';
 import { evaluateWithKernel } from './fold.js';
+import { lookupTable } from '../../ops/qlinear-lookup.js';
+import { dequantize, type QParam } from '../../ops/qparams.js';
 import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
 
 export interface QuantSummary {
@@ -92,7 +94,6 @@ export function lowerQdq(graph: Graph): QuantSummary {
     return name;
   };
   const zpName = (p: QParams): string => p.zpName ?? addConst(`${p.q}_zp`, makeTensor(p.dtype, [], p.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
-  const scalarScale = (p: QParams): string => p.scaleName;
 
   const replace = new Map<Node, Node[]>();
   const removed = new Set<Node>();
@@ -153,9 +154,8 @@ export function lowerQdq(graph: Graph): QuantSummary {
         commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0))), biasName], [node.outputs[0]], { transB: transB ? 1 : 0 })]);
         continue;
       }
-      const sW = w.scaleName;
       const zW = w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
-      const qIns = [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, out!.scaleName, zpName(out!)];
+      const qIns = [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zW, out!.scaleName, zpName(out!)];
       if (op === 'Conv') {
         const convAttrs = Object.fromEntries(Object.entries(attrs).filter(([k]) => !k.startsWith('_')));
         commit([make('QLinearConv', '', [...qIns, ...(biasName ? [biasName] : [])], [out!.q], convAttrs)]);
@@ -164,7 +164,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
         commit([make('QLinearMatMul', '', qIns, [out!.q])]);
       } else {
         // com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp
-        commit([make('QGemm', 'com.microsoft', [x!.q, scalarScale(x!), zpName(x!), w.q, sW, zW, biasName, out!.scaleName, zpName(out!)], [out!.q], { transB: transB ? 1 : 0 })]);
+        commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zW, biasName, out!.scaleName, zpName(out!)], [out!.q], { transB: transB ? 1 : 0 })]);
       }
       continue;
     }
@@ -273,32 +273,19 @@ function pushDequantizeDown(graph: Graph): void {
   graph.nodes = out;
 }
 
-// --- lookup tables: the spec's float pipeline evaluated on every int8 value ---
+// --- lookup tables: the spec's float pipeline evaluated on every int8 value (ops/qlinear-lookup.ts builds them) ---
 
-const dequant = (q: number, p: QParams) => Math.fround(Math.fround(q - (p.zp[0] ?? 0)) * p.scale[0]);
-
-export function quantizeValue(v: number, p: QParams | { scale: number[]; zp: number[]; dtype: 'int8' | 'uint8' }): number {
-  const [lo, hi] = p.dtype === 'int8' ? [-128, 127] : [0, 255];
-  const t = Math.fround(v / p.scale[0]);
-  let r = Math.round(t);
-  if (Math.abs(t % 1) === 0.5 && r % 2 !== 0) r -= 1;
-  if (Number.isNaN(t)) r = 0;
-  return Math.min(hi, Math.max(lo, r + (p.zp[0] ?? 0)));
-}
-
-/** Byte values of the int8/uint8 domain in table order (index = byte & 255). */
-const domain = (dtype: 'int8' | 'uint8') => Array.from({ length: 256 }, (_, i) => (dtype === 'int8' ? (i << 24) >> 24 : i));
-
-function tableTensor(dtype: 'int8' | 'uint8', values: number[]): Tensor {
-  return makeTensor(dtype, [256], dtype === 'int8' ? Int8Array.from(values) : Uint8Array.from(values));
-}
+const param = (p: QParams): QParam => ({ scale: p.scale[0], zp: p.zp[0] ?? 0, dtype: p.dtype });
+const tableTensor = (dtype: 'int8' | 'uint8', bytes: Uint8Array): Tensor =>
+  makeTensor(dtype, [256], dtype === 'int8' ? new Int8Array(bytes.buffer) : bytes);
 
 function requantTable(x: QParams, out: QParams): Tensor {
-  return tableTensor(out.dtype, domain(x.dtype).map((q) => quantizeValue(dequant(q, x), out)));
+  return tableTensor(out.dtype, lookupTable(x.scale[0], x.zp[0] ?? 0, x.dtype, out.scale[0], out.zp[0] ?? 0, out.dtype, (v) => v));
 }
 
+/** The op itself (its kernel, through the folding machinery) evaluated on the 256 dequantized inputs. */
 function lookupTableFor(graph: Graph, node: Node, x: QParams, out: QParams): Tensor | undefined {
-  const inputs = domain(x.dtype).map((q) => dequant(q, x));
+  const inputs = Array.from({ length: 256 }, (_, b) => dequantize(x.dtype === 'int8' ? (b << 24) >> 24 : b, param(x)));
   const t = makeTensor('float32', [256], Float32Array.from(inputs));
   const consts = node.inputs.map((name, i) => (i === 0 ? t : name ? graph.values.get(name)?.const : undefined));
   const probe: Node = { ...node, inputs: node.inputs.map((n, i) => (i === 0 ? '__lut_x' : n)), outputs: ['__lut_y'] };
@@ -308,5 +295,6 @@ function lookupTableFor(graph: Graph, node: Node, x: QParams, out: QParams): Ten
   } catch {
     return undefined;
   }
-  return tableTensor(out.dtype, Array.from(y.data as Float32Array, (v) => quantizeValue(v, out)));
+  const result = new Map(inputs.map((v, b) => [v, Number(y.data[b])]));
+  return tableTensor(out.dtype, lookupTable(x.scale[0], x.zp[0] ?? 0, x.dtype, out.scale[0], out.zp[0] ?? 0, out.dtype, (v) => result.get(v)!));
 }
