@@ -85,9 +85,23 @@ export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
 
 // ------------------------------------------------------------------------------------------------- SIMD
 
+/**
+ * Two i32x4 of requantized values -> their 8 bytes (the low half of the result), saturated to int8/uint8 and
+ * clamped to [lo, hi] (a fused Relu or Clip in the integer domain). Shared with the int8 depthwise kernel.
+ */
+export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint8', lo: number, hi: number): Expr {
+  const signed = out === 'int8';
+  const wide = k.i16x8.narrow_i32x4_s(v0, v1);
+  let bytes = signed ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(k.c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(k.c32(0)));
+  const [tlo, thi] = signed ? [-128, 127] : [0, 255];
+  if (lo > tlo) bytes = signed ? k.i8x16.max_s(bytes, k.i8x16.splat(k.c32(lo))) : k.i8x16.max_u(bytes, k.i8x16.splat(k.c32(lo)));
+  if (hi < thi) bytes = signed ? k.i8x16.min_s(bytes, k.i8x16.splat(k.c32(hi))) : k.i8x16.min_u(bytes, k.i8x16.splat(k.c32(hi)));
+  return bytes;
+}
+
 const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
 
-/** One QMR x QNR tile over all of K, in its own function so that its 8 accumulators stay in registers. */
+/** One QMR x QNR tile over all of K with i16 A, in its own function so that its 8 accumulators stay in registers. */
 function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
   const { i32 } = k;
@@ -95,16 +109,15 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
   const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
   const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, b.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, b.get()) : k.v128.load8x8_u(off / 2, 8, b.get()));
-  const ea = aBytes(s.a);
-  const splatA = (r: number) => (s.a === 'i16' ? k.v128.load32_splat(r * 4, 4, a.get())
-    : s.a === 'i8' ? k.i16x8.extend_low_i8x16_s(k.v128.load16_splat(r * 2, 1, a.get())) : k.i16x8.extend_low_i8x16_u(k.v128.load16_splat(r * 2, 1, a.get())));
+  // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
+  const splatA = (r: number) => k.v128.load32_splat(r * 4, 4, a.get());
   const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
   for (let r = 0; r < QMR; r++) {
     step.push(av.set(splatA(r)));
     step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
     step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
   }
-  step.push(a.set(i32.add(a.get(), c32(QMR * 2 * ea))));
+  step.push(a.set(i32.add(a.get(), c32(QMR * 4))));
   step.push(b.set(i32.add(b.get(), c32(bPairBytes(s.b)))));
   const label = k.w.nextLabel('QK');
   const kLoop = k.if(pairs.get(), k.m.loop(label, k.block([...step, pairs.set(i32.sub(pairs.get(), c32(1))), k.m.br(label, pairs.get())])));
@@ -113,26 +126,21 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   const init: Expr[] = [];
   for (const [x, y] of acc) init.push(x.set(k.i32x4.splat(c32(0))), y.set(k.i32x4.splat(c32(0))));
 
-  // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row.
+  // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row. A per-row value is splatted,
+  // per-column values are the tile's columns (vector q of row r).
+  const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) =>
+    (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : k.v128.load(q * 16, 4, ptr.get()));
   const fin: Expr[] = [];
-  for (let r = 0; r < QMR && s.out !== 'f32'; r++) {
-    for (let q = 0; q < 2; q++) {
-      let v = acc[r][q].get();
-      if (s.bias === 'row') v = k.i32x4.add(v, k.v128.load32_splat(r * 4, 4, bias.get()));
-      else if (s.bias === 'col') v = k.i32x4.add(v, k.v128.load(q * 16, 4, bias.get()));
-      if (v !== acc[r][q].get()) fin.push(acc[r][q].set(v));
-    }
+  if (s.out !== 'f32' && s.bias !== 'none') {
+    for (let r = 0; r < QMR; r++) for (let q = 0; q < 2; q++) fin.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), vec(bias, s.bias, r, q))));
   }
   const cRow = (r: number) => (r === 0 ? c.get() : i32.add(c.get(), i32.mul(ldc.get(), c32(r))));
   const outV: Local[] = [];
   if (s.out === 'f32') {
     for (let r = 0; r < QMR; r++) {
       for (let q = 0; q < 2; q++) {
-        const m = s.scale === 'row' ? k.v128.load32_splat(r * 4, 4, mult.get()) : k.v128.load(q * 16, 4, mult.get());
-        let v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m);
-        if (s.bias === 'row') v = k.f32x4.add(v, k.v128.load32_splat(r * 4, 4, bias.get()));
-        else if (s.bias === 'col') v = k.f32x4.add(v, k.v128.load(q * 16, 4, bias.get()));
-        fin.push(acc[r][q].set(v));
+        const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
+        fin.push(acc[r][q].set(s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q))));
       }
     }
   }
@@ -140,19 +148,11 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
     const zpf = k.local('v128');
     fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => {
-        const m = s.scale === 'row' ? k.v128.load32_splat(r * 4, 4, mult.get()) : k.v128.load(q * 16, 4, mult.get());
-        const scaled = k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m)), zpf.get());
-        return k.i32x4.trunc_sat_f32x4_s(scaled);
-      };
-      const wide = k.i16x8.narrow_i32x4_s(requant(0), requant(1));
-      let narrow = s.out === 'int8' ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(c32(0)));
-      const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
-      if (s.lo > tlo) narrow = s.out === 'int8' ? k.i8x16.max_s(narrow, k.i8x16.splat(c32(s.lo))) : k.i8x16.max_u(narrow, k.i8x16.splat(c32(s.lo)));
-      if (s.hi < thi) narrow = s.out === 'int8' ? k.i8x16.min_s(narrow, k.i8x16.splat(c32(s.hi))) : k.i8x16.min_u(narrow, k.i8x16.splat(c32(s.hi)));
+      const requant = (q: number) => k.i32x4.trunc_sat_f32x4_s(
+        k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q))), zpf.get()));
       const o = k.local('v128');
       outV.push(o);
-      fin.push(o.set(narrow));
+      fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
     }
   }
   const storeFull: Expr[] = [], storePartial: Expr[] = [];
@@ -239,7 +239,7 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const v = k.f32.mul(k.f32.convert_s.i32(acc.get()), k.f32.load(0, 4, multAt()));
     store = k.f32.store(0, 4, cAddr, s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt())));
   } else {
-    const mv = k.f32.load(0, 4, i32.add(mult.get(), i32.shl((s.scale === 'row' ? m : n).get(), c32(2))));
+    const mv = k.f32.load(0, 4, multAt());
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
     const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
@@ -266,7 +266,7 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
 /**
  * Packs a run-time int8/uint8 matrix B[k, n] (row k at src + k*ldk, columns contiguous) into i16 panels minus
  * its zero point (an i32 parameter): the 'i16' B layout above, for K rows and N columns, zero-padded to
- * whole panels and an even K. Returns the panel stride pB = ceil(K/2) * 32.
+ * whole panels and an even K; the panel stride is pB = ceil(K/2) * 32.
  */
 export function packPairsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string {
   return ctx.kernel(`qpack_pairs:${src}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {

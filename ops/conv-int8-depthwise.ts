@@ -5,6 +5,7 @@
 // values); with unit column dilation two taps of a row go through one i32x4.dot_i16x8_s; the epilogue is the int8
 // GEMM's requantization. The scalar target computes the same integers.
 
+import { narrowToBytes } from '../codegen/qgemm.js';
 import type { Expr, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
 import type { QConvParams } from './conv-int8.js';
@@ -120,10 +121,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       if (e.out === 'i32') vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
       else {
         const rq = (v: Local) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
-        const wide = k.i16x8.narrow_i32x4_s(rq(lo4), rq(hi4));
-        let narrow = e.out === 'int8' ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(c32(0)));
-        if (lo > tlo) narrow = e.out === 'int8' ? k.i8x16.max_s(narrow, k.i8x16.splat(c32(lo))) : k.i8x16.max_u(narrow, k.i8x16.splat(c32(lo)));
-        if (hi < thi) narrow = e.out === 'int8' ? k.i8x16.min_s(narrow, k.i8x16.splat(c32(hi))) : k.i8x16.min_u(narrow, k.i8x16.splat(c32(hi)));
+        const narrow = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
         vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
       }
       const vecEnd = OW - (OW % 8);

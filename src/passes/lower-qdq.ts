@@ -146,16 +146,15 @@ export function lowerQdq(graph: Graph): QuantSummary {
       if (b) {
         const real = constantFloat(b);
         if (!real || real.length !== channels) { stayFloat(node, 'its bias is not a constant'); continue; }
-        if (floatOut) biasName = addConst(`${base}_bias`, makeTensor('float32', [channels], Float32Array.from(real)));
-        const acc = Int32Array.from(real, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / (x!.scale[0] * wScales[c])))));
-        if (!floatOut) biasName = addConst(`${base}_bias`, makeTensor('int32', [channels], acc));
+        biasName = addConst(`${base}_bias`, floatOut
+          ? makeTensor('float32', [channels], Float32Array.from(real))
+          : makeTensor('int32', [channels], Int32Array.from(real, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / (x!.scale[0] * wScales[c])))))));
       }
       if (floatOut) {
-        commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0))), biasName], [node.outputs[0]], { transB: transB ? 1 : 0 })]);
+        commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zpName(w), biasName], [node.outputs[0]], { transB: transB ? 1 : 0 })]);
         continue;
       }
-      const zW = w.zpName ?? addConst(`${base}_wzp`, makeTensor(w.dtype, [], w.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
-      const qIns = [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zW, out!.scaleName, zpName(out!)];
+      const qIns = [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zpName(w), out!.scaleName, zpName(out!)];
       if (op === 'Conv') {
         const convAttrs = Object.fromEntries(Object.entries(attrs).filter(([k]) => !k.startsWith('_')));
         commit([make('QLinearConv', '', [...qIns, ...(biasName ? [biasName] : [])], [out!.q], convAttrs)]);
@@ -164,7 +163,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
         commit([make('QLinearMatMul', '', qIns, [out!.q])]);
       } else {
         // com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp
-        commit([make('QGemm', 'com.microsoft', [x!.q, x!.scaleName, zpName(x!), w.q, w.scaleName, zW, biasName, out!.scaleName, zpName(out!)], [out!.q], { transB: transB ? 1 : 0 })]);
+        commit([make('QGemm', 'com.microsoft', [...qIns.slice(0, 6), biasName, ...qIns.slice(6)], [out!.q], { transB: transB ? 1 : 0 })]);
       }
       continue;
     }
