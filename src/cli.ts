@@ -29,6 +29,8 @@ Options:
       --normalize <mean,std>   (pixel / 255 - mean) / std; one mean and std, or all means then all stds per channel
       --layout <NCHW|NHWC>     where the model's image input has its channels (default NCHW)
       --target <simd|scalar>   simd: SIMD128 (default); scalar: no SIMD, for interpreters such as WAMR
+      --profile                build an instrumented module that times each node (imports a clock; see
+                               npm run profile and the runtime's model.profile())
       --no-optimize            skip binaryen's optimizer (faster compile, slower and larger module)
       --c-header <file>        also write the inputs and outputs as a C header (for wasm2c, WAMR, wasmtime)
       --json <file>            also write the report as JSON ("-" prints it instead of the text report)
@@ -79,6 +81,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         normalize: { type: 'string' },
         layout: { type: 'string' },
         'no-optimize': { type: 'boolean' },
+        profile: { type: 'boolean' },
         json: { type: 'string' },
         'c-header': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
@@ -167,7 +170,7 @@ function cliOptions(values: Record<string, string | string[] | boolean | undefin
   const imageInputs = parseImageInputs(values);
   return {
     model, output, json, cHeader, quiet: !!values.quiet,
-    compile: { shapes, constants, target, optimize: !values['no-optimize'], ...(imageInputs && { imageInputs }) },
+    compile: { shapes, constants, target, optimize: !values['no-optimize'], profile: !!values.profile, ...(imageInputs && { imageInputs }) },
   };
 }
 

@@ -39,6 +39,11 @@ export interface CompileOptions {
   imageInputs?: Record<string, ImageInputOptions>;
   /** Folder holding external-data files when the model is given as bytes (default: the model's folder). */
   baseDir?: string;
+  /**
+   * Build an instrumented module that times each node's kernel (runtime-min: model.profile()). It imports a clock
+   * (onnx2wasm.now); its outputs are those of the normal build. Default false: the module imports nothing.
+   */
+  profile?: boolean;
   /** Called as each stage starts (for progress display). */
   onProgress?: (stage: 'decode' | 'passes' | 'codegen' | 'optimize') => void;
 }
@@ -99,7 +104,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   flattenControlFlow(graph);
   const t2 = performance.now();
   options.onProgress?.('codegen');
-  const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, producer: `onnx2wasm ${VERSION}` });
+  const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, profile: options.profile ?? false, producer: `onnx2wasm ${VERSION}` });
   const t3 = performance.now();
   const report: CompileReport = {
     target,
