@@ -219,14 +219,14 @@ function parseImageInputs(values: Record<string, string | string[] | boolean | u
 }
 
 /** "name=value", split at the last "=" (input names may contain "=", values never do). */
-function nameValue(option: string, arg: string): [string, string] {
+export function nameValue(option: string, arg: string): [string, string] {
   const at = arg.lastIndexOf('=');
   if (at <= 0) throw new UsageError(`${option} takes name=value, got "${arg}"`);
   return [arg.slice(0, at), arg.slice(at + 1)];
 }
 
 /** "1x3x224x224" -> [1, 3, 224, 224]; "" -> [] (a scalar). */
-function parseDims(what: string, text: string): number[] {
+export function parseDims(what: string, text: string): number[] {
   if (text === '') return [];
   return text.split('x').map((d) => {
     if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
