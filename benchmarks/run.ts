@@ -2,7 +2,6 @@
 
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runSuite } from './suite.js';
 
 const USAGE = `usage: npm run bench -- [--models DIR | --int8 DIR --fp32 DIR | --zoo | --ops] [--filter REGEX] [--runs N]
                           [--warmup N] [--cold N] [--target simd|scalar] [--out DIR]
@@ -65,6 +64,8 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UsageError(`--filter: ${(e as Error).message}`);
   }
+  // The suite (the compiler, both onnxruntimes) loads only once the arguments are good: a usage error answers at once.
+  const { runSuite } = await import('./suite.js');
   await runSuite({
     models: values.models,
     int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32! } : undefined,
