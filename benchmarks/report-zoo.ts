@@ -4,7 +4,7 @@
 // results into the summary, the markdown report and issue 10's acceptance lines.
 
 import { diff, geomean, ms, ratio } from './format.js';
-import { clip, escapeCell, firstProblem, loadText, outputsMatch, problemList } from './report.js';
+import { checkLine, clip, escapeCell, firstProblem, loadText, outputsMatch, problemList, tableOf } from './report.js';
 import type { ModelResult, SuiteResult } from './results.js';
 
 /** Issue 10's targets: every single-operator row, the zoo's worst and its geometric mean (ours / onnxruntime-web). */
@@ -39,14 +39,12 @@ function row(m: ModelResult): string[] {
 }
 
 export function zooTable(r: SuiteResult): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => ' --- ').join('|')}|`];
-  for (const m of r.models) lines.push(`| ${row(m).join(' | ')} |`);
-  return lines.join('\n');
+  return tableOf(HEADER, r.models.map(row));
 }
 
 /** Issue 10's acceptance points that the suite measures, for the groups in this run (one line each). */
 export function zooAcceptance(r: SuiteResult): string[] {
-  const check = (ok: boolean, text: string, bad: string[] = []) => `- ${ok ? '✓' : '✗'} ${text}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
+  const check = checkLine;
   const s = r.summary.zoo ?? zooSummary(r.models);
   const compiled = r.models.filter((m) => m.compile);
   const unchecked = compiled.filter((m) => !m.check['onnx2wasm']).map((m) => `${m.name} unchecked`);
