@@ -13,7 +13,7 @@ import { main as cliMain } from '../src/cli.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel, graph, type ModelSpec } from '../src/onnx/encode.js';
 import { makeTensor } from '../src/ir/graph.js';
-import { loadSync, type TypedArray } from '../runtime-min/index.js';
+import { load, loadSync, type TypedArray } from '../runtime-min/index.js';
 import { profileModel, syntheticFeeds } from '../src/profile/run.js';
 import { smallCnn } from '../benchmarks/models/cnn.js';
 import { transformerBlock } from '../benchmarks/models/transformer.js';
@@ -116,9 +116,16 @@ describe('profiling builds', () => {
     expect(many).toBeGreaterThan(once); // 200 iterations add up (each run starts from zero)
   });
 
-  it('runtime-min: profile() on a normal build says how to get a profiling one', async () => {
+  it('runtime-min: load() and loadSync() give a profiling build its clock; profile() on a normal build says how to get one', async () => {
     const { wasm } = await compile(smallCnn().bytes);
     expect(() => loadSync(wasm).profile()).toThrow(/not a profiling build: compile with --profile/);
+    const profiled = (await compile(smallCnn().bytes, { profile: true })).wasm;
+    for (const model of [await load(profiled), await load(new WebAssembly.Module(profiled as BufferSource)), loadSync(profiled)]) {
+      model.run(syntheticFeeds(model));
+      const nodes = model.profile();
+      expect(nodes.map((n) => n.op)).toEqual(['Conv', 'MaxPool', 'Conv', 'MaxPool', 'Gemm', 'Gemm', 'Softmax']);
+      expect(nodes.every((n) => n.ms >= 0 && Number.isFinite(n.ms))).toBe(true);
+    }
   });
 
   const resnet = sharedPath('models/resnet18/model.onnx', 'the resnet18 profile');
