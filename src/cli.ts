@@ -312,7 +312,7 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
     `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}${m.scratch ? `; kernel scratch up to ${kB(m.scratch)} of it` : ''}) · ` +
       `weights ${kB(m.weights)} · io ${kB(m.io)} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
     ...quantizationLines(report),
-    `target     ${report.target}`,
+    `target     ${report.target}${opts.compile.profile ? ' · profiling build: times each node, imports a clock (onnx2wasm.now); for measuring, not shipping' : ''}`,
     '',
     `✓ compiled ${opts.model} in ${Math.round(ms)} ms`,
   );

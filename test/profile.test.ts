@@ -153,9 +153,13 @@ describe('onnx2wasm --profile', () => {
     const { writeFileSync } = await import('node:fs');
     const model = join(out, 'cli-cnn.onnx');
     writeFileSync(model, smallCnn().bytes);
-    const io = { out: () => {}, err: () => {}, tty: false };
-    expect(await cliMain([model, '-o', join(out, 'profiled.wasm'), '--profile', '-q'], io)).toBe(0);
-    expect(await cliMain([model, '-o', join(out, 'normal.wasm'), '-q'], io)).toBe(0);
+    let text = '';
+    const io = { out: (t: string) => void (text += t), err: () => {}, tty: false };
+    expect(await cliMain([model, '-o', join(out, 'profiled.wasm'), '--profile'], io)).toBe(0);
+    expect(text).toMatch(/^target +simd · profiling build: times each node, imports a clock/m);
+    text = '';
+    expect(await cliMain([model, '-o', join(out, 'normal.wasm')], io)).toBe(0);
+    expect(text).toMatch(/^target +simd$/m);
     expect(importsOf(readFileSync(join(out, 'profiled.wasm'))).map((i) => `${i.module}.${i.name}`)).toEqual(['onnx2wasm.now']);
     expect(importsOf(readFileSync(join(out, 'normal.wasm')))).toEqual([]);
   });
