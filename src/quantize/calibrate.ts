@@ -67,33 +67,48 @@ function percentileRange(h: Float64Array, lo: number, hi: number): [number, numb
 }
 
 /**
- * The clipping range with the least information loss (TensorRT's entropy calibration, made asymmetric): both ends
- * shrink toward 0 by the same factor; for each candidate, P is the histogram clipped to it (outliers added to the
- * edge bins), Q the same bins quantized to 256 levels and spread back; the candidate with the least KL(P || Q) wins.
+ * The clipping range with the least information loss (TensorRT's entropy calibration, made asymmetric): for each
+ * candidate range, P is the histogram clipped to it (outliers added to the edge bins), Q the same bins quantized to
+ * 256 levels and spread back; the candidate with the least KL(P || Q) wins. The upper end is searched first with
+ * the lower end at the minimum, then the lower end with the upper end chosen.
  */
 function entropyRange(h: Float64Array, lo: number, hi: number): [number, number] {
-  const n = h.length, zero = (-lo / (hi - lo)) * n;
-  const LEVELS = 256;
-  let best = Infinity, bestS = 1;
-  for (let k = 16; k <= 128; k++) {
-    const s = k / 128;
-    const a = Math.max(0, Math.round(zero - zero * s)), b = Math.min(n, Math.round(zero + (n - zero) * s));
-    const bins = b - a;
-    if (bins < LEVELS) continue;
-    const p = Float64Array.from(h.subarray(a, b));
-    const q = new Float64Array(bins);
-    for (let j = 0; j < LEVELS; j++) {
-      const from = Math.floor((j * bins) / LEVELS), to = Math.floor(((j + 1) * bins) / LEVELS);
-      let mass = 0, nonzero = 0;
-      for (let i = from; i < to; i++) { mass += p[i]; if (p[i] > 0) nonzero++; }
-      for (let i = from; i < to; i++) q[i] = p[i] > 0 ? mass / nonzero : 0;
-    }
-    for (let i = 0; i < a; i++) p[0] += h[i];
-    for (let i = b; i < n; i++) p[bins - 1] += h[i];
-    const kl = divergence(p, q);
-    if (kl < best) { best = kl; bestS = s; }
+  const n = h.length, zero = Math.round((-lo / (hi - lo)) * n);
+  const STEPS = 128;
+  let a = 0, b = n;
+  let best = Infinity;
+  for (let k = 1; k <= STEPS; k++) {
+    const end = zero + Math.round(((n - zero) * k) / STEPS);
+    const kl = clippedDivergence(h, a, end);
+    if (kl < best) { best = kl; b = end; }
   }
-  return [lo * bestS, hi * bestS];
+  best = Infinity;
+  for (let k = 1; k <= STEPS && zero > 0; k++) {
+    const start = zero - Math.round((zero * k) / STEPS);
+    const kl = clippedDivergence(h, start, b);
+    if (kl < best) { best = kl; a = start; }
+  }
+  const width = (hi - lo) / n;
+  return [Math.min(0, lo + a * width), Math.max(0, lo + b * width)];
+}
+
+const LEVELS = 256;
+
+/** KL(P || Q) for the clipping range of bins [a, b) (Infinity when it has fewer bins than int8 levels). */
+function clippedDivergence(h: Float64Array, a: number, b: number): number {
+  const bins = b - a;
+  if (bins < LEVELS) return Infinity;
+  const p = Float64Array.from(h.subarray(a, b));
+  const q = new Float64Array(bins);
+  for (let j = 0; j < LEVELS; j++) {
+    const from = Math.floor((j * bins) / LEVELS), to = Math.floor(((j + 1) * bins) / LEVELS);
+    let mass = 0, nonzero = 0;
+    for (let i = from; i < to; i++) { mass += p[i]; if (p[i] > 0) nonzero++; }
+    for (let i = from; i < to; i++) q[i] = p[i] > 0 ? mass / nonzero : 0;
+  }
+  for (let i = 0; i < a; i++) p[0] += h[i];
+  for (let i = b; i < h.length; i++) p[bins - 1] += h[i];
+  return divergence(p, q);
 }
 
 /** KL(P || Q) of two unnormalized histograms, Q smoothed where P has mass and Q has none. */
