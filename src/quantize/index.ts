@@ -190,7 +190,7 @@ function floatReasons(graph: Graph, plan: QuantPlan): { node: string; op: string
   const why: Record<string, string> = {
     Softmax: 'kept float: Softmax needs float precision for its exponentials',
     ReduceMean: 'kept float: LayerNorm statistics need float precision', Pow: 'kept float: part of a LayerNorm', Sqrt: 'kept float: part of a LayerNorm',
-    Div: 'kept float: a division (LayerNorm or GELU)', Erf: 'kept float: part of GELU', Sub: 'kept float: part of a LayerNorm',
+    Div: 'kept float: a division (attention scale, LayerNorm or GELU)', Erf: 'kept float: part of GELU', Sub: 'kept float: part of a LayerNorm',
     Gather: 'kept float: an embedding lookup',
   };
   return graph.nodes.filter((n) => !plan.nodes.has(n.name) && why[n.opType]).map((n) => ({ node: n.name, op: n.opType, reason: why[n.opType] }));
