@@ -36,7 +36,7 @@ Options:
       --calibration-method <m> minmax (default), percentile (99.999%) or entropy (KL divergence)
       --per-tensor             one weight scale per tensor instead of per output channel
       --exclude <node>         keep this node float (repeatable)
-      --auto-float <n>         keep the n layers that add the most error float
+      --auto-float <n|XdB>     keep float the n layers that add the most error, or every layer adding > X dB
       --emit-onnx <file>       also write the quantized model as a standard QDQ ONNX file
       --max-memory <size>      fail when the module's linear memory exceeds this (8MB, 512KB; MB = 2^20 bytes)
       --c-header <file>        also write the inputs and outputs as a C header (for wasm2c, WAMR, wasmtime)
@@ -213,7 +213,8 @@ function parseInt8(values: Record<string, string | string[] | boolean | undefine
   const method = (values['calibration-method'] as string | undefined) ?? 'minmax';
   if (!['minmax', 'percentile', 'entropy'].includes(method)) throw new UsageError(`--calibration-method must be minmax, percentile or entropy, got "${method}"`);
   const autoText = values['auto-float'] as string | undefined;
-  if (autoText !== undefined && !/^\d+$/.test(autoText)) throw new UsageError(`--auto-float takes a number of layers, got "${autoText}"`);
+  const autoDb = autoText === undefined ? undefined : /^(\d+(?:\.\d+)?)\s*dB$/i.exec(autoText);
+  if (autoText !== undefined && !/^\d+$/.test(autoText) && !autoDb) throw new UsageError(`--auto-float takes a number of layers (2) or a loss in dB (6dB), got "${autoText}"`);
   if (emitOnnx !== undefined) {
     checkOutputPath('--emit-onnx', emitOnnx);
     if ([output, model].some((p) => resolve(p) === resolve(emitOnnx))) throw new UsageError(`--emit-onnx ${emitOnnx} would overwrite the ${resolve(emitOnnx) === resolve(output) ? 'module' : 'model'}`);
@@ -222,7 +223,7 @@ function parseInt8(values: Record<string, string | string[] | boolean | undefine
     emitOnnx,
     int8: {
       calibration, method: method as 'minmax', perChannel: !values['per-tensor'],
-      ...(values.exclude && { exclude: values.exclude as string[] }), ...(autoText !== undefined && { autoFloat: Number(autoText) }),
+      ...(values.exclude && { exclude: values.exclude as string[] }), ...(autoText !== undefined && { autoFloat: autoDb ? { addedDb: Number(autoDb[1]) } : Number(autoText) }),
     },
   };
 }

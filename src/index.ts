@@ -88,14 +88,16 @@ export async function compile(model: Uint8Array | ArrayBuffer | string, options:
   if (options.maxMemory !== undefined) parseBytes(options.maxMemory);
   const t0 = performance.now();
   const { bytes, baseDir } = readModel(model, options);
-  const graph = prepareGraph(decodeModel(bytes, { baseDir }), options);
+  const decoded = decodeModel(bytes, { baseDir });
+  const modelNodes = decoded.nodes.length;
+  const graph = prepareGraph(decoded, options);
   const target = options.target ?? 'simd';
   const compileBytes = (onnx: Uint8Array) => compileSync(onnx, { target, optimize: options.optimize }).wasm;
   const quantized = await quantize(graph, readAttrTypes(bytes), int8, compileBytes);
   // The QDQ model has the inputs bound and constants folded already.
   const result = compileSync(quantized.onnx, { ...rest, shapes: undefined, constants: undefined });
   result.report.int8 = quantized.report;
-  result.report.nodes.model = graph.nodes.length;
+  result.report.nodes.model = modelNodes;
   result.report.timeMs.total = performance.now() - t0;
   return { ...result, onnx: quantized.onnx };
 }

@@ -120,6 +120,14 @@ describe('int8 quantization: the emitted QDQ model and the int8 module', () => {
     const worst = first.report.int8!.worst[0].node;
     expect(auto.report.int8!.float).toContainEqual(expect.objectContaining({ node: worst, reason: expect.stringContaining('automatically') }));
     expect(auto.report.int8!.layers.map((l) => l.node)).not.toContain(worst);
+
+    // A threshold in dB: exactly the layers above it stay float.
+    const [w0, w1] = first.report.int8!.worst;
+    const addedDb = (w0.addedDb + w1.addedDb) / 2;
+    const above = first.report.int8!.layers.filter((l) => l.addedDb > addedDb).map((l) => l.node);
+    expect(above.length).toBeGreaterThan(0);
+    const byDb = await compile(convNet, { int8: { calibration, autoFloat: { addedDb } } });
+    expect(byDb.report.int8!.float.filter((f) => f.reason.includes('automatically')).map((f) => f.node).sort()).toEqual(above.sort());
   });
 
   it('every calibration method gives a working module; an async iterable of feeds is accepted', async () => {
@@ -182,6 +190,7 @@ describe('int8 and memory-budget errors', () => {
   it('bad options: unknown node to exclude, unknown method, int8 in compileSync', async () => {
     await expectError(compile(convNet, { int8: { calibration, exclude: ['conv9'] } }), 'BAD_OPTION', /no node named "conv9"/);
     await expectError(compile(convNet, { int8: { calibration, method: 'median' as 'minmax' } }), 'BAD_OPTION', /unknown calibration method "median"/);
+    await expectError(compile(convNet, { int8: { calibration, autoFloat: -1 } }), 'BAD_OPTION', /autoFloat takes a number of layers or \{ addedDb/);
     expect(() => compileSync(convNet, { int8: { calibration } })).toThrow(/use compile\(\)/);
   });
 
@@ -248,7 +257,7 @@ describe('onnx2wasm --int8 CLI', () => {
     const all = new Float32Array(calibration.length * 432);
     calibration.forEach((f, k) => all.set(f.x as Float32Array, k * 432));
     writeFileSync(join(d, 'cal.f32'), new Uint8Array(all.buffer));
-    const r = await cli([join(d, 'model.onnx'), '--int8', '--calibrate', join(d, 'cal.f32'), '--max-memory', '1MB', '--per-tensor', '--exclude', 'fc']);
+    const r = await cli([join(d, 'model.onnx'), '--int8', '--calibrate', join(d, 'cal.f32'), '--max-memory', '1MB', '--per-tensor', '--exclude', 'fc', '--auto-float', '40dB']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/calibrate {2}minmax on 6 inputs, weights per tensor/);
     expect(r.out).toMatch(/float by choice: fc \(Gemm: excluded\)/);
@@ -267,6 +276,7 @@ describe('onnx2wasm --int8 CLI', () => {
       [['--emit-onnx', join(d, 'q.onnx')], /--emit-onnx goes with --int8/],
       [['--int8', '--calibrate', join(d, 'bad.f32'), '--calibration-method', 'mode'], /--calibration-method must be minmax, percentile or entropy/],
       [['--max-memory', '1KB'], /over the 0\.00 MB budget/],
+      [['--int8', '--calibrate', join(d, 'bad.f32'), '--auto-float', 'many'], /--auto-float takes a number of layers \(2\) or a loss in dB \(6dB\)/],
     ];
     for (const [args, message] of cases) {
       const r = await cli([model, ...args]);

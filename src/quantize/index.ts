@@ -27,8 +27,11 @@ export interface Int8Options {
   perChannel?: boolean;
   /** Node names that stay float. */
   exclude?: string[];
-  /** Keep this many of the layers that add the most error float (automatic mixed precision; default 0). */
-  autoFloat?: number;
+  /**
+   * Automatic mixed precision: keep float the n layers that add the most error, or (`{ addedDb }`) every layer that
+   * adds more than that many dB of error (measured, then quantized again without them). Default: none.
+   */
+  autoFloat?: number | { addedDb: number };
   /** Called after each calibration input is run: (done, total, pass). */
   onCalibrate?: (done: number, total: number, pass: 'ranges' | 'histograms' | 'error') => void;
 }
@@ -71,7 +74,9 @@ export async function quantize(graph: Graph, attrTypes: AttrTypes, opts: Int8Opt
   if (!METHODS.includes(method)) throw new CompileError('BAD_OPTION', `int8: unknown calibration method "${method}" (use ${METHODS.join(', ')})`);
   const perChannel = opts.perChannel ?? true;
   const autoFloat = opts.autoFloat ?? 0;
-  if (!Number.isInteger(autoFloat) || autoFloat < 0) throw new CompileError('BAD_OPTION', `int8: autoFloat must be a whole number >= 0, got ${autoFloat}`);
+  if (typeof autoFloat === 'number' ? !Number.isInteger(autoFloat) || autoFloat < 0 : !(autoFloat?.addedDb > 0)) {
+    throw new CompileError('BAD_OPTION', `int8: autoFloat takes a number of layers or { addedDb: dB > 0 }, got ${JSON.stringify(autoFloat)}`);
+  }
   const feeds = await collectFeeds(graph, opts.calibration);
   const opset = outputOpset(graph, perChannel);
   let exclude = new Set(opts.exclude ?? []);
@@ -114,8 +119,9 @@ export async function quantize(graph: Graph, attrTypes: AttrTypes, opts: Int8Opt
 
   let qdq = buildQdqGraph(graph, plan, paramsOf(plan), perChannel);
   let layers = await measure();
-  if (autoFloat > 0) {
-    const worst = [...layers.layers].sort((a, b) => b.addedDb - a.addedDb).slice(0, autoFloat).map((l) => l.node);
+  const byError = [...layers.layers].sort((a, b) => b.addedDb - a.addedDb);
+  const worst = (typeof autoFloat === 'number' ? byError.slice(0, autoFloat) : byError.filter((l) => l.addedDb > autoFloat.addedDb)).map((l) => l.node);
+  if (worst.length) {
     exclude = new Set([...exclude, ...worst]);
     plan = planQuantization(graph, exclude);
     qdq = buildQdqGraph(graph, plan, paramsOf(plan), perChannel);
