@@ -14,6 +14,7 @@ import { decodeModel } from '../src/onnx/decode.js';
 import { TensorStats, activationParams } from '../src/quantize/calibrate.js';
 import { parseBytes } from '../src/passes/memory-budget.js';
 import { load } from '../runtime-min/index.js';
+import onnxProto from 'onnx-proto';
 import { randomTensor, rng, validateWithWabt } from './helpers/oracle.js';
 import { cosine, relativeToRange, runOrtBasic } from './helpers/quantize.js';
 
@@ -130,6 +131,28 @@ describe('int8 quantization: the emitted QDQ model and the int8 module', () => {
     expect(byDb.report.int8!.float.filter((f) => f.reason.includes('automatically')).map((f) => f.node).sort()).toEqual(above.sort());
   });
 
+  it('is deterministic: the same model, data and options give the same module and QDQ file', async () => {
+    const [a, b] = [await compile(convNet, { int8: { calibration } }), await compile(convNet, { int8: { calibration } })];
+    expect(Buffer.from(a.wasm).equals(Buffer.from(b.wasm))).toBe(true);
+    expect(Buffer.from(a.onnx!).equals(Buffer.from(b.onnx!))).toBe(true);
+  });
+
+  it('reads calibration paths: a folder of input_K.pb, a batched .npy file', async () => {
+    const pbDir = join(dir, 'pb');
+    mkdirSync(pbDir);
+    const x = calibration[0].x as Float32Array;
+    const proto = onnxProto.onnx.TensorProto.create({ name: 'x', dims: X_SHAPE, dataType: 1, rawData: new Uint8Array(x.buffer, x.byteOffset, x.byteLength) });
+    writeFileSync(join(pbDir, 'input_0.pb'), onnxProto.onnx.TensorProto.encode(proto).finish());
+    expect((await compile(convNet, { int8: { calibration: pbDir } })).report.int8!.calibrationInputs).toBe(1);
+    const batch = new Float32Array(3 * 432);
+    calibration.slice(0, 3).forEach((f, k) => batch.set(f.x as Float32Array, k * 432));
+    writeFileSync(join(dir, 'batch.npy'), npy(batch, [3, ...X_SHAPE.slice(1)]));
+    const fromNpy = await compile(convNet, { int8: { calibration: join(dir, 'batch.npy') } });
+    const fromFeeds = await compile(convNet, { int8: { calibration: calibration.slice(0, 3) } });
+    expect(fromNpy.report.int8!.calibrationInputs).toBe(3);
+    expect(Buffer.from(fromNpy.onnx!).equals(Buffer.from(fromFeeds.onnx!))).toBe(true);
+  });
+
   it('every calibration method gives a working module; an async iterable of feeds is accepted', async () => {
     async function* feeds() { for (const f of calibration) yield f; }
     for (const method of ['minmax', 'percentile', 'entropy'] as const) {
@@ -192,6 +215,7 @@ describe('int8 and memory-budget errors', () => {
     await expectError(compile(convNet, { int8: { calibration, method: 'median' as 'minmax' } }), 'BAD_OPTION', /unknown calibration method "median"/);
     await expectError(compile(convNet, { int8: { calibration, autoFloat: -1 } }), 'BAD_OPTION', /autoFloat takes a number of layers or \{ addedDb/);
     expect(() => compileSync(convNet, { int8: { calibration } })).toThrow(/use compile\(\)/);
+    await expectError(compile(convNet, { int8: { calibration }, imageInputs: { x: { format: 'RGB', height: 12, width: 12 } } }), 'BAD_OPTION', /int8 and imageInputs cannot be combined/);
   });
 
   it('a model with nothing to quantize', async () => {
