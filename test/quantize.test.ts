@@ -12,6 +12,7 @@ import { main, type CliIO } from '../src/cli.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { TensorStats, activationParams } from '../src/quantize/calibrate.js';
+import { quantizeWeights } from '../src/quantize/qdq.js';
 import { parseBytes } from '../src/passes/memory-budget.js';
 import { load } from '../runtime-min/index.js';
 import onnxProto from 'onnx-proto';
@@ -160,6 +161,22 @@ describe('int8 quantization: the emitted QDQ model and the int8 module', () => {
       expect(report.int8!.method).toBe(method);
       expect(cosine(await int8Output(wasm), await floatOutput())).toBeGreaterThan(0.98);
     }
+  });
+});
+
+describe('int8 weights', () => {
+  it('one symmetric scale per slice along the axis, values round(w / scale) in [-127, 127]', () => {
+    const w = t([3, 4, 5], 2);
+    for (const axis of [-1, 0, 1, 2]) {
+      const { q, scales } = quantizeWeights(w, axis);
+      const data = w.data as Float32Array;
+      const channelOf = (i: number) => (axis < 0 ? 0 : Math.floor(i / [20, 5, 1][axis]) % w.shape[axis]);
+      const absMax = new Array(scales.length).fill(0);
+      data.forEach((v, i) => { absMax[channelOf(i)] = Math.max(absMax[channelOf(i)], Math.abs(v)); });
+      expect(Array.from(scales), `axis ${axis}`).toEqual(absMax.map((m) => Math.fround(m / 127)));
+      data.forEach((v, i) => expect(q[i]).toBe(Math.max(-127, Math.min(127, Math.round(v / scales[channelOf(i)])))));
+    }
+    expect(Array.from(quantizeWeights({ dtype: 'float32', shape: [2, 2], data: Float32Array.of(0, 0, 1, -2) }, 0).scales)).toEqual([1, Math.fround(2 / 127)]);
   });
 });
 

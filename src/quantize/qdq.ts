@@ -4,8 +4,9 @@
 // scale. The compiler's QDQ lowering (src/passes/lower-qdq.ts) then turns it into int8 operators like any imported
 // QDQ model.
 
+import ndarray from 'ndarray';
 import { CompileError } from '../errors.js';
-import { makeTensor, numel, stridesOf, type Graph, type Node, type Tensor } from '../ir/graph.js';
+import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
 import type { QuantPlan } from './plan.js';
 
 export interface ActParams { scale: number; zeroPoint: number }
@@ -16,18 +17,28 @@ export interface QdqGraph {
   dequantized: Map<string, string>;
 }
 
-/** Symmetric int8 weights: one scale per slice along `axis` (or one for all when axis < 0), range [-127, 127]. */
+/**
+ * Symmetric int8 weights: one scale per slice along `axis` (or one for all when axis < 0), values in [-127, 127].
+ * The weights are viewed (ndarray, no copy) as [outer, channels, inner] and walked one channel at a time.
+ */
 export function quantizeWeights(w: Tensor, axis: number): { q: Int8Array; scales: Float32Array } {
   const data = w.data as Float32Array;
   const channels = axis < 0 ? 1 : w.shape[axis];
-  const stride = axis < 0 ? data.length : stridesOf(w.shape)[axis];
-  const channelOf = (i: number) => (axis < 0 ? 0 : Math.floor(i / stride) % channels);
-  const absMax = new Float64Array(channels);
-  for (let i = 0; i < data.length; i++) absMax[channelOf(i)] = Math.max(absMax[channelOf(i)], Math.abs(data[i]));
-  // An all-zero channel gets scale 1 (its values quantize to 0 either way; a zero scale would zero the bias too).
-  const scales = Float32Array.from(absMax, (m) => (m > 0 ? m / 127 : 1));
+  const outer = axis < 0 ? 1 : numel(w.shape.slice(0, axis));
+  const view = (a: Float32Array | Int8Array) => ndarray(a, [outer, channels, data.length / (outer * channels)]).transpose(1, 0, 2);
+  const real = view(data);
   const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i] / scales[channelOf(i)])));
+  const out = view(q);
+  const [, rows, cols] = real.shape;
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const slice = real.pick(c, null, null), qs = out.pick(c, null, null);
+    let absMax = 0;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) absMax = Math.max(absMax, Math.abs(slice.get(i, j)));
+    // An all-zero channel gets scale 1 (its values quantize to 0 either way; a zero scale would zero the bias too).
+    scales[c] = absMax > 0 ? absMax / 127 : 1;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) qs.set(i, j, Math.max(-127, Math.min(127, Math.round(slice.get(i, j) / scales[c]))));
+  }
   return { q, scales };
 }
 
