@@ -4,8 +4,9 @@
 // its int8 module is measured against its fp32 module: sizes, linear memory, interleaved steady-state latency, and
 // how close the int8 output is to the fp32 one.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compile, type CalibrationMethod, type Feed } from '../src/index.js';
 import { folderCases, type BenchCase } from './cases.js';
@@ -19,7 +20,7 @@ const USAGE = `usage: npm run bench:quantize -- [--models DIR] [--filter REGEX] 
                                    [--runs N] [--warmup N] [--target simd|scalar] [--out DIR]
   --models DIR   the fp32 models, DIR/*/model.onnx (default ../shared/models)`;
 
-interface Row {
+export interface Row {
   name: string; method: CalibrationMethod; calibrationInputs: number; error?: string;
   quantizeMs?: number; wasm?: { fp32: number; int8: number }; memory?: { fp32: number; int8: number };
   median?: { fp32: number; int8: number }; cosine?: number; sameArgmax?: boolean; worst?: string; int8Ops?: number; floatOps?: number;
@@ -94,6 +95,24 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
+export interface QuantizeSectionOptions { method: CalibrationMethod; target: 'simd' | 'scalar'; runs: number; warmup: number; filter?: RegExp; out: string }
+
+/** Quantizes and measures every DIR/NAME/model.onnx; writes quantize.md and quantize.json into `out`. */
+export async function quantizeSection(dir: string, o: QuantizeSectionOptions, progress = terminalProgress()): Promise<{ rows: Row[]; markdown: string }> {
+  const rows: Row[] = [];
+  for (const c of folderCases(dir, o.filter)) {
+    progress.stage(`${c.name}: quantizing and timing`);
+    const row = await measure(c, o.method, o.target, o.runs, o.warmup);
+    rows.push(row);
+    progress.line(row.error ? `${c.name}: ✗ ${row.error}` : `${c.name}: int8 ${ms(row.median!.int8)} ms vs fp32 ${ms(row.median!.fp32)} ms, cosine ${row.cosine!.toFixed(5)}`);
+  }
+  mkdirSync(o.out, { recursive: true });
+  const markdown = `# onnx2wasm post-training int8 vs fp32 (${o.target}, ${o.method})\n\n${table(rows)}\n`;
+  writeFileSync(join(o.out, 'quantize.md'), markdown);
+  writeFileSync(join(o.out, 'quantize.json'), JSON.stringify({ target: o.target, method: o.method, runs: o.runs, warmup: o.warmup, rows }, null, 2) + '\n');
+  return { rows, markdown };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -105,25 +124,20 @@ async function main(): Promise<void> {
   const dir = values.models ?? join('..', 'shared', 'models');
   if (!existsSync(dir)) throw new Error(`${dir} not found (give --models DIR)`);
   const method = (values.method ?? 'minmax') as CalibrationMethod;
+  if (!['minmax', 'percentile', 'entropy'].includes(method)) throw new Error(`--method must be minmax, percentile or entropy, got "${method}"`);
   const target = (values.target ?? 'simd') as 'simd' | 'scalar';
+  if (target !== 'simd' && target !== 'scalar') throw new Error(`--target must be simd or scalar, got "${target}"`);
   const runs = Number(values.runs ?? 20), warmup = Number(values.warmup ?? 5);
-  const progress = terminalProgress();
-  const rows: Row[] = [];
-  for (const c of folderCases(dir, values.filter ? new RegExp(values.filter) : undefined)) {
-    progress.stage(`${c.name}: quantizing and timing`);
-    const row = await measure(c, method, target, runs, warmup);
-    rows.push(row);
-    progress.line(row.error ? `${c.name}: ✗ ${row.error}` : `${c.name}: int8 ${ms(row.median!.int8)} ms vs fp32 ${ms(row.median!.fp32)} ms, cosine ${row.cosine!.toFixed(5)}`);
-  }
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw new Error('--runs and --warmup take whole numbers (runs >= 1)');
   const out = values.out ?? join('benchmarks', 'results');
-  mkdirSync(out, { recursive: true });
-  const md = `# onnx2wasm post-training int8 vs fp32 (${target}, ${method})\n\n${table(rows)}\n`;
-  writeFileSync(join(out, 'quantize.md'), md);
-  writeFileSync(join(out, 'quantize.json'), JSON.stringify({ target, method, runs, warmup, rows }, null, 2) + '\n');
-  console.log(`\n${md}\nwritten to ${join(out, 'quantize.md')} and quantize.json`);
+  const { markdown } = await quantizeSection(dir, { method, target, runs, warmup, out, filter: values.filter ? new RegExp(values.filter) : undefined });
+  console.log(`\n${markdown}\nwritten to ${join(out, 'quantize.md')} and quantize.json`);
 }
 
-main().catch((e: Error) => {
-  console.error(`bench:quantize: ${e.message}\n\n${USAGE}`);
-  process.exit(1);
-});
+// Run when executed (npm run bench:quantize), not when a test imports quantizeSection.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  main().catch((e: Error) => {
+    console.error(`bench:quantize: ${e.message}\n\n${USAGE}`);
+    process.exit(1);
+  });
+}
