@@ -154,6 +154,29 @@ describe('int8 quantization: the emitted QDQ model and the int8 module', () => {
     expect(Buffer.from(fromNpy.onnx!).equals(Buffer.from(fromFeeds.onnx!))).toBe(true);
   });
 
+  it('a two-input model (MatMul of two activations) calibrates from folders of <input>.npy', async () => {
+    const twoInputs = encodeModel({
+      opset: 13,
+      inputs: [{ name: 'a', dtype: 'float32', shape: [4, 8] }, { name: 'b', dtype: 'float32', shape: [8, 4] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ name: 'mm', op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { name: 'neg', op: 'Neg', inputs: ['m'], outputs: ['y'] }],
+    });
+    const root = join(dir, 'two');
+    for (let k = 0; k < 3; k++) {
+      mkdirSync(join(root, `s${k}`), { recursive: true });
+      writeFileSync(join(root, `s${k}`, 'a.npy'), npy(t([4, 8], 1).data as Float32Array, [4, 8]));
+      writeFileSync(join(root, `s${k}`, 'b.npy'), npy(t([8, 4], 1).data as Float32Array, [8, 4]));
+    }
+    const { wasm, onnx, report } = await compile(twoInputs, { int8: { calibration: root } });
+    expect(report.int8!.calibrationInputs).toBe(3);
+    expect(report.quantization.int8).toEqual({ MatMul: 1 });
+    const feed = { a: t([4, 8], 1).data as Float32Array, b: t([8, 4], 1).data as Float32Array };
+    const ort = (await runOrtBasic(onnx!, feed, { a: [4, 8], b: [8, 4] })).y;
+    expect(relativeToRange((await load(wasm)).run(feed).y.data as Float32Array, ort)).toBeLessThanOrEqual(0.03);
+    rmSync(join(root, 's1', 'b.npy'));
+    await expect(compile(twoInputs, { int8: { calibration: root } })).rejects.toThrow(/s1 has no b\.npy for the model input "b"/);
+  });
+
   it('every calibration method gives a working module; an async iterable of feeds is accepted', async () => {
     async function* feeds() { for (const f of calibration) yield f; }
     for (const method of ['minmax', 'percentile', 'entropy'] as const) {

@@ -99,8 +99,6 @@ export function planQuantization(graph: Graph, exclude: Set<string>): QuantPlan 
     }
     add(y, role === 'move' ? x : undefined);
   }
-  // Fused activations were visited after their producer: drop the pair they would have added around themselves.
-  for (const act of plan.fused.values()) plan.tensors.delete(act.inputs[0]);
   if (![...plan.nodes.values()].includes('matrix')) {
     throw new CompileError('NOTHING_TO_QUANTIZE', 'int8: the model has no Conv, MatMul or Gemm that can run in int8 (nothing to quantize)');
   }
