@@ -111,7 +111,9 @@ export async function quantize(graph: Graph, attrTypes: AttrTypes, opts: Int8Opt
     const resolve = (t: string): ActParams => {
       const same = p.tensors.get(t)?.sameAs;
       if (same) return resolve(same);
-      return params.get(t) ?? activationParams(stats.get(t)!.range(method));
+      const observedStats = stats.get(t);
+      if (!observedStats) throw new CompileError('INTERNAL', `int8: "${t}" was not observed during calibration`);
+      return params.get(t) ?? activationParams(observedStats.range(method));
     };
     for (const t of p.tensors.keys()) params.set(t, resolve(t));
     return params;
