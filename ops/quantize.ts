@@ -6,6 +6,7 @@ import { computeType, type Expr, type Kernel, type Local, type WType } from '../
 import { DTYPE_SIZE, ONNX_DTYPE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
 import { defineOp, type EmitCtx, type Operand } from './types.js';
+import { emitDequantizeFast, emitQuantizeFast } from './quantize-fast.js';
 
 type Failer = { fail(message: string): never };
 
@@ -142,6 +143,7 @@ export const QuantizeLinear = defineOp<QAttrs>({
     if (numel(x.shape) === 0) return;
     const l = quantLayout(ctx, x.shape, s.shape, ctx.attrs.axis, ctx.attrs.blockSize);
     const divDt = dtypeAttr(ctx, ctx.attrs.precision, 'precision') ?? divisionType(x.dtype, s.dtype);
+    if (!ctx.attrs.blockSize && emitQuantizeFast(ctx, divDt)) return;
     const t: 'f32' | 'f64' = divDt === 'float64' ? 'f64' : 'f32';
     const tmp = ctx.scratch();
     emitQuantKernel(ctx, `qlin:${x.dtype}:${s.dtype}:${y.dtype}:${divDt}:${tmp}`, l, (k, p, e, si) => {
@@ -173,6 +175,7 @@ export const DequantizeLinear = defineOp<QAttrs>({
     const y = ctx.outputs[0];
     if (numel(x.shape) === 0) return;
     const l = quantLayout(ctx, x.shape, s.shape, ctx.attrs.axis, ctx.attrs.blockSize);
+    if (!ctx.attrs.blockSize && emitDequantizeFast(ctx)) return;
     // int32 differences may exceed f32's exact range: subtract in f64.
     const wide = x.dtype === 'int32';
     emitQuantKernel(ctx, `dqlin:${x.dtype}:${s.dtype}:${y.dtype}`, l, (k, p, e, si) => {
