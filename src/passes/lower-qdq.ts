@@ -32,6 +32,8 @@ const Q_TYPES = new Set(['int8', 'uint8']);
 const MOVE_OPS = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Slice', 'MaxPool', 'Resize', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Gather', 'Split']);
 /** Unary ops computed by lookup table (any op with one float input and an evaluator works; these are the common ones). */
 const UNARY_OPS = new Set(['Relu', 'Clip', 'Sigmoid', 'Tanh', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Softplus', 'Neg', 'Abs', 'Gelu', 'Erf', 'Exp', 'Sqrt', 'Softsign', 'Mish', 'Celu', 'ThresholdedRelu']);
+/** Binary ops whose second operand is a one-element constant (x + 1, x * 0.5, x / sqrt(d)): per-element functions of x, by table too. */
+const SCALAR_BINARY_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min']);
 
 export function lowerQdq(graph: Graph): QuantSummary {
   const summary: QuantSummary = { int8: {}, float: [] };
@@ -168,7 +170,9 @@ export function lowerQdq(graph: Graph): QuantSummary {
       continue;
     }
 
-    if (UNARY_OPS.has(op) && out && perTensor(ins[0]) && ins.slice(1).every((v, i) => !node.inputs[i + 1] || constOf(node.inputs[i + 1]))) {
+    const scalarOperand = SCALAR_BINARY_OPS.has(op) && node.inputs.length === 2 && numel(constOf(node.inputs[1])?.shape ?? [0]) === 1 &&
+      graph.values.get(node.inputs[0])?.shape.join() === outInfo?.shape.join();
+    if ((UNARY_OPS.has(op) || scalarOperand) && out && perTensor(ins[0]) && ins.slice(1).every((v, i) => !node.inputs[i + 1] || constOf(node.inputs[i + 1]))) {
       if (!has('QLinearLookup', INTERNAL_DOMAIN)) { stayFloat(node, 'no int8 lookup kernel'); continue; }
       const table = lookupTableFor(graph, node, ins[0]!, out);
       if (!table) { stayFloat(node, 'no evaluator for its table'); continue; }
