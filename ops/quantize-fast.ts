@@ -20,6 +20,13 @@ function constParams(s: Operand, zp: Operand | undefined): { scale: number; zp: 
 
 const isByte = (dt: DType) => dt === 'int8' || dt === 'uint8';
 
+/** x, y, the constant parameters, the element count and whether to use simd; undefined when the node has no such parameters. */
+function fastOperands(ctx: EmitCtx<unknown>) {
+  const [x, s, zp] = ctx.inputs as (Operand | undefined)[];
+  const p = x && s ? constParams(s, zp) : undefined;
+  return x && p ? { x, y: ctx.outputs[0], p, n: numel(x.shape), simd: ctx.target === 'simd' } : undefined;
+}
+
 /** Loop over n elements: 16 at a time on simd (vector(i) for elements i..i+15), then one at a time. */
 function lanes16(k: Kernel, n: number, simd: boolean, vector: (i: Local) => Expr, scalar: (i: Local) => Expr): Expr[] {
   const n16 = simd ? n - (n % 16) : 0;
@@ -28,12 +35,9 @@ function lanes16(k: Kernel, n: number, simd: boolean, vector: (i: Local) => Expr
 
 /** QuantizeLinear float32 -> int8/uint8 with constant per-tensor parameters; false when the node is not that case. */
 export function emitQuantizeFast(ctx: EmitCtx<unknown>, divisionType: DType): boolean {
-  const [x, s, zpIn] = ctx.inputs as (Operand | undefined)[];
-  const y = ctx.outputs[0];
-  const p = x && s ? constParams(s, zpIn) : undefined;
-  if (!p || !x || x.dtype !== 'float32' || divisionType !== 'float32' || !isByte(y.dtype)) return false;
-  const n = numel(x.shape);
-  const simd = ctx.target === 'simd';
+  const o = fastOperands(ctx);
+  if (!o || o.x.dtype !== 'float32' || divisionType !== 'float32' || !isByte(o.y.dtype)) return false;
+  const { x, y, p, n, simd } = o;
   const fn = ctx.kernel(`qlin-fast:${y.dtype}:${p.scale}:${p.zp}:${n}:${simd}`, ['i32', 'i32'], (k) => {
     const [xp, yp] = k.params;
     const xAt = (i: Local, off = 0) => k.i32.add(xp.get(), k.i32.shl(k.i32.add(i.get(), k.c32(off)), k.c32(2)));
@@ -49,12 +53,9 @@ export function emitQuantizeFast(ctx: EmitCtx<unknown>, divisionType: DType): bo
 
 /** DequantizeLinear int8/uint8 -> float32 with constant per-tensor parameters; false when the node is not that case. */
 export function emitDequantizeFast(ctx: EmitCtx<unknown>): boolean {
-  const [x, s, zpIn] = ctx.inputs as (Operand | undefined)[];
-  const y = ctx.outputs[0];
-  const p = x && s ? constParams(s, zpIn) : undefined;
-  if (!p || !x || !isByte(x.dtype) || y.dtype !== 'float32') return false;
-  const n = numel(x.shape);
-  const simd = ctx.target === 'simd';
+  const o = fastOperands(ctx);
+  if (!o || !isByte(o.x.dtype) || o.y.dtype !== 'float32') return false;
+  const { x, y, p, n, simd } = o;
   const fn = ctx.kernel(`dqlin-fast:${x.dtype}:${p.scale}:${p.zp}:${n}:${simd}`, ['i32', 'i32'], (k) => {
     const [xp, yp] = k.params;
     const yAt = (i: Local, off = 0) => k.i32.add(yp.get(), k.i32.shl(k.i32.add(i.get(), k.c32(off)), k.c32(2)));
