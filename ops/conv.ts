@@ -11,7 +11,7 @@ import { chunkRange, forRange, im2col } from '../codegen/im2col.js';
 import { computeType, type Expr, type Kernel, type Local, type Target } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
-import { convGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
+import { convGeometry, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
 import { emitWinograd, winogradPlan } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import { defineOp, type EmitCtx, type InferCtx, type KernelVariant, type Operand, type VariantCtx } from './types.js';
@@ -44,7 +44,8 @@ function planConv(ctx: InferCtx<Attrs> | EmitCtx<Attrs>, allowPointwise: boolean
   const { group } = ctx.attrs;
   const [batch, cin, ...inSize] = x.shape;
   const [cout, cg, ...kernel] = w.shape;
-  const geo = convGeometry(ctx.attrs, inSize, kernel, ctx.fail);
+  // 1-D runs as 2-D with a height of 1, so that it shares the 2-D kernels (the im2col, the depthwise kernel).
+  const geo = liftTo2d(convGeometry(ctx.attrs, inSize, kernel, ctx.fail));
   const mg = cout / group;
   const K = cg * numel(kernel);
   const inPlane = numel(inSize), outPlane = numel(geo.outSize);
