@@ -34,7 +34,7 @@ function buildCol2im(k: Kernel, s: Col2imSpec): Expr[] {
   const c32 = (v: number) => k.c32(v);
   const [col, y, r0, rCount] = k.params;
   const D = geo.inSize.length, L = D - 1;
-  const W = geo.inSize[L], OL = geo.outSize[L];
+  const W = geo.inSize[L], OL = geo.outSize[L], KW = geo.kernel[L];
   const sL = geo.strides[L], dL = geo.dilations[L], pL = geo.padBegin[L];
   const outStride: number[] = [];
   let acc = 1;
@@ -43,50 +43,98 @@ function buildCol2im(k: Kernel, s: Col2imSpec): Expr[] {
   const kIdx = geo.kernel.map(() => k.local('i32'));
   const inIdx = Array.from({ length: L }, () => k.local('i32'));
   const m = k.local('i32'), r = k.local('i32'), rem = k.local('i32'), o = k.local('i32'), valid = k.local('i32');
-  const yc = k.local('i32'), colRow = k.local('i32'), dst = k.local('i32'), src = k.local('i32');
-  const lo = k.local('i32'), hi = k.local('i32'), tmp = k.local('i32'), iw = k.local('i32');
-  const kOff = () => i32.mul(kIdx[L].get(), c32(dL));
+  const yc = k.local('i32'), colRow = k.local('i32'), dstRow = k.local('i32'), srcOff = k.local('i32');
+  const dst = k.local('i32'), src = k.local('i32'), iw = k.local('i32'), tmp = k.local('i32');
+  const lo = [k.local('i32'), k.local('i32')], hi = [k.local('i32'), k.local('i32')], vlo = k.local('i32'), vhi = k.local('i32');
+  /** Taps kw and kw+1 of a stride-2, undilated last axis land on alternate outputs: one interleaved vector add. */
+  const pairs = k.simd && sL === 2 && dL === 1 && KW >= 2;
+  const kOff = (extra: number) => () => i32.add(i32.mul(kIdx[L].get(), c32(dL)), c32(extra));
+  const addTo = (v: Expr) => k.f32.store(0, 4, dst.get(), k.f32.add(k.f32.load(0, 4, dst.get()), v));
 
-  const addOne = (): Expr => k.f32.store(0, 4, dst.get(), k.f32.add(k.f32.load(0, 4, dst.get()), k.f32.load(0, 4, src.get())));
-  const step = (dstBytes: number, srcBytes: number, n: number): Expr[] => [
-    dst.set(i32.add(dst.get(), c32(dstBytes))), src.set(i32.add(src.get(), c32(srcBytes))), iw.set(i32.add(iw.get(), c32(n))),
+  /** dst, src at input column iw of tap kw + extra (column matrix row colRow + extra rows). */
+  const point = (extra: number): Expr[] => [
+    dst.set(i32.add(dstRow.get(), i32.shl(i32.sub(i32.add(i32.mul(iw.get(), c32(sL)), kOff(extra)()), c32(pL)), c32(2)))),
+    src.set(i32.add(i32.add(colRow.get(), c32(extra * s.rowBytes)), i32.add(srcOff.get(), i32.shl(iw.get(), c32(2))))),
   ];
-  const segment: Expr[] = [iw.set(lo.get())];
-  if (k.simd && sL === 1) {
-    // contiguous: four outputs per vector
-    segment.push(k.while(() => i32.le_s(i32.add(iw.get(), c32(4)), hi.get()), [
-      k.v128.store(0, 4, dst.get(), k.f32x4.add(k.v128.load(0, 4, dst.get()), k.v128.load(0, 4, src.get()))),
-      ...step(16, 16, 4),
+  /** Adds tap kw + extra over input columns [iw, to) (vectors when the outputs are contiguous). */
+  const run = (extra: number, to: () => Expr): Expr[] => {
+    const out: Expr[] = [...point(extra)];
+    if (k.simd && sL === 1) {
+      out.push(k.while(() => i32.le_s(i32.add(iw.get(), c32(4)), to()), [
+        k.v128.store(0, 4, dst.get(), k.f32x4.add(k.v128.load(0, 4, dst.get()), k.v128.load(0, 4, src.get()))),
+        dst.set(i32.add(dst.get(), c32(16))), src.set(i32.add(src.get(), c32(16))), iw.set(i32.add(iw.get(), c32(4))),
+      ]));
+    }
+    out.push(k.while(() => i32.lt_s(iw.get(), to()), [
+      addTo(k.f32.load(0, 4, src.get())),
+      dst.set(i32.add(dst.get(), c32(4 * sL))), src.set(i32.add(src.get(), c32(4))), iw.set(i32.add(iw.get(), c32(1))),
     ]));
-  }
-  segment.push(k.while(() => i32.lt_s(iw.get(), hi.get()), [addOne(), ...step(4 * sL, 4, 1)]));
-
-  const rowBody: Expr[] = [rem.set(r.get())];
-  for (let t = L - 1; t >= 0; t--) {
-    rowBody.push(inIdx[t].set(i32.rem_u(rem.get(), c32(geo.inSize[t]))), rem.set(i32.div_u(rem.get(), c32(geo.inSize[t]))));
-  }
-  rowBody.push(valid.set(c32(1)), dst.set(yc.get()));
-  for (let t = 0; t < L; t++) {
-    rowBody.push(
-      o.set(i32.add(i32.mul(inIdx[t].get(), c32(geo.strides[t])), i32.sub(i32.mul(kIdx[t].get(), c32(geo.dilations[t])), c32(geo.padBegin[t])))),
-      valid.set(i32.and(valid.get(), i32.lt_u(o.get(), c32(geo.outSize[t])))),
-      dst.set(i32.add(dst.get(), i32.mul(o.get(), c32(outStride[t] * 4)))),
+    return out;
+  };
+  const single: Expr[] = [iw.set(lo[0].get()), ...run(0, () => hi[0].get())];
+  const pair: Expr[] = [];
+  if (pairs) {
+    // each tap alone outside the common range [vlo, vhi), both interleaved inside it
+    const b = s.rowBytes;
+    const a0 = k.local('v128'), a1 = k.local('v128');
+    const inter = (lanesAt: number[]) => k.i8x16.shuffle(a0.get(), a1.get(), lanesAt.flatMap((l) => [0, 1, 2, 3].map((q) => 4 * l + q)));
+    for (const t of [0, 1]) {
+      pair.push(
+        iw.set(lo[t].get()), ...run(t, () => k.select(i32.lt_s(vlo.get(), hi[t].get()), vlo.get(), hi[t].get())),
+        iw.set(k.select(i32.gt_s(vhi.get(), lo[t].get()), vhi.get(), lo[t].get())), ...run(t, () => hi[t].get()),
+      );
+    }
+    pair.push(
+      iw.set(vlo.get()), ...point(0),
+      k.while(() => i32.le_s(i32.add(iw.get(), c32(4)), vhi.get()), [
+        a0.set(k.v128.load(0, 4, src.get())), a1.set(k.v128.load(b, 4, src.get())),
+        k.v128.store(0, 4, dst.get(), k.f32x4.add(k.v128.load(0, 4, dst.get()), inter([0, 4, 1, 5]))),
+        k.v128.store(16, 4, dst.get(), k.f32x4.add(k.v128.load(16, 4, dst.get()), inter([2, 6, 3, 7]))),
+        dst.set(i32.add(dst.get(), c32(32))), src.set(i32.add(src.get(), c32(16))), iw.set(i32.add(iw.get(), c32(4))),
+      ]),
+      k.while(() => i32.lt_s(iw.get(), vhi.get()), [
+        addTo(k.f32.load(0, 4, src.get())),
+        k.f32.store(4, 4, dst.get(), k.f32.add(k.f32.load(4, 4, dst.get()), k.f32.load(b, 4, src.get()))),
+        dst.set(i32.add(dst.get(), c32(8))), src.set(i32.add(src.get(), c32(4))), iw.set(i32.add(iw.get(), c32(1))),
+      ]),
     );
   }
-  rowBody.push(k.if(valid.get(), [
-    // output column of input column lo: lo * stride + kOff - pad
-    dst.set(i32.add(dst.get(), i32.shl(i32.sub(i32.add(i32.mul(lo.get(), c32(sL)), kOff()), c32(pL)), c32(2)))),
-    src.set(i32.add(colRow.get(), i32.shl(i32.add(i32.mul(i32.sub(r.get(), r0.get()), c32(W)), lo.get()), c32(2)))),
-    ...segment,
-  ]));
 
-  const perKernel: Expr[] = [
-    ...validColumns(k, lo, hi, tmp, { stride: sL, kOff, pad: pL, width: OL, OW: W }),
-    k.dynFor(r, r0.get(), i32.add(r0.get(), rCount.get()), 1, () => rowBody),
-    colRow.set(i32.add(colRow.get(), c32(s.rowBytes))),
-  ];
-  let nest: Expr = k.block(perKernel);
-  for (let t = D - 1; t >= 0; t--) nest = k.for(kIdx[t], 0, geo.kernel[t], 1, () => nest);
+  /** For every input row of the chunk whose output row exists: dstRow, srcOff, then the segment(s). */
+  const rows = (segment: Expr[]): Expr => {
+    const body: Expr[] = [rem.set(r.get())];
+    for (let t = L - 1; t >= 0; t--) {
+      body.push(inIdx[t].set(i32.rem_u(rem.get(), c32(geo.inSize[t]))), rem.set(i32.div_u(rem.get(), c32(geo.inSize[t]))));
+    }
+    body.push(valid.set(c32(1)), dstRow.set(yc.get()));
+    for (let t = 0; t < L; t++) {
+      body.push(
+        o.set(i32.add(i32.mul(inIdx[t].get(), c32(geo.strides[t])), i32.sub(i32.mul(kIdx[t].get(), c32(geo.dilations[t])), c32(geo.padBegin[t])))),
+        valid.set(i32.and(valid.get(), i32.lt_u(o.get(), c32(geo.outSize[t])))),
+        dstRow.set(i32.add(dstRow.get(), i32.mul(o.get(), c32(outStride[t] * 4)))),
+      );
+    }
+    body.push(k.if(valid.get(), [srcOff.set(i32.shl(i32.mul(i32.sub(r.get(), r0.get()), c32(W)), c32(2))), ...segment]));
+    return k.dynFor(r, r0.get(), i32.add(r0.get(), rCount.get()), 1, () => body);
+  };
+  const columns = (t: number) => validColumns(k, lo[t], hi[t], tmp, { stride: sL, kOff: kOff(t), pad: pL, width: OL, OW: W });
+
+  const lastAxis: Expr[] = [];
+  const pairEnd = pairs ? KW - (KW % 2) : 0;
+  if (pairs) {
+    lastAxis.push(k.for(kIdx[L], 0, pairEnd, 2, () => [
+      ...columns(0), ...columns(1),
+      vlo.set(k.select(i32.gt_s(lo[0].get(), lo[1].get()), lo[0].get(), lo[1].get())),
+      vhi.set(k.select(i32.lt_s(hi[0].get(), hi[1].get()), hi[0].get(), hi[1].get())),
+      vhi.set(k.select(i32.lt_s(vhi.get(), vlo.get()), vlo.get(), vhi.get())),
+      rows(pair),
+      colRow.set(i32.add(colRow.get(), c32(2 * s.rowBytes))),
+    ]));
+  }
+  lastAxis.push(k.for(kIdx[L], pairEnd, KW, 1, () => [...columns(0), rows(single), colRow.set(i32.add(colRow.get(), c32(s.rowBytes)))]));
+
+  let nest: Expr = k.block(lastAxis);
+  for (let t = L - 1; t >= 0; t--) nest = k.for(kIdx[t], 0, geo.kernel[t], 1, () => nest);
   return [
     colRow.set(col.get()), yc.set(y.get()),
     k.for(m, 0, s.channels, 1, () => [nest, yc.set(i32.add(yc.get(), c32(outPlane * 4)))]),

@@ -27,6 +27,8 @@ export interface ConvTransposePlan {
   rows: number; iw: number;
   /** Input rows per chunk, the chunk count, and the column matrix's row stride in floats. */
   chunk: number; chunks: number; colsPad: number;
+  /** Byte offset in scratch of the chunk's input packed into panels (after the column matrix). */
+  packedAt: number;
 }
 
 export function planConvTranspose(geo: ConvGeometry, batch: number, cin: number, cout: number, group: number): ConvTransposePlan {
@@ -34,14 +36,15 @@ export function planConvTranspose(geo: ConvGeometry, batch: number, cin: number,
   const cg = cin / group, mg = cout / group, KK = numel(geo.kernel), rowsA = mg * KK;
   const inPlane = numel(geo.inSize), outPlane = numel(geo.outSize);
   const iw = geo.inSize[geo.inSize.length - 1], rows = inPlane / iw;
-  const maxCols = Math.max(nr, Math.floor(CHUNK_BYTES / (4 * rowsA) / nr) * nr);
+  const maxCols = Math.max(nr, Math.floor(CHUNK_BYTES / (4 * (rowsA + cg)) / nr) * nr);
   const chunk = Math.max(1, Math.min(rows, Math.floor(maxCols / iw)));
   const chunks = Math.ceil(rows / chunk);
   const colsPad = (Math.ceil((chunk * iw) / nr) + 1) * nr;
-  return { geo, batch, cin, cout, group, cg, mg, KK, rowsA, inPlane, outPlane, rows, iw, chunk, chunks, colsPad };
+  const packedAt = rowsA * colsPad * 4;
+  return { geo, batch, cin, cout, group, cg, mg, KK, rowsA, inPlane, outPlane, rows, iw, chunk, chunks, colsPad, packedAt };
 }
 
-export const convTransposeScratch = (p: ConvTransposePlan) => p.rowsA * p.colsPad * 4 + 64;
+export const convTransposeScratch = (p: ConvTransposePlan) => p.packedAt + p.cg * p.colsPad * 4 + 64;
 
 export function emitConvTransposeGemm(ctx: EmitCtx<FusedAttrs>, p: ConvTransposePlan, residual: Operand | undefined): void {
   const [x, w, b] = ctx.inputs as Operand[];
@@ -84,11 +87,27 @@ export function emitConvTransposeGemm(ctx: EmitCtx<FusedAttrs>, p: ConvTranspose
       ])),
     ];
 
+    // The chunk's input packed into NR-column panels: read in place, its rows (a plane apart, often a power of
+    // two bytes) would share a few cache sets and evict each other between the GEMM's row blocks.
+    const ci = k.local('i32'), j = k.local('i32'), src = k.local('i32'), dst = k.local('i32');
+    const panelBytes = p.cg * nr * 4;
+    const pack: Expr[] = [
+      src.set(i32.add(xg.get(), i32.shl(col0.get(), c32(2)))),
+      k.for(ci, 0, p.cg, 1, () => [
+        dst.set(i32.add(i32.add(scratch.get(), c32(p.packedAt)), i32.mul(ci.get(), c32(nr * 4)))),
+        k.dynFor(j, c32(0), ncols.get(), nr, () => [
+          ...Array.from({ length: nr / V.L }, (_, q) => V.store(dst.get(), V.load(i32.add(src.get(), i32.shl(j.get(), c32(2))), q * V.L * 4), q * V.L * 4)),
+          dst.set(i32.add(dst.get(), c32(panelBytes))),
+        ]),
+        src.set(i32.add(src.get(), c32(p.inPlane * 4))),
+      ]),
+    ];
     const chunkBody: Expr[] = [
       ...chunkRange(k, ch, { chunk: p.chunk, rows: p.rows, ow: p.iw }, { r0, rc, col0, ncols }),
+      ...pack,
       callGemm(k, gemm, {
         a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(MR * 4), pA: c32(p.cg * MR * 4),
-        b: i32.add(xg.get(), i32.shl(col0.get(), c32(2))), ldb: c32(p.inPlane * 4), pB: c32(nr * 4),
+        b: i32.add(scratch.get(), c32(p.packedAt)), ldb: c32(nr * 4), pB: c32(panelBytes),
         c: scratch.get(), ldc: c32(p.colsPad * 4),
         M: c32(p.rowsA), N: ncols.get(), K: c32(p.cg),
       }),
