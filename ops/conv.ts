@@ -51,12 +51,32 @@ function planConv(ctx: InferCtx<Attrs> | EmitCtx<Attrs>, allowPointwise: boolean
   const inPlane = numel(inSize), outPlane = numel(geo.outSize);
   const ow = geo.outSize[geo.outSize.length - 1];
   const rows = outPlane / ow;
-  const pointwise = allowPointwise && kernel.every((k) => k === 1) && geo.strides.every((s) => s === 1) && geo.padBegin.every((p) => p === 0) && geo.padEnd.every((p) => p === 0);
+  // Pointwise reads the input in place, rows a plane apart: unless that stride keeps a B panel's rows in enough
+  // cache sets (a 64x64 plane is 16 KB: all in one), the im2col path copies them to a spreading stride.
+  const pointwise = allowPointwise && kernel.every((k) => k === 1) && geo.strides.every((s) => s === 1) && geo.padBegin.every((p) => p === 0) && geo.padEnd.every((p) => p === 0)
+    && l1Lines(inPlane * 4) >= 2 * Math.min(cg, 512);
   const maxCols = Math.max(nr, Math.floor(CHUNK_BYTES / (4 * Math.max(K, 1)) / nr) * nr);
   const chunk = pointwise ? rows : Math.max(1, Math.min(rows, Math.floor(maxCols / ow)));
   const chunks = Math.ceil(rows / chunk);
-  const colsPad = (Math.ceil((chunk * ow) / nr) + 1) * nr;
+  const colsPad = setSpreadingStride((Math.ceil((chunk * ow) / nr) + 1) * nr);
   return { geo, batch, cin, cout, group, cg, mg, K, inPlane, outPlane, rows, ow, pointwise, chunk, chunks, colsPad };
+}
+
+/**
+ * A row stride (floats, a multiple of 8) of 16 x an odd number: the GEMM walks a B panel down its rows, and rows
+ * a multiple of 128 bytes apart map to a fraction of the L1 cache's sets (2 KB apart: 2 of its 64), evicting the
+ * panel before the next row block reuses it.
+ */
+export function setSpreadingStride(floats: number): number {
+  return floats % 32 === 16 ? floats : floats + (floats % 32 < 16 ? 16 - (floats % 32) : 48 - (floats % 32));
+}
+
+/** L1 lines (64-byte lines, 64 sets of 8 ways) that rows this many bytes apart can occupy together. */
+function l1Lines(strideBytes: number): number {
+  if (strideBytes % 64 !== 0) return 512;
+  let sets = 64;
+  for (let q = (strideBytes / 64) % 64; q % 2 === 0 && sets > 1; q /= 2) sets /= 2;
+  return sets * 8;
 }
 
 function isDepthwise(p: ConvPlan, target: Target): boolean {
