@@ -4,7 +4,7 @@
 // col2im; other dtypes and run-time weights: the direct loop), and the fused activation and residual epilogues.
 
 import { describe, expect, it } from 'vitest';
-import { encodeModel, type ModelSpec, type NodeSpec } from '../../src/onnx/encode.js';
+import { encodeModel, float, type ModelSpec, type NodeSpec } from '../../src/onnx/encode.js';
 import { compile } from '../../src/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs, type Feeds } from '../helpers/oracle.js';
@@ -151,6 +151,21 @@ describe('ConvTranspose fusion', () => {
         },
       };
       for (const target of TARGETS) await check(encodeModel(spec), { x: t(c.x), s: t(outShape(c)) }, target, undefined, ['Add', 'Clip']);
+    });
+  }
+
+  for (const [label, c] of [['grouped, stride 2', { ...strided, x: [1, 6, 7, 9], w: [6, 3, 4, 4], attrs: { ...strided.attrs, group: 2 } }], ['stride 1, no bias', { ...unit, bias: false }]] as [string, Case][]) {
+    it(`BatchNormalization + Relu fold into the ConvTranspose (${label})`, async () => {
+      const M = cout(c);
+      const bn = { scale: t([M]), beta: t([M]), mean: t([M]), var: randomTensor('float32', [M], r, 0.5, 2) };
+      const bytes = model(c, 'float32', {
+        nodes: [
+          { op: 'BatchNormalization', inputs: ['y', 'scale', 'beta', 'mean', 'var'], outputs: ['n'], attrs: { epsilon: float(1e-3) } },
+          { op: 'Relu', inputs: ['n'], outputs: ['z'] },
+        ],
+        inits: bn, out: 'z',
+      });
+      for (const target of TARGETS) await check(bytes, { x: t(c.x) }, target, undefined, ['BatchNormalization', 'Relu']);
     });
   }
 
