@@ -12,7 +12,7 @@ import { readFused, type FusedAttrs } from '../codegen/gemm.js';
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS } from '../src/ir/dtype.js';
 import { makeTensor, numel, type Tensor } from '../src/ir/graph.js';
-import { Conv } from './conv.js';
+import { Conv, fastF32, unlessEmpty } from './conv.js';
 import { checkAxes, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
 import { convTransposeScratch, emitConvTransposeGemm, planConvTranspose } from './conv-transpose-gemm.js';
 import { defineOp, type EmitCtx, type InferCtx, type InputInfo, type KernelVariant, type Operand, type VariantCtx } from './types.js';
@@ -108,16 +108,6 @@ export const ConvTranspose = defineOp<Attrs>({
 });
 
 type AnyCtx = InferCtx<Attrs> | EmitCtx<Attrs>;
-
-/** The fast float32 paths apply (constant weights and bias). */
-function fastF32(ctx: AnyCtx): boolean {
-  return ctx.inputs[0]!.dtype === 'float32' && !!ctx.inputs[1]!.const && (!ctx.inputs[2] || !!ctx.inputs[2].const);
-}
-
-/** An empty output has nothing to compute. */
-function unlessEmpty(emit: (ctx: EmitCtx<Attrs>) => void) {
-  return (ctx: EmitCtx<Attrs>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
-}
 
 function planOf(ctx: AnyCtx) {
   const [x, w] = ctx.inputs as InputInfo[];

@@ -14,7 +14,7 @@ import { numel } from '../src/ir/graph.js';
 import { convGeometry, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
 import { emitWinograd, winogradPlan } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
-import { defineOp, type EmitCtx, type InferCtx, type KernelVariant, type Operand, type VariantCtx } from './types.js';
+import { defineOp, type EmitCtx, type InferCtx, type InputInfo, type KernelVariant, type Operand, type VariantCtx } from './types.js';
 
 type Attrs = ConvAttrs & FusedAttrs;
 
@@ -83,14 +83,14 @@ function isDepthwise(p: ConvPlan, target: Target): boolean {
   return p.geo.inSize.length === 2 && p.cg === 1 && p.mg === 1 && (target === 'scalar' || p.geo.strides[1] <= 2) && p.K <= 64;
 }
 
-/** The fast float32 paths apply (constant weights and bias). */
-const fastF32 = (ctx: InferCtx<Attrs> | EmitCtx<Attrs>) =>
+/** The fast float32 paths apply (constant weights and bias; ConvTranspose's too). */
+export const fastF32 = (ctx: { inputs: (InputInfo | undefined)[] }) =>
   ctx.inputs[0]!.dtype === 'float32' && !!ctx.inputs[1]!.const && (!ctx.inputs[2] || !!ctx.inputs[2].const);
 
 const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF32(ctx));
 const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, p: ConvPlan) => winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group);
 /** An empty output has nothing to compute. */
-const unlessEmpty = (emit: (ctx: EmitCtx<Attrs>) => void) => (ctx: EmitCtx<Attrs>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
+export const unlessEmpty = <A>(emit: (ctx: EmitCtx<A>) => void) => (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
 
 /** Conv's kernels, in priority order (see OpDef.variants). */
 const CONV_VARIANTS: KernelVariant<Attrs>[] = [
