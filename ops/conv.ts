@@ -51,10 +51,11 @@ function planConv(ctx: InferCtx<Attrs> | EmitCtx<Attrs>, allowPointwise: boolean
   const inPlane = numel(inSize), outPlane = numel(geo.outSize);
   const ow = geo.outSize[geo.outSize.length - 1];
   const rows = outPlane / ow;
-  // Pointwise reads the input in place, rows a plane apart: unless that stride keeps a B panel's rows in enough
-  // cache sets (a 64x64 plane is 16 KB: all in one), the im2col path copies them to a spreading stride.
+  // Pointwise reads the input in place, rows a plane apart. When that stride puts a B panel's rows in too few
+  // cache sets (a 64x64 plane is 16 KB: all in one) and many row blocks reuse the panel, the im2col path copies
+  // them to a spreading stride instead (with few row blocks, the copy costs more than the misses).
   const pointwise = allowPointwise && kernel.every((k) => k === 1) && geo.strides.every((s) => s === 1) && geo.padBegin.every((p) => p === 0) && geo.padEnd.every((p) => p === 0)
-    && l1Lines(inPlane * 4) >= 2 * Math.min(cg, 512);
+    && (l1Lines(inPlane * 4) >= 2 * Math.min(cg, 512) || mg <= 8 * MR);
   const maxCols = Math.max(nr, Math.floor(CHUNK_BYTES / (4 * Math.max(K, 1)) / nr) * nr);
   const chunk = pointwise ? rows : Math.max(1, Math.min(rows, Math.floor(maxCols / ow)));
   const chunks = Math.ceil(rows / chunk);
