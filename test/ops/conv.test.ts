@@ -306,6 +306,26 @@ describe('ConvTranspose', () => {
   }
 });
 
+describe('Conv: pointwise layers whose input rows are a power-of-two distance apart', () => {
+  // A 16x16 plane puts rows 1 KB apart (4 of the L1's 64 sets): with 64 output channels the panel is reused by
+  // 16 row blocks, so the layer copies through the im2col tile; with 16 outputs it still reads in place.
+  const cases: [string, ConvCase, string][] = [
+    ['64->64 at 16x16', { x: [1, 64, 16, 16], w: [64, 64, 1, 1], attrs: {}, bias: true }, 'im2col-gemm'],
+    ['64->16 at 16x16', { x: [1, 64, 16, 16], w: [16, 64, 1, 1], attrs: {}, bias: true }, 'pointwise-gemm'],
+    ['64->40 at 14x14 (rows 784 bytes apart)', { x: [1, 64, 14, 14], w: [40, 64, 1, 1], attrs: {}, bias: false }, 'pointwise-gemm'],
+  ];
+  for (const [name, c, variant] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target}: ${variant})`, async () => {
+        const { model } = convModel(c);
+        const { report } = await compile(model, { target });
+        expect(Object.keys(report.variants)).toEqual([`Conv:${variant}`]);
+        await compare(model, { x: randomTensor('float32', c.x, rng(12)) }, target);
+      });
+    }
+  }
+});
+
 describe('Conv 1-D runs on the 2-D kernels (height 1)', () => {
   const cases: [string, ConvCase, string][] = [
     ['depthwise k=7, 24 channels, length 50 (keyword spotting)', { x: [1, 24, 50], w: [24, 1, 7], attrs: { group: 24, pads: [3, 3] }, bias: true }, 'depthwise'],
