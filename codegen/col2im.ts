@@ -18,6 +18,9 @@ export interface Col2imSpec {
   rowBytes: number;
 }
 
+/** Kernel-position iterations the primer runs in all: V8 tiers a function up after executing that much of it. */
+const PRIME_ITERATIONS = 20000;
+
 /** Emits `y += col2im(col)` for input rows r0 .. r0+rCount-1 of one group (all i32 expressions). */
 export type Col2imCall = (k: Kernel, col: Expr, y: Expr, r0: Expr, rCount: Expr) => Expr;
 
@@ -25,6 +28,10 @@ export type Col2imCall = (k: Kernel, col: Expr, y: Expr, r0: Expr, rCount: Expr)
 export function col2im(ctx: EmitCtx<unknown>, s: Col2imSpec): Col2imCall {
   const key = `col2im:${JSON.stringify(s.geo)}:${s.channels}:${s.rowBytes}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32'], (k) => buildCol2im(k, s));
+  // No rows: it writes nothing, but walks its channel and kernel loops, enough for V8 to optimize it before the
+  // first inference (the function is specific to this geometry, so nothing else warms it up).
+  const walks = s.channels * s.geo.kernel.reduce((a, b) => a * b, 1);
+  ctx.prime(fn, (zeros, out) => [zeros, out, 0, 0], Math.max(4, Math.min(200, Math.ceil(PRIME_ITERATIONS / walks))));
   return (k, col, y, r0, rCount) => k.call(fn, [col, y, r0, rCount]);
 }
 

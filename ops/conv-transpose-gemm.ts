@@ -62,6 +62,8 @@ export function emitConvTransposeGemm(ctx: EmitCtx<FusedAttrs>, p: ConvTranspose
   const gemm = gemmKernel(ctx, { a: 'contig', bias: 'none', residual: false, act: NO_ACT });
   const scatter = col2im(ctx, { geo: p.geo, channels: p.mg, rowBytes: p.colsPad * 4 });
   const nr = gemmNR(ctx.target);
+  const pack = panelPacker(ctx);
+  const panelBytes = p.cg * nr * 4;
 
   const key = `convtranspose_gemm:${JSON.stringify(p)}:${!!b}:${!!residual}:${JSON.stringify(act)}:${ctx.target}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
@@ -87,24 +89,9 @@ export function emitConvTransposeGemm(ctx: EmitCtx<FusedAttrs>, p: ConvTranspose
       ])),
     ];
 
-    // The chunk's input packed into NR-column panels: read in place, its rows (a plane apart, often a power of
-    // two bytes) would share a few cache sets and evict each other between the GEMM's row blocks.
-    const ci = k.local('i32'), j = k.local('i32'), src = k.local('i32'), dst = k.local('i32');
-    const panelBytes = p.cg * nr * 4;
-    const pack: Expr[] = [
-      src.set(i32.add(xg.get(), i32.shl(col0.get(), c32(2)))),
-      k.for(ci, 0, p.cg, 1, () => [
-        dst.set(i32.add(i32.add(scratch.get(), c32(p.packedAt)), i32.mul(ci.get(), c32(nr * 4)))),
-        k.dynFor(j, c32(0), ncols.get(), nr, () => [
-          ...Array.from({ length: nr / V.L }, (_, q) => V.store(dst.get(), V.load(i32.add(src.get(), i32.shl(j.get(), c32(2))), q * V.L * 4), q * V.L * 4)),
-          dst.set(i32.add(dst.get(), c32(panelBytes))),
-        ]),
-        src.set(i32.add(src.get(), c32(p.inPlane * 4))),
-      ]),
-    ];
     const chunkBody: Expr[] = [
       ...chunkRange(k, ch, { chunk: p.chunk, rows: p.rows, ow: p.iw }, { r0, rc, col0, ncols }),
-      ...pack,
+      k.call(pack, [i32.add(xg.get(), i32.shl(col0.get(), c32(2))), i32.add(scratch.get(), c32(p.packedAt)), ncols.get(), c32(p.cg), c32(p.inPlane * 4)]),
       callGemm(k, gemm, {
         a: i32.add(wp.get(), i32.mul(g.get(), c32(aGroup))), sA: c32(MR * 4), pA: c32(p.cg * MR * 4),
         b: i32.add(scratch.get(), c32(p.packedAt)), ldb: c32(nr * 4), pB: c32(panelBytes),
@@ -142,4 +129,36 @@ export function emitConvTransposeGemm(ctx: EmitCtx<FusedAttrs>, p: ConvTranspose
     return [...init, main, ...epilogue];
   });
   ctx.call(fn, [x.ptr, wPtr, ctx.outputs[0].ptr, biasPtr, residual?.ptr ?? 0, ctx.scratch()]);
+}
+
+/**
+ * The shared function packing `rows` rows of `cols` floats (srcStride bytes apart) into NR-column panels at dst
+ * ([ceil(cols/NR)][rows][NR]; the last panel's extra columns are whatever follows each row). The chunk's input is
+ * packed this way because, read in place, its rows (a plane apart, often a power of two bytes) would share a few
+ * cache sets and evict each other between the GEMM's row blocks. Primed, as it serves every layer.
+ */
+function panelPacker(ctx: EmitCtx<unknown>): string {
+  const nr = gemmNR(ctx.target);
+  const fn = ctx.kernel(`pack_panels:${nr}`, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const V = lanes(k);
+    const [src, dst, cols, rows, srcStride] = k.params;
+    const { i32 } = k;
+    const c32 = (v: number) => k.c32(v);
+    const r = k.local('i32'), j = k.local('i32'), s = k.local('i32'), d = k.local('i32'), panel = k.local('i32');
+    return [
+      panel.set(i32.mul(rows.get(), c32(nr * 4))),
+      k.dynFor(r, c32(0), rows.get(), 1, () => [
+        s.set(i32.add(src.get(), i32.mul(r.get(), srcStride.get()))),
+        d.set(i32.add(dst.get(), i32.mul(r.get(), c32(nr * 4)))),
+        k.dynFor(j, c32(0), cols.get(), nr, () => [
+          ...Array.from({ length: nr / V.L }, (_, q) => V.store(d.get(), V.load(s.get(), q * V.L * 4), q * V.L * 4)),
+          s.set(i32.add(s.get(), c32(nr * 4))),
+          d.set(i32.add(d.get(), panel.get())),
+        ]),
+      ]),
+    ];
+  });
+  // 32 columns of 8 rows (all read from the zero area): PRIME_AREA_BYTES written
+  ctx.prime(fn, (zeros, out) => [zeros, out, 32, 8, 0], 400);
+  return fn;
 }
