@@ -306,6 +306,20 @@ describe('ConvTranspose', () => {
   }
 });
 
+/** Each case on both targets: the kernel variant it takes, and its output against onnxruntime-node. */
+function variantCases(cases: [string, ConvCase, string][], seed: number): void {
+  for (const [name, c, variant] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target}: ${variant})`, async () => {
+        const { model } = convModel(c);
+        const { report } = await compile(model, { target });
+        expect(Object.keys(report.variants)).toEqual([`Conv:${variant}`]);
+        await compare(model, { x: randomTensor('float32', c.x, rng(seed)) }, target);
+      });
+    }
+  }
+}
+
 describe('Conv: pointwise layers whose input rows are a power-of-two distance apart', () => {
   // A 16x16 plane puts rows 1 KB apart (4 of the L1's 64 sets): with 64 output channels the panel is reused by
   // 16 row blocks, so the layer copies through the im2col tile; with 16 outputs it still reads in place.
@@ -314,16 +328,7 @@ describe('Conv: pointwise layers whose input rows are a power-of-two distance ap
     ['64->16 at 16x16', { x: [1, 64, 16, 16], w: [16, 64, 1, 1], attrs: {}, bias: true }, 'pointwise-gemm'],
     ['64->40 at 14x14 (rows 784 bytes apart)', { x: [1, 64, 14, 14], w: [40, 64, 1, 1], attrs: {}, bias: false }, 'pointwise-gemm'],
   ];
-  for (const [name, c, variant] of cases) {
-    for (const target of TARGETS) {
-      it(`${name} (${target}: ${variant})`, async () => {
-        const { model } = convModel(c);
-        const { report } = await compile(model, { target });
-        expect(Object.keys(report.variants)).toEqual([`Conv:${variant}`]);
-        await compare(model, { x: randomTensor('float32', c.x, rng(12)) }, target);
-      });
-    }
-  }
+  variantCases(cases, 12);
 });
 
 describe('Conv 1-D runs on the 2-D kernels (height 1)', () => {
@@ -336,16 +341,7 @@ describe('Conv 1-D runs on the 2-D kernels (height 1)', () => {
     ['strided k=5 s=2', { x: [1, 8, 61], w: [16, 8, 5], attrs: { strides: [2], pads: [2, 2] }, bias: true }, 'im2col-gemm'],
     ['grouped k=3, 4 groups, dilation 2', { x: [1, 16, 30], w: [20, 4, 3], attrs: { group: 4, dilations: [2], pads: [2, 1] }, bias: false }, 'im2col-gemm'],
   ];
-  for (const [name, c, variant] of cases) {
-    for (const target of TARGETS) {
-      it(`${name} (${target}: ${variant})`, async () => {
-        const { model } = convModel(c);
-        const { report } = await compile(model, { target });
-        expect(Object.keys(report.variants)).toEqual([`Conv:${variant}`]);
-        await compare(model, { x: randomTensor('float32', c.x, rng(8)) }, target);
-      });
-    }
-  }
+  variantCases(cases, 8);
 
   it('depthwise 1-D + residual Add + Relu fuse', async () => {
     const r = rng(31);
