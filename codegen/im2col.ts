@@ -87,7 +87,7 @@ const val = (k: Kernel, v: Val): Expr => (typeof v === 'number' ? k.c32(v) : v.g
  * lo, hi = the output columns [lo, hi) whose input column ow*stride + kOff - pad lies in [0, width)
  * (kOff: the kernel column times the dilation).
  */
-function validColumns(k: Kernel, lo: Local, hi: Local, tmp: Local, g: { stride: Val; kOff: () => Expr; pad: Val; width: Val; OW: Val }): Expr[] {
+export function validColumns(k: Kernel, lo: Local, hi: Local, tmp: Local, g: { stride: Val; kOff: () => Expr; pad: Val; width: Val; OW: Val }): Expr[] {
   const { i32 } = k;
   const v = (x: Val) => val(k, x), c32 = (n: number) => k.c32(n);
   return [

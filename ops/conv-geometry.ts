@@ -74,3 +74,12 @@ export function convGeometry(attrs: ConvAttrs, inSize: number[], kernel: number[
   }
   return { inSize, kernel, outSize, strides, dilations, padBegin, padEnd };
 }
+
+/** A 1-D geometry as the equivalent 2-D one (a height of 1, kernel 1); other ranks unchanged. Same memory layout. */
+export function liftTo2d(g: ConvGeometry): ConvGeometry {
+  if (g.inSize.length !== 1) return g;
+  return {
+    inSize: [1, ...g.inSize], kernel: [1, ...g.kernel], outSize: [1, ...g.outSize], strides: [1, ...g.strides],
+    dilations: [1, ...g.dilations], padBegin: [0, ...g.padBegin], padEnd: [0, ...g.padEnd],
+  };
+}

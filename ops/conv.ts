@@ -11,10 +11,10 @@ import { chunkRange, forRange, im2col } from '../codegen/im2col.js';
 import { computeType, type Expr, type Kernel, type Local, type Target } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
-import { convGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
+import { convGeometry, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
 import { emitWinograd, winogradPlan } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
-import { defineOp, type EmitCtx, type InferCtx, type KernelVariant, type Operand, type VariantCtx } from './types.js';
+import { defineOp, type EmitCtx, type InferCtx, type InputInfo, type KernelVariant, type Operand, type VariantCtx } from './types.js';
 
 type Attrs = ConvAttrs & FusedAttrs;
 
@@ -44,32 +44,54 @@ function planConv(ctx: InferCtx<Attrs> | EmitCtx<Attrs>, allowPointwise: boolean
   const { group } = ctx.attrs;
   const [batch, cin, ...inSize] = x.shape;
   const [cout, cg, ...kernel] = w.shape;
-  const geo = convGeometry(ctx.attrs, inSize, kernel, ctx.fail);
+  // 1-D runs as 2-D with a height of 1, so that it shares the 2-D kernels (the im2col, the depthwise kernel).
+  const geo = liftTo2d(convGeometry(ctx.attrs, inSize, kernel, ctx.fail));
   const mg = cout / group;
   const K = cg * numel(kernel);
   const inPlane = numel(inSize), outPlane = numel(geo.outSize);
   const ow = geo.outSize[geo.outSize.length - 1];
   const rows = outPlane / ow;
-  const pointwise = allowPointwise && kernel.every((k) => k === 1) && geo.strides.every((s) => s === 1) && geo.padBegin.every((p) => p === 0) && geo.padEnd.every((p) => p === 0);
+  // Pointwise reads the input in place, rows a plane apart. When that stride puts a B panel's rows in too few
+  // cache sets (a 64x64 plane is 16 KB: all in one) and many row blocks reuse the panel, the im2col path copies
+  // them to a spreading stride instead (with few row blocks, the copy costs more than the misses).
+  const pointwise = allowPointwise && kernel.every((k) => k === 1) && geo.strides.every((s) => s === 1) && geo.padBegin.every((p) => p === 0) && geo.padEnd.every((p) => p === 0)
+    && (l1Lines(inPlane * 4) >= 2 * Math.min(cg, 512) || mg <= 8 * MR);
   const maxCols = Math.max(nr, Math.floor(CHUNK_BYTES / (4 * Math.max(K, 1)) / nr) * nr);
   const chunk = pointwise ? rows : Math.max(1, Math.min(rows, Math.floor(maxCols / ow)));
   const chunks = Math.ceil(rows / chunk);
-  const colsPad = (Math.ceil((chunk * ow) / nr) + 1) * nr;
+  const colsPad = setSpreadingStride((Math.ceil((chunk * ow) / nr) + 1) * nr);
   return { geo, batch, cin, cout, group, cg, mg, K, inPlane, outPlane, rows, ow, pointwise, chunk, chunks, colsPad };
+}
+
+/**
+ * A row stride (floats, a multiple of 8) of 16 x an odd number: the GEMM walks a B panel down its rows, and rows
+ * a multiple of 128 bytes apart map to a fraction of the L1 cache's sets (2 KB apart: 2 of its 64), evicting the
+ * panel before the next row block reuses it.
+ */
+export function setSpreadingStride(floats: number): number {
+  return floats % 32 === 16 ? floats : floats + (floats % 32 < 16 ? 16 - (floats % 32) : 48 - (floats % 32));
+}
+
+/** L1 lines (64-byte lines, 64 sets of 8 ways) that rows this many bytes apart can occupy together. */
+function l1Lines(strideBytes: number): number {
+  if (strideBytes % 64 !== 0) return 512;
+  let sets = 64;
+  for (let q = (strideBytes / 64) % 64; q % 2 === 0 && sets > 1; q /= 2) sets /= 2;
+  return sets * 8;
 }
 
 function isDepthwise(p: ConvPlan, target: Target): boolean {
   return p.geo.inSize.length === 2 && p.cg === 1 && p.mg === 1 && (target === 'scalar' || p.geo.strides[1] <= 2) && p.K <= 64;
 }
 
-/** The fast float32 paths apply (constant weights and bias). */
-const fastF32 = (ctx: InferCtx<Attrs> | EmitCtx<Attrs>) =>
+/** The fast float32 paths apply (constant weights and bias; ConvTranspose's too). */
+export const fastF32 = (ctx: { inputs: (InputInfo | undefined)[] }) =>
   ctx.inputs[0]!.dtype === 'float32' && !!ctx.inputs[1]!.const && (!ctx.inputs[2] || !!ctx.inputs[2].const);
 
 const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF32(ctx));
 const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, p: ConvPlan) => winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group);
 /** An empty output has nothing to compute. */
-const unlessEmpty = (emit: (ctx: EmitCtx<Attrs>) => void) => (ctx: EmitCtx<Attrs>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
+export const unlessEmpty = <A>(emit: (ctx: EmitCtx<A>) => void) => (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
 
 /** Conv's kernels, in priority order (see OpDef.variants). */
 const CONV_VARIANTS: KernelVariant<Attrs>[] = [

@@ -1,4 +1,4 @@
-// Fuses `Add(conv_out, other)` into the Conv's (or MatMul's) epilogue (y = conv + other, after a fused bias and
+// Fuses `Add(conv_out, other)` into the Conv's (or ConvTranspose's, MatMul's) epilogue (y = conv + other, after a fused bias and
 // before any fused activation) when the result has no other reader, and `other` is float32 with exactly the
 // output's shape (no broadcasting). The fused node moves to the Add's position, where `other` is known to be
 // computed already. Runs after fuse-bias, so that MatMul -> Add(bias) -> Add(residual) takes both.
@@ -11,7 +11,7 @@ export function fuseResidual(graph: Graph): void {
   const uses = consumers(graph);
   const replaced = new Map<Node, Node>(); // Add node -> the Conv taking its place
   for (const conv of graph.nodes) {
-    if ((conv.opType !== 'Conv' && conv.opType !== 'MatMul') || !hasEpilogue(graph, conv) || conv.attrs[FUSED.act] !== undefined || conv.attrs[FUSED.residual] !== undefined) continue;
+    if (!['Conv', 'ConvTranspose', 'MatMul'].includes(conv.opType) || !hasEpilogue(graph, conv) || conv.attrs[FUSED.act] !== undefined || conv.attrs[FUSED.residual] !== undefined) continue;
     const add = soleConsumer(graph, uses, conv.outputs[0]);
     if (!add || add.opType !== 'Add' || add.domain !== '' || add.inputs.length !== 2 || replaced.has(add)) continue;
     const other = add.inputs[0] === conv.outputs[0] ? add.inputs[1] : add.inputs[0];

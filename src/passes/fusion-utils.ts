@@ -13,12 +13,12 @@ export function soleConsumer(graph: Graph, uses: Map<string, Node[]>, value: str
 
 export { consumers };
 
-/** float32 Conv/Gemm/MatMul whose kernel has an epilogue to fuse into (Conv: the packed-weight paths). */
+/** float32 Conv/ConvTranspose/Gemm/MatMul whose kernel has an epilogue to fuse into (Conv: the packed-weight paths). */
 export function hasEpilogue(graph: Graph, n: Node): boolean {
-  if (n.domain !== '' || !['Conv', 'Gemm', 'MatMul'].includes(n.opType)) return false;
+  if (n.domain !== '' || !['Conv', 'ConvTranspose', 'Gemm', 'MatMul'].includes(n.opType)) return false;
   const out = graph.values.get(n.outputs[0]);
   if (!out || out.dtype !== 'float32' || n.outputs.length !== 1) return false;
-  if (n.opType === 'Conv') {
+  if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
     const w = graph.values.get(n.inputs[1]);
     const b = n.inputs[2] ? graph.values.get(n.inputs[2]) : undefined;
     return !!w?.const && (!n.inputs[2] || !!b?.const);

@@ -305,3 +305,62 @@ describe('ConvTranspose', () => {
     }
   }
 });
+
+/** Each case on both targets: the kernel variant it takes, and its output against onnxruntime-node. */
+function variantCases(cases: [string, ConvCase, string][], seed: number): void {
+  for (const [name, c, variant] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target}: ${variant})`, async () => {
+        const { model } = convModel(c);
+        const { report } = await compile(model, { target });
+        expect(Object.keys(report.variants)).toEqual([`Conv:${variant}`]);
+        await compare(model, { x: randomTensor('float32', c.x, rng(seed)) }, target);
+      });
+    }
+  }
+}
+
+describe('Conv: pointwise layers whose input rows are a power-of-two distance apart', () => {
+  // A 16x16 plane puts rows 1 KB apart (4 of the L1's 64 sets): with 64 output channels the panel is reused by
+  // 16 row blocks, so the layer copies through the im2col tile; with 16 outputs it still reads in place.
+  const cases: [string, ConvCase, string][] = [
+    ['64->64 at 16x16', { x: [1, 64, 16, 16], w: [64, 64, 1, 1], attrs: {}, bias: true }, 'im2col-gemm'],
+    ['64->16 at 16x16', { x: [1, 64, 16, 16], w: [16, 64, 1, 1], attrs: {}, bias: true }, 'pointwise-gemm'],
+    ['64->40 at 14x14 (rows 784 bytes apart)', { x: [1, 64, 14, 14], w: [40, 64, 1, 1], attrs: {}, bias: false }, 'pointwise-gemm'],
+  ];
+  variantCases(cases, 12);
+});
+
+describe('Conv 1-D runs on the 2-D kernels (height 1)', () => {
+  const cases: [string, ConvCase, string][] = [
+    ['depthwise k=7, 24 channels, length 50 (keyword spotting)', { x: [1, 24, 50], w: [24, 1, 7], attrs: { group: 24, pads: [3, 3] }, bias: true }, 'depthwise'],
+    ['depthwise dilated k=3 d=4, batch 2', { x: [2, 8, 41], w: [8, 1, 3], attrs: { group: 8, dilations: [4], pads: [4, 4] }, bias: false }, 'depthwise'],
+    ['depthwise stride 2, SAME_UPPER', { x: [1, 12, 33], w: [12, 1, 5], attrs: { group: 12, strides: [2], auto_pad: 'SAME_UPPER' }, bias: true }, 'depthwise'],
+    ['depthwise multiplier 2', { x: [1, 6, 19], w: [12, 1, 3], attrs: { group: 6, pads: [1, 0] }, bias: true }, 'im2col-gemm'],
+    ['pointwise 16->24, length 37', { x: [1, 16, 37], w: [24, 16, 1], attrs: {}, bias: true }, 'pointwise-gemm'],
+    ['strided k=5 s=2', { x: [1, 8, 61], w: [16, 8, 5], attrs: { strides: [2], pads: [2, 2] }, bias: true }, 'im2col-gemm'],
+    ['grouped k=3, 4 groups, dilation 2', { x: [1, 16, 30], w: [20, 4, 3], attrs: { group: 4, dilations: [2], pads: [2, 1] }, bias: false }, 'im2col-gemm'],
+  ];
+  variantCases(cases, 8);
+
+  it('depthwise 1-D + residual Add + Relu fuse', async () => {
+    const r = rng(31);
+    const t = (shape: number[]) => randomTensor('float32', shape, r);
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 45] }], outputs: [{ name: 'z' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { group: 16, pads: [3, 3] } },
+        { op: 'Add', inputs: ['c', 'x'], outputs: ['a'] },
+        { op: 'Relu', inputs: ['a'], outputs: ['z'] },
+      ],
+      initializers: { w: t([16, 1, 7]), b: t([16]) },
+    });
+    for (const target of TARGETS) {
+      const { report } = await compile(model, { target });
+      expect(report.ops.Add).toBeUndefined();
+      expect(report.ops.Relu).toBeUndefined();
+      expect(report.variants['Conv:depthwise']).toBe(1);
+      await compare(model, { x: t([1, 16, 45]) }, target);
+    }
+  });
+});
