@@ -107,14 +107,16 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
     const gemv = B <= GEMV_MAX_ROWS;
     const width = gemv ? gemvPanel(B, N, ctx.target) : NR;
     const packed = packB({ data: padGateRows(R, d, Hp, H, [dir], gates), rows: H, cols: N, rs: 1, cs: H }, ctx.target, 1, width);
-    const recBias = lbr && gates.includes(2) ? (() => {
+    // GRU with linear_before_reset: Rbh is added to H x Rh^T before the reset gate multiplies it
+    const hasRecBias = lbr && gates.includes(2);
+    const recBias = hasRecBias ? (() => {
       const v = new Float32Array(N);
       for (let j = 0; j < H; j++) v[2 * Hp + j] = Bv ? Bv[dir * 2 * G * H + (G + 2) * H + j] : 0;
       return ctx.data(packBias(v, N, width));
     })() : 0;
     const fn = gemv
-      ? gemvKernel(ctx, { M: B, PW: width, bias: recBias ? 'col' : 'none', residual: false, act: NO_ACT })
-      : gemmKernel(ctx, { a: 'rows', bias: recBias ? 'col' : 'none', residual: false, act: NO_ACT });
+      ? gemvKernel(ctx, { M: B, PW: width, bias: hasRecBias ? 'col' : 'none', residual: false, act: NO_ACT })
+      : gemmKernel(ctx, { a: 'rows', bias: hasRecBias ? 'col' : 'none', residual: false, act: NO_ACT });
     return { gemv, fn, N, b: ctx.data(packed.bytes), ldb: packed.ldb, pB: packed.pB, bias: recBias, col: gates[0] * Hp };
   }));
 
