@@ -359,9 +359,12 @@ export function packA(m: MatrixView, scale = 1): { bytes: Uint8Array; sA: number
   return { bytes: packRowGroups(m, MR, scale), sA: MR * 4, pA: m.cols * MR * 4 };
 }
 
-/** B [K,N] -> panels [ceil(N/NR)][K][NR], zero-padded (B's columns grouped like A's rows); returns bytes, ldb, pB. */
-export function packB(m: MatrixView, target: Target, scale = 1): { bytes: Uint8Array; ldb: number; pB: number } {
-  const NR = gemmNR(target);
+/**
+ * B [K,N] -> panels [ceil(N/NR)][K][NR], zero-padded (B's columns grouped like A's rows); returns bytes, ldb, pB.
+ * `width` overrides the panel width (the GEMV's wider panels, codegen/gemv.ts).
+ */
+export function packB(m: MatrixView, target: Target, scale = 1, width = gemmNR(target)): { bytes: Uint8Array; ldb: number; pB: number } {
+  const NR = width;
   const transposed: MatrixView = { data: m.data, rows: m.cols, cols: m.rows, rs: m.cs, cs: m.rs, offset: m.offset };
   return { bytes: packRowGroups(transposed, NR, scale), ldb: NR * 4, pB: m.rows * NR * 4 };
 }

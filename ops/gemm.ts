@@ -1,6 +1,7 @@
 // Gemm: Y = alpha * A' x B' + beta * C (A' = transA ? A^T : A, same for B; C broadcasts to [M, N]).
-// float32 runs on the shared GEMM: a constant B is packed at compile time with alpha folded in, a transposed A
-// is read in place ('contig' layout), and beta*C becomes a row bias, a column bias or a residual operand.
+// Kernel variants: 'gemv' (float32, M <= 4: codegen/gemv.ts streams B once), 'gemm' (float32: the shared GEMM)
+// and 'generic'. A constant B is packed at compile time with alpha folded in, a transposed A is read in place
+// ('contig' layout), and beta*C becomes a row bias, a column bias or a residual operand.
 // Other dtypes and the rare leftovers (alpha != 1 or transB with B computed at run time, scaled run-time C)
 // use a plain loop.
 
@@ -9,8 +10,9 @@ import { applyActivationScalar, callGemm, gemmKernel, gemmNR, MR, packB, packBia
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
+import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import { ensureSlack } from './matmul.js';
-import { defineOp, type EmitCtx, type Operand } from './types.js';
+import { defineOp, type EmitCtx, type InferCtx, type Operand } from './types.js';
 
 interface Attrs extends FusedAttrs {
   alpha: number;
@@ -44,12 +46,20 @@ export const Gemm = defineOp<Attrs>({
     }
     return [{ dtype: a!.dtype, shape: [M, N] }];
   },
-  emit(ctx) {
-    const a = ctx.inputs[0] as Operand;
-    if (numel(ctx.outputs[0].shape) === 0) return;
-    if (!(a.dtype === 'float32' && emitGemmF32(ctx))) emitGemmGeneric(ctx);
-  },
+  variants: [
+    {
+      name: 'gemv',
+      applies: (ctx) => fastF32(ctx) && gemvRows(ctx) <= GEMV_MAX_ROWS,
+      emit: unlessEmpty(emitGemmGemv),
+    },
+    { name: 'gemm', applies: fastF32, emit: unlessEmpty(emitGemmF32) },
+    { name: 'generic', applies: () => true, emit: unlessEmpty(emitGemmGeneric) },
+  ],
 });
+
+function unlessEmpty(emit: (ctx: EmitCtx<Attrs>) => void): (ctx: EmitCtx<Attrs>) => void {
+  return (ctx) => { if (numel(ctx.outputs[0].shape) !== 0) emit(ctx); };
+}
 
 function dims(attrs: Attrs, a: number[], b: number[]) {
   const [M, K] = attrs.transA ? [a[1], a[0]] : a;
@@ -57,65 +67,112 @@ function dims(attrs: Attrs, a: number[], b: number[]) {
   return { M, K, N };
 }
 
-/** The fast path; returns false when this configuration needs the generic loop. */
-function emitGemmF32(ctx: EmitCtx<Attrs>): boolean {
-  const [a, b, c] = ctx.inputs as (Operand | undefined)[];
-  const { alpha, beta, transA, transB, act } = ctx.attrs;
-  const { M, K, N } = dims(ctx.attrs, a!.shape, b!.shape);
-  const NR = gemmNR(ctx.target);
+type GemmCtx = InferCtx<Attrs>;
+
+/** Whether the float32 kernels (GEMM or GEMV) take this node; the rest runs the generic loop. */
+function fastF32(ctx: GemmCtx): boolean {
+  const [a, b, c] = ctx.inputs;
+  const { alpha, beta, transB } = ctx.attrs;
+  if (a!.dtype !== 'float32') return false;
   if (!b!.const && (alpha !== 1 || transB)) return false;
   if (ctx.attrs.residual >= 0) return false; // the fusion pass never adds a residual to Gemm
-  if (c && !c.const && beta !== 0 && (beta !== 1 || !(c.shape.length >= 1 && c.shape[c.shape.length - 1] === N && N > 1))) return false;
+  const { N } = dims(ctx.attrs, a!.shape, b!.shape);
+  return !(c && !c.const && beta !== 0 && (beta !== 1 || !(c.shape.length >= 1 && c.shape[c.shape.length - 1] === N && N > 1)));
+}
 
-  // beta*C as bias or residual
+/** Rows the GEMV would run: M, when A's rows are contiguous (a transposed A only has that with one row). */
+function gemvRows(ctx: GemmCtx): number {
+  const { M } = dims(ctx.attrs, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape);
+  return ctx.attrs.transA && M > 1 ? Infinity : M;
+}
+
+/** beta*C as the kernels take it: values per row, per column, for all of [M, N], or a run-time residual. */
+type CPlan =
+  | { kind: 'none' }
+  | { kind: 'row' | 'col' | 'full'; values: Float32Array }
+  | { kind: 'input'; ptr: number; ldres: number };
+
+function planC(ctx: EmitCtx<Attrs>, M: number, N: number): CPlan {
+  const c = ctx.inputs[2];
+  const { beta } = ctx.attrs;
+  if (!c || beta === 0) return { kind: 'none' };
+  const cs = c.shape;
+  const rowsVary = cs.length === 2 && cs[0] === M && M > 1;
+  const colsVary = cs.length >= 1 && cs[cs.length - 1] === N && N > 1;
+  if (!c.const) return { kind: 'input', ptr: c.ptr, ldres: rowsVary ? N * 4 : 0 }; // a [N] or [1, N] C: one row for all
+  const cd = c.const.data as Float32Array;
+  const scaled = (v: ArrayLike<number>) => Float32Array.from(v, (x) => x * beta);
+  if (rowsVary && colsVary) return { kind: 'full', values: scaled(cd) };
+  if (rowsVary) return { kind: 'row', values: scaled(cd) };
+  return { kind: 'col', values: scaled(colsVary ? cd : new Float32Array(N).fill(cd[0])) };
+}
+
+/** B' packed into panels of `width` columns (alpha folded in), or B itself when computed at run time. */
+function operandB(ctx: EmitCtx<Attrs>, K: number, N: number, width: number): { ptr: number; ldb: number; pB: number } {
+  const b = ctx.inputs[1]!;
+  const { alpha, transB } = ctx.attrs;
+  if (!b.const) return { ptr: b.ptr, ldb: N * 4, pB: width * 4 };
+  const packed = packB({ data: b.const.data as Float32Array, rows: K, cols: N, rs: transB ? 1 : N, cs: transB ? K : 1 }, ctx.target, alpha, width);
+  return { ptr: ctx.data(packed.bytes), ldb: packed.ldb, pB: packed.pB };
+}
+
+/** The GEMM path: M rows in 4 x NR tiles. */
+function emitGemmF32(ctx: EmitCtx<Attrs>): void {
+  const a = ctx.inputs[0]!;
+  const { transA, act } = ctx.attrs;
+  const { M, K, N } = dims(ctx.attrs, a.shape, ctx.inputs[1]!.shape);
+  const NR = gemmNR(ctx.target);
+  const cp = planC(ctx, M, N);
   let ep: Epilogue = { bias: 'none', residual: false, act };
   let biasPtr = 0, resPtr = 0, ldres = 0;
-  if (c && beta !== 0) {
-    const cs = c.shape;
-    const rowsVary = cs.length === 2 && cs[0] === M && M > 1;
-    const colsVary = cs.length >= 1 && cs[cs.length - 1] === N && N > 1;
-    if (c.const) {
-      const cd = c.const.data as Float32Array;
-      if (rowsVary && colsVary) {
-        resPtr = ctx.data(new Uint8Array(Float32Array.from(cd, (v) => v * beta).buffer));
-        ldres = N * 4;
-        ep = { ...ep, residual: true };
-      } else if (rowsVary) {
-        biasPtr = ctx.data(packBias(cd, M, MR, beta));
-        ep = { ...ep, bias: 'row' };
-      } else {
-        biasPtr = ctx.data(packBias(colsVary ? cd : new Float32Array(N).fill(cd[0]), N, NR, beta));
-        ep = { ...ep, bias: 'col' };
-      }
-    } else {
-      resPtr = c.ptr;
-      ldres = rowsVary ? N * 4 : 0; // a [N] or [1, N] C is the same row for every output row
-      ep = { ...ep, residual: true };
-    }
-  }
+  if (cp.kind === 'full') { resPtr = ctx.data(new Uint8Array(cp.values.buffer)); ldres = N * 4; ep = { ...ep, residual: true }; }
+  else if (cp.kind === 'row') { biasPtr = ctx.data(packBias(cp.values, M, MR)); ep = { ...ep, bias: 'row' }; }
+  else if (cp.kind === 'col') { biasPtr = ctx.data(packBias(cp.values, N, NR)); ep = { ...ep, bias: 'col' }; }
+  else if (cp.kind === 'input') { resPtr = cp.ptr; ldres = cp.ldres; ep = { ...ep, residual: true }; }
   const gemm = gemmKernel(ctx, { a: transA ? 'contig' : 'rows', ...ep });
   ensureSlack(ctx);
-  let bPtr: number, ldb: number, pB: number;
-  if (b!.const) {
-    const bd = b!.const.data as Float32Array;
-    const packed = packB({ data: bd, rows: K, cols: N, rs: transB ? 1 : N, cs: transB ? K : 1 }, ctx.target, alpha);
-    bPtr = ctx.data(packed.bytes); ldb = packed.ldb; pB = packed.pB;
-  } else {
-    bPtr = b!.ptr; ldb = N * 4; pB = NR * 4;
-  }
+  const b = operandB(ctx, K, N, NR);
   const [sA, pA] = transA ? [M * 4, MR * 4] : [K * 4, MR * K * 4];
-  const key = `gemm_op:${M}x${K}x${N}:${sA}:${pA}:${ldb}:${pB}:${ldres}:${gemm}`;
+  const key = `gemm_op:${M}x${K}x${N}:${sA}:${pA}:${b.ldb}:${b.pB}:${ldres}:${gemm}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [ap, bp, yp, bias, rp] = k.params;
     const c32 = (v: number) => k.c32(v);
     return callGemm(k, gemm, {
-      a: ap.get(), sA: c32(sA), pA: c32(pA), b: bp.get(), ldb: c32(ldb), pB: c32(pB),
+      a: ap.get(), sA: c32(sA), pA: c32(pA), b: bp.get(), ldb: c32(b.ldb), pB: c32(b.pB),
       c: yp.get(), ldc: c32(N * 4), M: c32(M), N: c32(N), K: c32(K),
       bias: bias.get(), res: rp.get(), ldres: c32(ldres),
     });
   });
-  ctx.call(fn, [a!.ptr, bPtr, ctx.outputs[0].ptr, biasPtr, resPtr]);
-  return true;
+  ctx.call(fn, [a.ptr, b.ptr, ctx.outputs[0].ptr, biasPtr, resPtr]);
+}
+
+/** The GEMV path (M <= 4): B streams once through a tile of exactly M rows; C is a column bias or a residual. */
+function emitGemmGemv(ctx: EmitCtx<Attrs>): void {
+  const a = ctx.inputs[0]!;
+  const { M, K, N } = dims(ctx.attrs, a.shape, ctx.inputs[1]!.shape);
+  const PW = gemvPanel(M, N, ctx.target);
+  const cp = planC(ctx, M, N);
+  let biasPtr = 0, resPtr = 0, ldres = 0;
+  const residual = cp.kind === 'row' || cp.kind === 'full' || cp.kind === 'input';
+  if (cp.kind === 'col') biasPtr = ctx.data(packBias(cp.values, N, PW));
+  else if (cp.kind === 'row' || cp.kind === 'full') {
+    // at most 4 rows: a row bias is cheaper as a full [M, N] residual than as another kernel variant
+    const full = cp.kind === 'full' ? cp.values : Float32Array.from({ length: M * N }, (_, i) => cp.values[Math.floor(i / N)]);
+    resPtr = ctx.data(new Uint8Array(full.buffer)); ldres = N * 4;
+  } else if (cp.kind === 'input') { resPtr = cp.ptr; ldres = cp.ldres; }
+  const gemv = gemvKernel(ctx, { M, PW, bias: cp.kind === 'col' ? 'col' : 'none', residual, act: ctx.attrs.act });
+  ensureGemvSlack(ctx);
+  const b = operandB(ctx, K, N, PW);
+  const key = `gemv_op:${M}x${K}x${N}:${b.ldb}:${b.pB}:${ldres}:${gemv}`;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [ap, bp, yp, bias, rp] = k.params;
+    const c32 = (v: number) => k.c32(v);
+    return callGemv(k, gemv, {
+      a: ap.get(), sA: c32(K * 4), b: bp.get(), ldb: c32(b.ldb), pB: c32(b.pB),
+      c: yp.get(), ldc: c32(N * 4), N: c32(N), K: c32(K), bias: bias.get(), res: rp.get(), ldres: c32(ldres),
+    });
+  });
+  ctx.call(fn, [a.ptr, b.ptr, ctx.outputs[0].ptr, biasPtr, resPtr]);
 }
 
 function emitGemmGeneric(ctx: EmitCtx<Attrs>): void {

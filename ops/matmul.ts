@@ -1,10 +1,12 @@
 // MatMul (numpy semantics: batched with broadcasting, 1-D operands promoted and their dim removed).
+// Kernel variants: 'gemv' (float32 with at most 4 rows per product: codegen/gemv.ts), 'gemm', 'generic'.
 // float32 runs on the shared GEMM (codegen/gemm.ts): a constant 2-D B is packed into panels at compile time and
 // the batch folds into M; other cases call the GEMM once per batch on row-major operands. Other dtypes use a
 // straightforward generic kernel. A fused epilogue (bias, residual, activation) comes from src/passes/fuse-*.ts.
 
 import { broadcastShapes, broadcastStrides, stridedLoop } from '../codegen/elementwise.js';
 import { callGemm, gemmKernel, gemmNR, MR, packB, packBias, readFused, type Epilogue, type FusedAttrs } from '../codegen/gemm.js';
+import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
@@ -56,14 +58,31 @@ export const MatMul = defineOp<FusedAttrs>({
     checkFusedInputs(ctx, s.out, s.N, 2);
     return [{ dtype: a!.dtype, shape: s.out }];
   },
-  emit(ctx) {
-    const [a, b] = ctx.inputs as NonNullable<(typeof ctx.inputs)[number]>[];
-    const y = ctx.outputs[0];
-    if (numel(y.shape) === 0) return;
-    if (a.dtype === 'float32') emitMatMulF32(ctx);
-    else emitMatMulGeneric(ctx, a.dtype, matmulShapes(a.shape, b.shape, DTYPE_SIZE[a.dtype], ctx.fail), a.ptr, b.ptr, y.ptr);
-  },
+  variants: [
+    { name: 'gemv', applies: (ctx) => ctx.inputs[0]!.dtype === 'float32' && gemvRows(ctx) <= GEMV_MAX_ROWS, emit: unlessEmpty(emitMatMulGemv) },
+    { name: 'gemm', applies: (ctx) => ctx.inputs[0]!.dtype === 'float32', emit: unlessEmpty(emitMatMulF32) },
+    {
+      name: 'generic', applies: () => true,
+      emit: unlessEmpty((ctx) => {
+        const [a, b] = ctx.inputs as NonNullable<(typeof ctx.inputs)[number]>[];
+        emitMatMulGeneric(ctx, a.dtype, matmulShapes(a.shape, b.shape, DTYPE_SIZE[a.dtype], ctx.fail), a.ptr, b.ptr, ctx.outputs[0].ptr);
+      }),
+    },
+  ],
 });
+
+function unlessEmpty(emit: (ctx: EmitCtx<FusedAttrs>) => void): (ctx: EmitCtx<FusedAttrs>) => void {
+  return (ctx) => { if (numel(ctx.outputs[0].shape) !== 0) emit(ctx); };
+}
+
+/** A constant single B takes every batch row of A as one more row of one product. */
+const foldsBatch = (ctx: { inputs: readonly ({ const?: unknown } | undefined)[] }, s: MatMulShapes) => !!ctx.inputs[1]?.const && s.bSingle;
+
+/** Rows of each product the kernel runs: the whole batch times M when it folds, else M. */
+function gemvRows(ctx: InferCtx<FusedAttrs>): number {
+  const s = matmulShapes(ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, 4, ctx.fail);
+  return foldsBatch(ctx, s) ? numel(s.batch) * s.M : s.M;
+}
 
 /** Fused inputs after the ONNX ones: `_bias` [N] at index `first`, residual shaped like the output. */
 export function checkFusedInputs(ctx: InferCtx<FusedAttrs>, out: Shape, N: number, first: number): void {
@@ -121,6 +140,36 @@ function emitMatMulF32(ctx: EmitCtx<FusedAttrs>): void {
     return [stridedLoop(k, s.batch, [s.aStrides, s.bStrides, cStrides, cStrides], [ap, bp, cp, rp], body, false)];
   });
   ctx.call(fn, [a.ptr, b.ptr, y.ptr, biasPtr, res?.ptr ?? 0]);
+}
+
+/** M <= 4 rows (per batch matrix, or in all when a constant B folds the batch): the GEMV streams B once. */
+function emitMatMulGemv(ctx: EmitCtx<FusedAttrs>): void {
+  const [a, b] = ctx.inputs as NonNullable<(typeof ctx.inputs)[number]>[];
+  const y = ctx.outputs[0];
+  const s = matmulShapes(a.shape, b.shape, 4, ctx.fail);
+  const { K, N } = s;
+  const folds = foldsBatch(ctx, s);
+  const rows = folds ? numel(s.batch) * s.M : s.M;
+  const biasIn = ctx.node.attrs._bias === 1 ? ctx.inputs[2] : undefined;
+  const res = ctx.attrs.residual >= 0 ? ctx.inputs[ctx.attrs.residual] : undefined;
+  const PW = gemvPanel(rows, N, ctx.target);
+  const gemv = gemvKernel(ctx, { M: rows, PW, bias: biasIn ? 'col' : 'none', residual: !!res, act: ctx.attrs.act });
+  const biasPtr = biasIn ? ctx.data(packBias(biasIn.const!.data as Float32Array, N, PW)) : 0;
+  ensureGemvSlack(ctx);
+  const packed = folds ? packB({ data: b.const!.data as Float32Array, rows: K, cols: N, rs: N, cs: 1 }, ctx.target, 1, PW) : undefined;
+  const [bPtr, ldb, pB] = packed ? [ctx.data(packed.bytes), packed.ldb, packed.pB] : [b.ptr, N * 4, PW * 4];
+  const batch = folds ? [] : s.batch;
+  const cStrides = broadcastStrides(batch, batch, s.M * N * 4);
+  const key = `matmul_gemv:${batch}:${folds ? '' : `${s.aStrides}:${s.bStrides}`}:${rows}x${K}x${N}:${ldb}:${pB}:${gemv}`;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [ap, bp, cp, bias, rp] = k.params;
+    const body = (): Expr[] => [callGemv(k, gemv, {
+      a: ap.get(), sA: k.c32(K * 4), b: bp.get(), ldb: k.c32(ldb), pB: k.c32(pB),
+      c: cp.get(), ldc: k.c32(N * 4), N: k.c32(N), K: k.c32(K), bias: bias.get(), res: rp.get(), ldres: k.c32(N * 4),
+    })];
+    return folds ? body() : [stridedLoop(k, batch, [s.aStrides, s.bStrides, cStrides, cStrides], [ap, bp, cp, rp], body, false)];
+  });
+  ctx.call(fn, [a.ptr, bPtr, y.ptr, biasPtr, res?.ptr ?? 0]);
 }
 
 /**

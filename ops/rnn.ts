@@ -1,26 +1,28 @@
 // Recurrent layers: RNN, GRU (linear_before_reset) and LSTM (peepholes, input_forget), with activation lists,
-// clip, forward/reverse/bidirectional, sequence_lens, initial states and layout (opset 14). Naive loops: per
-// direction and batch row, each time step computes every gate's pre-activation as bias + X_t.W_row + H.R_row into
-// scratch, then updates the state in place.
+// clip, forward/reverse/bidirectional, sequence_lens, initial states and layout (opset 14).
+// Kernel variants: 'gemm-gemv' (float32 with constant weights: ops/rnn-f32.ts) and 'generic', naive loops for
+// the rest: per direction and batch row, each time step computes every gate's pre-activation as
+// bias + X_t.W_row + H.R_row into scratch, then updates the state in place.
 
 import { callFast, callMath } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
+import { emitRnnF32, rnnF32Applies, rnnF32Scratch } from './rnn-f32.js';
 import { numel } from '../src/ir/graph.js';
 import { defineOp, type AttrReader, type EmitCtx, type InferCtx, type OpDef, type Operand, type TensorInfo } from './types.js';
 
-type Kind = 'RNN' | 'GRU' | 'LSTM';
+export type Kind = 'RNN' | 'GRU' | 'LSTM';
 const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
-const DEFAULT_ACTS: Record<Kind, string[]> = { RNN: ['Tanh'], GRU: ['Sigmoid', 'Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'] };
+export const DEFAULT_ACTS: Record<Kind, string[]> = { RNN: ['Tanh'], GRU: ['Sigmoid', 'Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'] };
 const NEEDS_ALPHA = new Set(['affine', 'leakyrelu', 'thresholdedrelu', 'scaledtanh', 'hardsigmoid', 'elu']);
 const NEEDS_BETA = new Set(['affine', 'scaledtanh', 'hardsigmoid']);
 const DEFAULT_ALPHA: Record<string, number> = { affine: 1, leakyrelu: 0.01, thresholdedrelu: 1, scaledtanh: 1, hardsigmoid: 0.2, elu: 1 };
 const DEFAULT_BETA: Record<string, number> = { affine: 0, scaledtanh: 1, hardsigmoid: 0.5 };
 const KNOWN_ACTS = new Set(['relu', 'tanh', 'sigmoid', 'softsign', 'softplus', ...NEEDS_ALPHA]);
 
-interface Activation { name: string; alpha: number; beta: number }
+export interface Activation { name: string; alpha: number; beta: number }
 
-interface RnnAttrs {
+export interface RnnAttrs {
   acts: Activation[];
   clip?: number;
   direction: string;
@@ -53,7 +55,7 @@ function rnnAttrs(kind: Kind) {
   };
 }
 
-interface Dims { S: number; B: number; I: number; H: number; D: number; G: number }
+export interface Dims { S: number; B: number; I: number; H: number; D: number; G: number }
 
 type DimsCtx = { fail(m: string): never; attrs: RnnAttrs; inputs: readonly ({ shape: number[]; dtype: DType } | undefined)[] };
 
@@ -99,7 +101,7 @@ function inferRnn(kind: Kind) {
 }
 
 /** An activation applied to x (compute type t). */
-function activate(k: Kernel, a: Activation, x: Expr, t: 'f32' | 'f64'): Expr {
+export function activate(k: Kernel, a: Activation, x: Expr, t: 'f32' | 'f64'): Expr {
   const ns = t === 'f32' ? k.f32 : k.f64;
   const c = (v: number) => k.const(t, v);
   // Bind x to a local first: select evaluates its condition last, so a tee inside the condition comes too late.
@@ -266,14 +268,26 @@ function emitRnn(kind: Kind, ctx: EmitCtx<RnnAttrs>): void {
 function rnnOp(kind: Kind, since: number): OpDef<RnnAttrs> {
   return defineOp<RnnAttrs>({
     op: kind, since, dtypes: ['float32', 'float64', 'float16', 'bfloat16'],
-    notes: 'all activations, clip, directions, sequence_lens, layout',
+    notes: 'all activations, clip, directions, sequence_lens, layout; float32 with constant weights: one GEMM for the input projection, a GEMV per step, fused SIMD gates',
     attrs: rnnAttrs(kind),
     infer: inferRnn(kind),
-    scratch(ctx) {
-      const d = dims(ctx, kind);
-      return (2 + d.G) * d.H * 8;
-    },
-    emit: (ctx) => emitRnn(kind, ctx),
+    variants: [
+      {
+        name: 'gemm-gemv',
+        applies: rnnF32Applies,
+        scratch: (ctx) => rnnF32Scratch(dims(ctx, kind), ctx.has('simd128')),
+        emit: (ctx) => emitRnnF32(kind, ctx, dims(ctx, kind)),
+      },
+      {
+        name: 'generic',
+        applies: () => true,
+        scratch(ctx) {
+          const d = dims(ctx, kind);
+          return (2 + d.G) * d.H * 8;
+        },
+        emit: (ctx) => emitRnn(kind, ctx),
+      },
+    ],
   });
 }
 

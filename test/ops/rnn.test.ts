@@ -1,7 +1,10 @@
 // RNN / GRU / LSTM against onnxruntime-node on both targets: directions, sequence_lens, initial states, biases,
-// peepholes, activation lists with alpha/beta, clip, linear_before_reset, input_forget, and layout=1.
+// peepholes, activation lists with alpha/beta, clip, linear_before_reset, input_forget, and layout=1; random
+// configurations on the float32 'gemm-gemv' variant (hidden sizes off the vector width, batches past the GEMV's
+// 4 rows), and run-time weights on the generic loops.
 
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { encodeModel, floats, type AttrSpec, type ModelSpec } from '../../src/onnx/encode.js';
 import { checkBothTargets } from '../helpers/both-targets.js';
@@ -115,5 +118,64 @@ describe('RNN family vs onnxruntime', () => {
       expect(expected.y.shape).toEqual([B, S, D, H]);
       for (const target of ['simd', 'scalar'] as const) expectClose(await runOurs(ours, feeds, { target }), expected, 1e-4, 1e-5);
     }
+  });
+});
+
+const ACTS = ['Relu', 'Tanh', 'Sigmoid', 'Affine', 'LeakyRelu', 'ThresholdedRelu', 'ScaledTanh', 'HardSigmoid', 'Elu', 'Softsign', 'Softplus'];
+const PER_DIR: Record<Kind, number> = { RNN: 1, GRU: 2, LSTM: 3 };
+
+describe('RNN family, float32 kernel (gemm-gemv) on random configurations', () => {
+  for (let seed = 1; seed <= 24; seed++) {
+    const r = rng(seed * 6271);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+    const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    const kind = pick(['RNN', 'GRU', 'LSTM'] as const);
+    const dir = pick(['forward', 'reverse', 'bidirectional'] as const);
+    const D = dir === 'bidirectional' ? 2 : 1, G = GATES[kind];
+    const Sx = int(1, 7), Bx = pick([1, 1, 2, 3, 4, 6]), Ix = int(1, 20), Hx = pick([1, 3, 4, 5, 8, int(9, 40)]);
+    const seqLens = r() < 0.4, init = r() < 0.5, noBias = r() < 0.2, peep = kind === 'LSTM' && r() < 0.5;
+    const attrs: Record<string, AttrSpec> = { hidden_size: Hx, direction: dir };
+    if (r() < 0.4) {
+      const list = Array.from({ length: PER_DIR[kind] * D }, () => pick(ACTS));
+      Object.assign(attrs, acts(list, list.map(() => 0.2 + r()), list.map(() => r() - 0.5)));
+    }
+    if (r() < 0.3) attrs.clip = 0.5 + 2 * r();
+    if (kind === 'GRU' && r() < 0.5) attrs.linear_before_reset = 1;
+    if (kind === 'LSTM' && r() < 0.3) attrs.input_forget = 1;
+    const name = `${kind} ${dir} S=${Sx} B=${Bx} I=${Ix} H=${Hx}${seqLens ? ' seq_lens' : ''}${init ? ' init' : ''}${peep ? ' peep' : ''}${noBias ? ' no-bias' : ''} ${JSON.stringify(attrs)}`;
+    it(name, async () => {
+      const init_: Record<string, Tensor> = {
+        w: randomTensor('float32', [D, G * Hx, Ix], r, -0.8, 0.8), r: randomTensor('float32', [D, G * Hx, Hx], r, -0.8, 0.8),
+      };
+      const ins = ['x', 'w', 'r', '', '', '', '', ''];
+      if (!noBias) { init_.b = randomTensor('float32', [D, 2 * G * Hx], r, -0.5, 0.5); ins[3] = 'b'; }
+      if (seqLens) { init_.l = { dtype: 'int32', shape: [Bx], data: Int32Array.from({ length: Bx }, () => int(1, Sx)) }; ins[4] = 'l'; }
+      if (init) {
+        init_.h0 = randomTensor('float32', [D, Bx, Hx], r); ins[5] = 'h0';
+        if (kind === 'LSTM') { init_.c0 = randomTensor('float32', [D, Bx, Hx], r); ins[6] = 'c0'; }
+      }
+      if (peep) { init_.p = randomTensor('float32', [D, 3 * Hx], r); ins[7] = 'p'; }
+      while (ins[ins.length - 1] === '') ins.pop();
+      const outs = ['y', 'yh', ...(kind === 'LSTM' ? ['yc'] : [])];
+      const spec: ModelSpec = {
+        opset: 14, inputs: [{ name: 'x', dtype: 'float32', shape: [Sx, Bx, Ix] }], outputs: outs.map((o) => ({ name: o })),
+        initializers: init_, nodes: [{ op: kind, inputs: ins, outputs: outs, attrs }],
+      };
+      const { report } = await compile(encodeModel(spec));
+      expect(report.variants).toEqual({ [`${kind}:gemm-gemv`]: 1 });
+      await checkBothTargets(spec, { x: randomTensor('float32', [Sx, Bx, Ix], r, -2, 2) }, 1e-4, 1e-5);
+    });
+  }
+
+  it('weights computed at run time take the generic loops, and match', async () => {
+    const r = rng(77);
+    const spec: ModelSpec = {
+      opset: 14, outputs: [{ name: 'y' }, { name: 'yh' }, { name: 'yc' }],
+      inputs: [{ name: 'x', dtype: 'float32', shape: [4, 2, 3] }, { name: 'w', dtype: 'float32', shape: [1, 20, 3] }],
+      initializers: { r: randomTensor('float32', [1, 20, 5], r, -0.8, 0.8) },
+      nodes: [{ op: 'LSTM', inputs: ['x', 'w', 'r'], outputs: ['y', 'yh', 'yc'], attrs: { hidden_size: 5 } }],
+    };
+    expect((await compile(encodeModel(spec))).report.variants).toEqual({ 'LSTM:generic': 1 });
+    await checkBothTargets(spec, { x: randomTensor('float32', [4, 2, 3], r, -2, 2), w: randomTensor('float32', [1, 20, 3], r, -0.8, 0.8) }, 1e-4, 1e-5);
   });
 });

@@ -1,0 +1,158 @@
+// The float32 matrix-vector kernel (GEMV) for products with few rows: C[M,N] = epilogue(A[M,K] x B[K,N]) with
+// M <= GEMV_MAX_ROWS (batch-1 fully connected layers, transformer decoding, recurrent steps).
+//
+// The GEMM's 4-row tile would spend three quarters of its work on copies of row 0 when M = 1. Here the tile
+// has exactly M rows and is wider instead (PW columns, up to 8 vectors for M = 1), so B streams through once at
+// load bandwidth: per k one splat of each A row, PW/4 vector loads of B and M*PW/4 multiply-adds into as many
+// independent accumulators (enough to hide the add latency). No K blocking: B is read exactly once either way.
+//
+// Operand layouts (strides in bytes):
+//  - A: A(i,k) at a + i*sA + k*4 (row-major rows).
+//  - B: B(k,j) at b + (j/PW)*pB + k*ldb + (j%PW)*4: panels packed by packB(..., width = gemvPanel(M, target))
+//    (ldb = PW*4, pB = K*PW*4) or a row-major [K][N] matrix (ldb = N*4, pB = PW*4). Columns past N are read,
+//    never stored (ensureGemvSlack keeps those reads inside memory).
+//  - C: C(i,j) at c + i*ldc + j*4; residual R(i,j) at res + i*ldres + j*4; bias 'col' at bias + j*4, padded
+//    to whole panels (packBias(values, N, PW)).
+
+import type { EmitCtx } from '../ops/types.js';
+import { activationKey, applyActivation, lanes, type Epilogue } from './gemm.js';
+import type { Expr, Kernel, Local, Target } from './wasm.js';
+
+/** Largest M the GEMV kernel takes; from 4 rows on the GEMM's 4 x 8 tile wastes nothing. */
+export const GEMV_MAX_ROWS = 4;
+
+/** Vectors per panel row for M rows: M * NV accumulators stay within the 16 registers V8 uses. */
+const VECTORS: Record<number, number> = { 1: 6, 2: 4, 3: 2, 4: 2 };
+
+/** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
+export function gemvPanel(M: number, N: number, target: Target): number {
+  const L = target === 'simd' ? 4 : 1;
+  return Math.min(VECTORS[M], Math.ceil(N / L)) * L;
+}
+
+export interface GemvVariant {
+  /** Rows of A and C (1..GEMV_MAX_ROWS). */
+  M: number;
+  /** Columns per panel (gemvPanel). */
+  PW: number;
+  bias: 'none' | 'col';
+  residual: boolean;
+  act: Epilogue['act'];
+}
+
+export interface GemvArgs {
+  a: Expr; sA: Expr;
+  b: Expr; ldb: Expr; pB: Expr;
+  c: Expr; ldc: Expr;
+  N: Expr; K: Expr;
+  bias?: Expr; res?: Expr; ldres?: Expr;
+}
+
+const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'N', 'K', 'bias', 'res', 'ldres'] as const;
+
+/** The shared GEMV function for this variant (created on first use). */
+export function gemvKernel(ctx: EmitCtx<unknown>, v: GemvVariant): string {
+  if (!(v.M >= 1 && v.M <= GEMV_MAX_ROWS)) throw new Error(`internal: GEMV for M = ${v.M}`);
+  const key = `gemv:${v.M}x${v.PW}:${v.bias}:${v.residual}:${activationKey(v.act)}`;
+  const fn = ctx.kernel(key, PARAMS.map(() => 'i32' as const), (k) => buildGemv(k, v));
+  // A hot kernel: let V8 optimize it while the weights load (see EmitCtx.prime); every operand in the zero area.
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 0, v.PW, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
+  return fn;
+}
+
+const PRIME_K = 64, PRIME_CALLS = 160;
+
+/** The call expression, for use inside a driver kernel. */
+export function callGemv(k: Kernel, fn: string, g: GemvArgs): Expr {
+  const z = () => k.c32(0);
+  return k.call(fn, [g.a, g.sA, g.b, g.ldb, g.pB, g.c, g.ldc, g.N, g.K, g.bias ?? z(), g.res ?? z(), g.ldres ?? z()]);
+}
+
+/**
+ * Bytes a GEMV may read past the end of a row-major B or a residual (one panel). The data after the activations
+ * guarantees they exist; the kernel key makes it happen once per module.
+ */
+export function ensureGemvSlack(ctx: EmitCtx<unknown>): void {
+  ctx.kernel('gemv_read_slack', [], (k) => {
+    ctx.data(new Uint8Array(4 * 8 * 4));
+    return k.nop();
+  });
+}
+
+function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
+  const V = lanes(k);
+  const { M, PW } = v;
+  const NV = PW / V.L;
+  const [a, sA, b, ldb, pB, c, ldc, N, K, bias, res, ldres] = k.params;
+  const { i32 } = k;
+  const c32 = (x: number) => k.c32(x);
+  const add = (x: Expr, y: Expr) => i32.add(x, y);
+  const j = k.local('i32'), kk = k.local('i32'), nRem = k.local('i32');
+  const pb = k.local('i32'), bPanel = k.local('i32'), cCol = k.local('i32');
+  const pa: Local[] = Array.from({ length: M }, () => k.local('i32'));
+  const acc: Local[][] = Array.from({ length: M }, () => Array.from({ length: NV }, () => k.local(V.type)));
+  const bv = k.local(V.type);
+  const av: Local[] = Array.from({ length: M }, () => k.local(V.type));
+  const off = (q: number) => q * V.L * 4;
+  const row = (base: Expr, stride: Local, r: number) => (r === 0 ? base : add(base, i32.mul(stride.get(), c32(r))));
+
+  const init: Expr[] = [];
+  for (let r = 0; r < M; r++) {
+    init.push(pa[r].set(row(a.get(), sA, r)));
+    for (let q = 0; q < NV; q++) init.push(acc[r][q].set(v.bias === 'col' ? V.load(add(bias.get(), i32.shl(j.get(), c32(2))), off(q)) : V.zero()));
+  }
+
+  // Each B vector is used as soon as it is loaded: M*NV accumulators, M splats and one B vector live at a time.
+  const step: Expr[] = [];
+  for (let r = 0; r < M; r++) step.push(av[r].set(V.loadSplat(pa[r].get())));
+  for (let q = 0; q < NV; q++) {
+    step.push(bv.set(V.load(pb.get(), off(q))));
+    for (let r = 0; r < M; r++) step.push(acc[r][q].set(V.add(acc[r][q].get(), V.mul(av[r].get(), bv.get()))));
+  }
+  for (let r = 0; r < M; r++) step.push(pa[r].set(add(pa[r].get(), c32(4))));
+  step.push(pb.set(add(pb.get(), ldb.get())));
+  const label = k.w.nextLabel('K');
+  const kLoop = k.if(i32.gt_s(K.get(), c32(0)), [
+    kk.set(K.get()),
+    k.m.loop(label, k.block([...step, kk.set(i32.sub(kk.get(), c32(1))), k.m.br(label, kk.get())])),
+  ]);
+
+  const finish: Expr[] = [];
+  if (v.residual) {
+    for (let r = 0; r < M; r++) {
+      for (let q = 0; q < NV; q++) finish.push(acc[r][q].set(V.add(acc[r][q].get(), V.load(add(row(res.get(), ldres, r), i32.shl(j.get(), c32(2))), off(q)))));
+    }
+  }
+  if (v.act.kind !== 'none') for (const r of acc) for (const x of r) finish.push(x.set(applyActivation(k, v.act, x.get())));
+
+  const storeFull: Expr[] = [];
+  const storePartial: Expr[] = [];
+  for (let r = 0; r < M; r++) {
+    const cRow = () => row(cCol.get(), ldc, r);
+    for (let q = 0; q < NV; q++) {
+      storeFull.push(V.store(cRow(), acc[r][q].get(), off(q)));
+      const laneStores: Expr[] = [];
+      for (let l = 0; l < V.L; l++) laneStores.push(k.if(i32.gt_s(nRem.get(), c32(q * V.L + l)), V.storeLane(cRow(), acc[r][q].get(), l, off(q))));
+      storePartial.push(V.L > 1 ? k.if(i32.ge_s(nRem.get(), c32((q + 1) * V.L)), V.store(cRow(), acc[r][q].get(), off(q)), laneStores) : laneStores[0]);
+    }
+  }
+
+  const panels = k.w.nextLabel('P');
+  return [
+    k.if(i32.le_s(N.get(), c32(0)), k.return()),
+    j.set(c32(0)),
+    bPanel.set(b.get()),
+    k.m.loop(panels, k.block([
+      nRem.set(i32.sub(N.get(), j.get())),
+      cCol.set(add(c.get(), i32.shl(j.get(), c32(2)))),
+      pb.set(bPanel.get()),
+      ...init,
+      kLoop,
+      ...finish,
+      k.if(i32.ge_s(nRem.get(), c32(PW)), storeFull, storePartial),
+      j.set(add(j.get(), c32(PW))),
+      bPanel.set(add(bPanel.get(), pB.get())),
+      k.m.br(panels, i32.lt_s(j.get(), N.get())),
+    ])),
+  ];
+}
