@@ -13,6 +13,7 @@ import { numel, stridesOf, tensorNumbers } from '../src/ir/graph.js';
 import { callMath } from '../codegen/mathlib.js';
 import { abs, add, extremeValue, greater, mul, reduceKernel, type Reducer } from './reduce-kernel.js';
 import { L1_REDUCER, L2_REDUCER, MAX_REDUCER, MEAN_REDUCER } from './reduce.js';
+import { separableMaxPoolKernel, separableRowLength } from './pool-max-separable.js';
 import { defineOp, type AttrReader, type BaseCtx, type EmitCtx, type OpDef, type TensorInfo } from './types.js';
 
 export type PoolKind = 'max' | 'avg' | 'lp';
@@ -327,11 +328,20 @@ function windowPool(op: string, kind: PoolKind, dtypes: DType[]): OpDef<PoolAttr
       const shape = [x.shape[0], x.shape[1], ...g.outDims];
       return kind === 'max' ? [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }] : [{ dtype: x.dtype, shape }];
     },
+    // the scratch row of the separable float32 MaxPool
+    scratch: kind === 'max' ? (ctx) => {
+      const x = ctx.inputs[0]!;
+      return x.dtype === 'float32' ? separableRowLength(poolGeometry(ctx, ctx.attrs, x.shape)) * 4 : 0;
+    } : undefined,
     emit(ctx) {
       const x = ctx.inputs[0]!;
       const g = poolGeometry(ctx, ctx.attrs, x.shape);
       if (!numel(ctx.outputs[0].shape)) return;
       const indices = kind === 'max' ? ctx.outputs[1] : undefined;
+      if (kind === 'max' && x.dtype === 'float32' && !indices) {
+        ctx.call(separableMaxPoolKernel(ctx as EmitCtx<unknown>, g), [x.ptr, ctx.outputs[0].ptr, ctx.scratch()]);
+        return;
+      }
       const fn = poolKernel(ctx as EmitCtx<unknown>, kind, x.dtype, g, ctx.attrs, !!indices);
       ctx.call(fn, [x.ptr, ctx.outputs[0].ptr, indices ? indices.ptr : 0]);
     },
