@@ -6,6 +6,8 @@
 // input, so the tap loops need no bounds tests. In 2-D, the columns whose windows lie fully inside a row
 // take a fast path (interior2d): static tap offsets, and 4 output columns at once for float32 Max/Average
 // pooling on the simd target (16 at once for int8/uint8 MaxPool with strides 1 and 2).
+// float32 MaxPool without Indices takes the separable kernel of pool-max-separable.ts instead (max over rows,
+// then over columns), except for non-overlapping 2-D windows, where this one-pass kernel is faster.
 
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
@@ -313,6 +315,14 @@ function lpRoot(k: Kernel, t: string, s: Expr, p: number): Expr {
   return callMath(k, 'pow', [s, k.const(ft, 1 / p)], ft);
 }
 
+/**
+ * 2-D windows that do not overlap (2x2 stride 2): the separable float32 MaxPool shares no tap rows between
+ * outputs there, and the direct kernel's interior path (one pass) is faster.
+ */
+function disjointWindows2d(g: PoolGeom): boolean {
+  return g.inDims.length === 2 && g.kernel.every((kk, i) => (kk - 1) * g.dilations[i] + 1 <= g.strides[i]);
+}
+
 const MAXPOOL_DTYPES: DType[] = [...FLOATS, 'int8', 'uint8'];
 
 const WINDOW_NOTES = 'auto_pad SAME pads for the dilated kernel and ignores ceil_mode, as the spec and its reference implementation do (onnxruntime differs there)';
@@ -338,7 +348,7 @@ function windowPool(op: string, kind: PoolKind, dtypes: DType[]): OpDef<PoolAttr
       const g = poolGeometry(ctx, ctx.attrs, x.shape);
       if (!numel(ctx.outputs[0].shape)) return;
       const indices = kind === 'max' ? ctx.outputs[1] : undefined;
-      if (kind === 'max' && x.dtype === 'float32' && !indices) {
+      if (kind === 'max' && x.dtype === 'float32' && !indices && !disjointWindows2d(g)) {
         ctx.call(separableMaxPoolKernel(ctx as EmitCtx<unknown>, g), [x.ptr, ctx.outputs[0].ptr, ctx.scratch()]);
         return;
       }
