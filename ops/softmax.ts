@@ -4,6 +4,7 @@
 // max and the scaling run 4 lanes at a time along a contiguous row, or across 4 adjacent rows when the axis
 // is not the innermost dim.
 
+import { fastF32x4, VecConstTable } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -46,15 +47,17 @@ export function softmaxKernel(ctx: EmitCtx<unknown>, kind: Kind, dt: DType, oute
   return ctx.kernel(key, ['i32', 'i32'], (k) => {
     const [x, y] = k.params;
     const esz = DTYPE_SIZE[dt];
-    if (vecRows) return vectorRows(k, kind, x, y, outer, n, inner);
-    const row = (xp: Local, yp: Local) => (vecAlong ? vectorRow(k, kind, xp, yp, n) : scalarRow(k, kind, dt, xp, yp, n, inner * esz));
+    const table = new VecConstTable(k);
+    const withTable = (body: Expr[]): Expr[] => (table.size ? [...table.init(ctx.data(table.bytes(), 16)), ...body] : body);
+    if (vecRows) return withTable(vectorRows(k, table, kind, x, y, outer, n, inner));
+    const row = (xp: Local, yp: Local) => (vecAlong ? vectorRow(k, table, kind, xp, yp, n) : scalarRow(k, kind, dt, xp, yp, n, inner * esz));
     const xr = k.local('i32'), yr = k.local('i32');
-    return k.loop(0, outer * inner, (i) => [
+    return withTable([k.loop(0, outer * inner, (i) => [
       // row start for flat (o, j): o*n*inner + j with i = o*inner + j
       xr.set(k.i32.add(x.get(), k.i32.mul(k.i32.add(k.i32.mul(k.i32.div_u(i.get(), k.c32(inner)), k.c32((n - 1) * inner)), i.get()), k.c32(esz)))),
       yr.set(k.i32.add(y.get(), k.i32.sub(xr.get(), x.get()))),
       ...row(xr, yr),
-    ]);
+    ])]);
   });
 }
 
@@ -92,18 +95,34 @@ function scalarRow(k: Kernel, kind: Kind, dt: DType, xr: Local, yr: Local, n: nu
   return stmts;
 }
 
-/** One contiguous float32 row (n >= 8): max and scaling 4 lanes at a time, exp per lane group. */
-function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
+/**
+ * e^d for d = x - max <= 0 (or NaN), 4 lanes: the one-factor exp, which stops at e^-87; below -88 the result is 0
+ * (e^d is below float32's normal range there) so that masked scores (-inf) get exactly 0.
+ */
+function expBelowMax(k: Kernel, table: VecConstTable, d: Expr): Expr {
+  const dl = k.local('v128');
+  return k.v128.andnot(fastF32x4(table, 'exp_nonpositive', dl.tee(d)), k.f32x4.lt(dl.get(), table.c(-88)));
+}
+
+/**
+ * One contiguous float32 row (n >= 8): the max 8 lanes at a time (pmax: a NaN x is skipped, but it still makes
+ * its row NaN through exp), exp(x - max) <= 1 and its sum 4 lanes at a time, then the scaling.
+ */
+function vectorRow(k: Kernel, table: VecConstTable, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
   if (kind === 'hardmax') return scalarRow(k, kind, 'float32', xr, yr, n, 4);
-  const n4 = n - (n % 4);
-  const vm = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
+  const n4 = n - (n % 4), n8 = n - (n % 8);
+  const vm = k.local('v128'), vm2 = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
   const m = k.local('f32'), s = k.local('f32'), e = k.local('f32');
-  const vx = (j: Local) => k.v128.load(0, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
+  const vx = (j: Local, off = 0) => k.v128.load(off, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const sx = (j: Local) => k.f32.load(0, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const yAt = (j: Local) => k.i32.add(yr.get(), k.i32.shl(j.get(), k.c32(2)));
   const stmts: Expr[] = [
     vm.set(k.f32x4.splat(k.cf32(-Infinity))),
-    k.loop(0, n4, (j) => vm.set(k.f32x4.max(vm.get(), vx(j))), 4),
+    vm2.set(k.f32x4.splat(k.cf32(-Infinity))),
+    // two independent chains
+    k.loop(0, n8, (j) => [vm.set(k.f32x4.pmax(vm.get(), vx(j))), vm2.set(k.f32x4.pmax(vm2.get(), vx(j, 16)))], 8),
+    k.loop(n8, n4, (j) => vm.set(k.f32x4.pmax(vm.get(), vx(j))), 4),
+    vm.set(k.f32x4.pmax(vm.get(), vm2.get())),
     m.set(foldLanes(k, vm, k.cf32(-Infinity), (a, b) => k.f32.max(a, b))),
     k.loop(n4, n, (j) => m.set(k.f32.max(m.get(), sx(j)))),
     vm.set(k.f32x4.splat(m.get())),
@@ -111,12 +130,17 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
     s.set(k.cf32(0)),
   ];
   const store = kind === 'softmax';
+  // exp of 4 lanes: two per step in the 8-lane part, so that two long dependency chains interleave
+  const exp4 = (j: Local, off: number, sum: Local): Expr[] => [
+    ve.set(expBelowMax(k, table, k.f32x4.sub(vx(j, off), vm.get()))),
+    sum.set(k.f32x4.add(sum.get(), ve.get())),
+    store ? k.v128.store(off, 4, yAt(j), ve.get()) : k.nop(),
+  ];
   stmts.push(
-    k.loop(0, n4, (j) => [
-      ve.set(mathFnF32x4(k, 'exp', k.f32x4.sub(vx(j), vm.get()))),
-      vs.set(k.f32x4.add(vs.get(), ve.get())),
-      store ? k.v128.store(0, 4, yAt(j), ve.get()) : k.nop(),
-    ], 4),
+    vm2.set(k.f32x4.splat(k.cf32(0))),
+    k.loop(0, n8, (j) => [...exp4(j, 0, vs), ...exp4(j, 16, vm2)], 8),
+    k.loop(n8, n4, (j) => exp4(j, 0, vs), 4),
+    vs.set(k.f32x4.add(vs.get(), vm2.get())),
     k.loop(n4, n, (j) => [
       e.set(mathFn(k, 'exp', 'f32', k.f32.sub(sx(j), m.get()))),
       s.set(k.f32.add(s.get(), e.get())),
@@ -143,7 +167,7 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
 }
 
 /** float32, axis not innermost, inner % 4 == 0: 4 adjacent rows per step, all in lanes. */
-function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n: number, inner: number): Expr[] {
+function vectorRows(k: Kernel, table: VecConstTable, kind: Kind, x: Local, y: Local, outer: number, n: number, inner: number): Expr[] {
   const step = inner * 4;
   const xr = k.local('i32'), yr = k.local('i32');
   const vm = k.local('v128'), vs = k.local('v128'), vb = k.local('v128'), v = k.local('v128');
@@ -161,16 +185,16 @@ function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n:
       ]),
       k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.v128.and(k.f32x4.eq(vb.get(), k.f32x4.splat(k.f32.convert_u.i32(j.get()))), k.f32x4.splat(k.cf32(1))))));
   } else {
-    body.push(k.loop(0, n, (j) => vm.set(k.f32x4.max(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
+    body.push(k.loop(0, n, (j) => vm.set(k.f32x4.pmax(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
     if (kind === 'softmax') {
       body.push(
-        k.loop(0, n, (j) => [v.set(mathFnF32x4(k, 'exp', k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
+        k.loop(0, n, (j) => [v.set(expBelowMax(k, table, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
         vs.set(k.f32x4.div(k.f32x4.splat(k.cf32(1)), vs.get())),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get()))),
       );
     } else {
       body.push(
-        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), mathFnF32x4(k, 'exp', k.f32x4.sub(xAt(j), vm.get()))))),
+        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, table, k.f32x4.sub(xAt(j), vm.get()))))),
         vs.set(k.f32x4.add(vm.get(), mathFnF32x4(k, 'log', vs.get()))),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.sub(xAt(j), vs.get()))),
       );
