@@ -51,43 +51,9 @@ export function simdFast(k: Kernel, fn: FastFn, v: Expr): Expr {
 }
 export const simdExp = (k: Kernel, v: Expr) => simdFast(k, 'exp', v);
 
-/**
- * The f32x4 constants of inline fast functions, loaded once per call from a table in memory into locals, for a
- * hot loop: V8 rebuilds a v128.const at every use (three instructions on x64) and does not hoist it out of the
- * loop, and binaryen folds a constant held in a local back into its uses, while a loaded value stays put.
- * Use: build the loop with fastF32x4(table, ...), then place bytes() (ctx.data) and put init(address) before it.
- */
-export class VecConstTable {
-  private readonly values: number[] = [];
-  private readonly locals: Local[] = [];
-  constructor(readonly k: Kernel) {}
-  /** splat(v), as a local read. */
-  c(v: number): Expr {
-    const bits = new Uint32Array(new Float32Array([v]).buffer)[0];
-    let i = this.values.findIndex((u) => new Uint32Array(new Float32Array([u]).buffer)[0] === bits);
-    if (i < 0) {
-      i = this.values.push(v) - 1;
-      this.locals.push(this.k.local('v128'));
-    }
-    return this.locals[i].get();
-  }
-  get size(): number { return this.values.length; }
-  /** The table: each constant in four float32 lanes. */
-  bytes(): Uint8Array {
-    const f = new Float32Array(this.values.length * 4);
-    this.values.forEach((v, i) => f.fill(v, 4 * i, 4 * i + 4));
-    return new Uint8Array(f.buffer);
-  }
-  /** Loads the table at `address` into the locals. */
-  init(address: number): Expr[] {
-    return this.locals.map((l, i) => l.set(this.k.v128.load(16 * i, 16, this.k.c32(address))));
-  }
-}
-
-/** simdFast with its constants read from `table`. */
-export function fastF32x4(table: VecConstTable, fn: FastFn | 'exp_nonpositive', v: Expr): Expr {
-  const L = lanes(table.k, true, (x) => table.c(x));
-  return fn === 'exp_nonpositive' ? fastExpNonPositive(L, v) : FAST[fn](L, v);
+/** e^x on f32x4 for x <= 0 (or NaN), clamped at -87: one 2^n factor, cheaper than simdExp. */
+export function simdExpNonPositive(k: Kernel, v: Expr): Expr {
+  return fastExpNonPositive(lanes(k, true), v);
 }
 export const simdSigmoid = (k: Kernel, v: Expr) => simdFast(k, 'sigmoid', v);
 export const simdTanh = (k: Kernel, v: Expr) => simdFast(k, 'tanh', v);
@@ -119,7 +85,7 @@ interface Lanes {
  */
 const POW2_MAGIC = 1.5 * 2 ** 23 + 127;
 
-function lanes(k: Kernel, vec: boolean, constant?: (x: number) => Expr): Lanes {
+function lanes(k: Kernel, vec: boolean): Lanes {
   if (!vec) {
     const f = k.f32;
     return {
@@ -131,15 +97,14 @@ function lanes(k: Kernel, vec: boolean, constant?: (x: number) => Expr): Lanes {
   }
   const v = k.f32x4;
   const splatI = (x: number) => k.i32x4.splat(k.c32(x));
-  const c = constant ?? ((x: number) => v.splat(k.cf32(x)));
   return {
-    k, type: 'v128', c, local: () => k.local('v128'),
+    k, type: 'v128', c: (x) => v.splat(k.cf32(x)), local: () => k.local('v128'),
     add: v.add, sub: v.sub, mul: v.mul, div: v.div, min: v.min, max: v.max, abs: v.abs, nearest: v.nearest, floor: v.floor,
     lt: v.lt, sel: (m, a, b) => k.v128.bitselect(a, b, m),
     // pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: a NaN `a` is returned
     fastMin: v.pmin, fastMax: v.pmax,
     copysign: (mag, sgn) => k.v128.bitselect(mag, sgn, splatI(0x7fffffff)),
-    pow2: (n) => k.i32x4.shl(v.add(n, c(POW2_MAGIC)), k.c32(23)),
+    pow2: (n) => k.i32x4.shl(v.add(n, v.splat(k.cf32(POW2_MAGIC))), k.c32(23)),
   };
 }
 

@@ -1,10 +1,11 @@
 // Softmax, LogSoftmax, Hardmax. From opset 13 they work along one axis (default -1); before, the input is
 // coerced to 2-D at `axis` (default 1) and the op runs along the flattened second dim.
-// Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 the
-// max and the scaling run 4 lanes at a time along a contiguous row, or across 4 adjacent rows when the axis
-// is not the innermost dim.
+// Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 on the simd
+// target every pass runs 4 lanes at a time along a contiguous row (8 with two chains for the max and the exp), or
+// across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes the cheaper
+// one-factor exp.
 
-import { fastF32x4, VecConstTable } from '../codegen/mathlib.js';
+import { simdExpNonPositive } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -47,17 +48,15 @@ export function softmaxKernel(ctx: EmitCtx<unknown>, kind: Kind, dt: DType, oute
   return ctx.kernel(key, ['i32', 'i32'], (k) => {
     const [x, y] = k.params;
     const esz = DTYPE_SIZE[dt];
-    const table = new VecConstTable(k);
-    const withTable = (body: Expr[]): Expr[] => (table.size ? [...table.init(ctx.data(table.bytes(), 16)), ...body] : body);
-    if (vecRows) return withTable(vectorRows(k, table, kind, x, y, outer, n, inner));
-    const row = (xp: Local, yp: Local) => (vecAlong ? vectorRow(k, table, kind, xp, yp, n) : scalarRow(k, kind, dt, xp, yp, n, inner * esz));
+    if (vecRows) return vectorRows(k, kind, x, y, outer, n, inner);
+    const row = (xp: Local, yp: Local) => (vecAlong ? vectorRow(k, kind, xp, yp, n) : scalarRow(k, kind, dt, xp, yp, n, inner * esz));
     const xr = k.local('i32'), yr = k.local('i32');
-    return withTable([k.loop(0, outer * inner, (i) => [
+    return k.loop(0, outer * inner, (i) => [
       // row start for flat (o, j): o*n*inner + j with i = o*inner + j
       xr.set(k.i32.add(x.get(), k.i32.mul(k.i32.add(k.i32.mul(k.i32.div_u(i.get(), k.c32(inner)), k.c32((n - 1) * inner)), i.get()), k.c32(esz)))),
       yr.set(k.i32.add(y.get(), k.i32.sub(xr.get(), x.get()))),
       ...row(xr, yr),
-    ])]);
+    ]);
   });
 }
 
@@ -99,16 +98,16 @@ function scalarRow(k: Kernel, kind: Kind, dt: DType, xr: Local, yr: Local, n: nu
  * e^d for d = x - max <= 0 (or NaN), 4 lanes: the one-factor exp, which stops at e^-87; below -88 the result is 0
  * (e^d is below float32's normal range there) so that masked scores (-inf) get exactly 0.
  */
-function expBelowMax(k: Kernel, table: VecConstTable, d: Expr): Expr {
+function expBelowMax(k: Kernel, d: Expr): Expr {
   const dl = k.local('v128');
-  return k.v128.andnot(fastF32x4(table, 'exp_nonpositive', dl.tee(d)), k.f32x4.lt(dl.get(), table.c(-88)));
+  return k.v128.andnot(simdExpNonPositive(k, dl.tee(d)), k.f32x4.lt(dl.get(), k.f32x4.splat(k.cf32(-88))));
 }
 
 /**
  * One contiguous float32 row (n >= 8): the max 8 lanes at a time (pmax: a NaN x is skipped, but it still makes
  * its row NaN through exp), exp(x - max) <= 1 and its sum 4 lanes at a time, then the scaling.
  */
-function vectorRow(k: Kernel, table: VecConstTable, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
+function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
   if (kind === 'hardmax') return scalarRow(k, kind, 'float32', xr, yr, n, 4);
   const n4 = n - (n % 4), n8 = n - (n % 8);
   const vm = k.local('v128'), vm2 = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
@@ -132,7 +131,7 @@ function vectorRow(k: Kernel, table: VecConstTable, kind: Kind, xr: Local, yr: L
   const store = kind === 'softmax';
   // exp of 4 lanes: two per step in the 8-lane part, so that two long dependency chains interleave
   const exp4 = (j: Local, off: number, sum: Local): Expr[] => [
-    ve.set(expBelowMax(k, table, k.f32x4.sub(vx(j, off), vm.get()))),
+    ve.set(expBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
     sum.set(k.f32x4.add(sum.get(), ve.get())),
     store ? k.v128.store(off, 4, yAt(j), ve.get()) : k.nop(),
   ];
@@ -167,7 +166,7 @@ function vectorRow(k: Kernel, table: VecConstTable, kind: Kind, xr: Local, yr: L
 }
 
 /** float32, axis not innermost, inner % 4 == 0: 4 adjacent rows per step, all in lanes. */
-function vectorRows(k: Kernel, table: VecConstTable, kind: Kind, x: Local, y: Local, outer: number, n: number, inner: number): Expr[] {
+function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n: number, inner: number): Expr[] {
   const step = inner * 4;
   const xr = k.local('i32'), yr = k.local('i32');
   const vm = k.local('v128'), vs = k.local('v128'), vb = k.local('v128'), v = k.local('v128');
@@ -188,13 +187,13 @@ function vectorRows(k: Kernel, table: VecConstTable, kind: Kind, x: Local, y: Lo
     body.push(k.loop(0, n, (j) => vm.set(k.f32x4.pmax(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
     if (kind === 'softmax') {
       body.push(
-        k.loop(0, n, (j) => [v.set(expBelowMax(k, table, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
+        k.loop(0, n, (j) => [v.set(expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
         vs.set(k.f32x4.div(k.f32x4.splat(k.cf32(1)), vs.get())),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get()))),
       );
     } else {
       body.push(
-        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, table, k.f32x4.sub(xAt(j), vm.get()))))),
+        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
         vs.set(k.f32x4.add(vm.get(), mathFnF32x4(k, 'log', vs.get()))),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.sub(xAt(j), vs.get()))),
       );

@@ -80,6 +80,11 @@ const CONFIGS: OpConfig[] = [
     build: (b, x) => b.op('Softmax', [x], { axis: -1 }) },
   { name: 'logsoftmax_128x32', description: 'LogSoftmax over the last axis of 1x128x32 (CTC frames, small classes)', input: [1, 128, 32],
     build: (b, x) => b.op('LogSoftmax', [x], { axis: -1 }) },
+  // elementwise fast math: SiLU/YOLO activations, BERT's erf GELU
+  { name: 'sigmoid_64_112', description: 'Sigmoid, 64 channels at 112x112 (the SiLU of YOLO/EfficientNet)', input: [1, 64, 112, 112],
+    build: (b, x) => b.op('Sigmoid', [x]) },
+  { name: 'erf_128x3072', description: 'Erf over 128x3072 (the GELU of BERT-base, as exported)', input: [1, 128, 3072],
+    build: (b, x) => b.op('Erf', [x]) },
 ];
 
 /** name -> the one-node model (built on demand: the Gemm's weights alone are 150 MB). */
