@@ -215,8 +215,9 @@ function erfParts(L: Lanes, xl: Local): { stmts: Expr[]; small: Local; erfc: Loc
       a.set(L.min(L.abs(xl.get()), L.c(4))),
       t.set(L.sub(L.mul(L.mul(a.get(), a.get()), L.c(2)), L.c(1))),
       small.set(L.mul(a.get(), hornerL(L, t, ERF_SMALL))),
-      t.set(L.div(L.sub(a.get(), L.c(2.5)), L.c(1.5))),
-      erfc.set(fastExp(L, L.sub(hornerL(L, t, ERFC_LOG), L.mul(a.get(), a.get())))),
+      t.set(L.mul(L.sub(a.get(), L.c(2.5)), L.c(1 / 1.5))),
+      // log erfc(a) <= 0 on [1, 4] (outside it the value is not selected): the one-factor exp
+      erfc.set(fastExpNonPositive(L, L.sub(hornerL(L, t, ERFC_LOG), L.mul(a.get(), a.get())))),
       // beyond 4, erfc is 0 in float32 terms (so gelu(-inf) = -inf * 0 = NaN as in the formula); NaN stays NaN
       erfc.set(L.sel(L.lt(L.c(4), L.abs(xl.get())), L.c(0), erfc.get())),
     ],
