@@ -7,7 +7,7 @@
 // take a fast path (interior2d): static tap offsets, and 4 output columns at once for float32 Max/Average
 // pooling on the simd target (16 at once for int8/uint8 MaxPool with strides 1 and 2).
 // float32 MaxPool without Indices takes the separable kernel of pool-max-separable.ts instead (max over rows,
-// then over columns), except for non-overlapping 2-D windows, where this one-pass kernel is faster.
+// then over columns), except where this one-pass kernel is faster (separableMaxPays).
 
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
@@ -316,11 +316,14 @@ function lpRoot(k: Kernel, t: string, s: Expr, p: number): Expr {
 }
 
 /**
- * 2-D windows that do not overlap (2x2 stride 2): the separable float32 MaxPool shares no tap rows between
- * outputs there, and the direct kernel's interior path (one pass) is faster.
+ * Whether the separable float32 MaxPool beats the direct kernel, whose 2-D interior path runs in one pass (as
+ * measured): not for 2-D windows that do not overlap (2x2 stride 2), which share no tap rows; on the scalar
+ * target, only for 2-D windows above 3x3 (one tap per step leaves little for the row pass to save).
  */
-function disjointWindows2d(g: PoolGeom): boolean {
-  return g.inDims.length === 2 && g.kernel.every((kk, i) => (kk - 1) * g.dilations[i] + 1 <= g.strides[i]);
+function separableMaxPays(g: PoolGeom, simd: boolean): boolean {
+  if (g.inDims.length !== 2) return true;
+  if (g.kernel.every((kk, i) => (kk - 1) * g.dilations[i] + 1 <= g.strides[i])) return false;
+  return simd || g.kernel[0] * g.kernel[1] > 9;
 }
 
 const MAXPOOL_DTYPES: DType[] = [...FLOATS, 'int8', 'uint8'];
@@ -348,7 +351,7 @@ function windowPool(op: string, kind: PoolKind, dtypes: DType[]): OpDef<PoolAttr
       const g = poolGeometry(ctx, ctx.attrs, x.shape);
       if (!numel(ctx.outputs[0].shape)) return;
       const indices = kind === 'max' ? ctx.outputs[1] : undefined;
-      if (kind === 'max' && x.dtype === 'float32' && !indices && !disjointWindows2d(g)) {
+      if (kind === 'max' && x.dtype === 'float32' && !indices && separableMaxPays(g, ctx.target === 'simd')) {
         ctx.call(separableMaxPoolKernel(ctx as EmitCtx<unknown>, g), [x.ptr, ctx.outputs[0].ptr, ctx.scratch()]);
         return;
       }
