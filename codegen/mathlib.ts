@@ -50,6 +50,11 @@ export function simdFast(k: Kernel, fn: FastFn, v: Expr): Expr {
   return FAST[fn](lanes(k, true), v);
 }
 export const simdExp = (k: Kernel, v: Expr) => simdFast(k, 'exp', v);
+
+/** e^x on f32x4 for x <= 0 (or NaN), clamped at -87: one 2^n factor, cheaper than simdExp. */
+export function simdExpNonPositive(k: Kernel, v: Expr): Expr {
+  return fastExpNonPositive(lanes(k, true), v);
+}
 export const simdSigmoid = (k: Kernel, v: Expr) => simdFast(k, 'sigmoid', v);
 export const simdTanh = (k: Kernel, v: Expr) => simdFast(k, 'tanh', v);
 export const simdErf = (k: Kernel, v: Expr) => simdFast(k, 'erf', v);
@@ -210,8 +215,9 @@ function erfParts(L: Lanes, xl: Local): { stmts: Expr[]; small: Local; erfc: Loc
       a.set(L.min(L.abs(xl.get()), L.c(4))),
       t.set(L.sub(L.mul(L.mul(a.get(), a.get()), L.c(2)), L.c(1))),
       small.set(L.mul(a.get(), hornerL(L, t, ERF_SMALL))),
-      t.set(L.div(L.sub(a.get(), L.c(2.5)), L.c(1.5))),
-      erfc.set(fastExp(L, L.sub(hornerL(L, t, ERFC_LOG), L.mul(a.get(), a.get())))),
+      t.set(L.mul(L.sub(a.get(), L.c(2.5)), L.c(1 / 1.5))),
+      // log erfc(a) <= 0 on [1, 4] (outside it the value is not selected): the one-factor exp
+      erfc.set(fastExpNonPositive(L, L.sub(hornerL(L, t, ERFC_LOG), L.mul(a.get(), a.get())))),
       // beyond 4, erfc is 0 in float32 terms (so gelu(-inf) = -inf * 0 = NaN as in the formula); NaN stays NaN
       erfc.set(L.sel(L.lt(L.c(4), L.abs(xl.get())), L.c(0), erfc.get())),
     ],

@@ -1,9 +1,11 @@
 // Softmax, LogSoftmax, Hardmax. From opset 13 they work along one axis (default -1); before, the input is
 // coerced to 2-D at `axis` (default 1) and the op runs along the flattened second dim.
-// Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 the
-// max and the scaling run 4 lanes at a time along a contiguous row, or across 4 adjacent rows when the axis
-// is not the innermost dim.
+// Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 on the simd
+// target every pass runs 4 lanes at a time along a contiguous row (8 with two chains for the max and the exp), or
+// across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes the cheaper
+// one-factor exp.
 
+import { simdExpNonPositive } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -92,18 +94,34 @@ function scalarRow(k: Kernel, kind: Kind, dt: DType, xr: Local, yr: Local, n: nu
   return stmts;
 }
 
-/** One contiguous float32 row (n >= 8): max and scaling 4 lanes at a time, exp per lane group. */
+/**
+ * e^d for d = x - max <= 0 (or NaN), 4 lanes: the one-factor exp, which stops at e^-87; below -88 the result is 0
+ * (e^d is below float32's normal range there) so that masked scores (-inf) get exactly 0.
+ */
+function expBelowMax(k: Kernel, d: Expr): Expr {
+  const dl = k.local('v128');
+  return k.v128.andnot(simdExpNonPositive(k, dl.tee(d)), k.f32x4.lt(dl.get(), k.f32x4.splat(k.cf32(-88))));
+}
+
+/**
+ * One contiguous float32 row (n >= 8): the max 8 lanes at a time (pmax: a NaN x is skipped, but it still makes
+ * its row NaN through exp), exp(x - max) <= 1 and its sum 4 lanes at a time, then the scaling.
+ */
 function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
   if (kind === 'hardmax') return scalarRow(k, kind, 'float32', xr, yr, n, 4);
-  const n4 = n - (n % 4);
-  const vm = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
+  const n4 = n - (n % 4), n8 = n - (n % 8);
+  const vm = k.local('v128'), vm2 = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
   const m = k.local('f32'), s = k.local('f32'), e = k.local('f32');
-  const vx = (j: Local) => k.v128.load(0, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
+  const vx = (j: Local, off = 0) => k.v128.load(off, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const sx = (j: Local) => k.f32.load(0, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const yAt = (j: Local) => k.i32.add(yr.get(), k.i32.shl(j.get(), k.c32(2)));
   const stmts: Expr[] = [
     vm.set(k.f32x4.splat(k.cf32(-Infinity))),
-    k.loop(0, n4, (j) => vm.set(k.f32x4.max(vm.get(), vx(j))), 4),
+    vm2.set(k.f32x4.splat(k.cf32(-Infinity))),
+    // two independent chains
+    k.loop(0, n8, (j) => [vm.set(k.f32x4.pmax(vm.get(), vx(j))), vm2.set(k.f32x4.pmax(vm2.get(), vx(j, 16)))], 8),
+    k.loop(n8, n4, (j) => vm.set(k.f32x4.pmax(vm.get(), vx(j))), 4),
+    vm.set(k.f32x4.pmax(vm.get(), vm2.get())),
     m.set(foldLanes(k, vm, k.cf32(-Infinity), (a, b) => k.f32.max(a, b))),
     k.loop(n4, n, (j) => m.set(k.f32.max(m.get(), sx(j)))),
     vm.set(k.f32x4.splat(m.get())),
@@ -111,12 +129,17 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
     s.set(k.cf32(0)),
   ];
   const store = kind === 'softmax';
+  // exp of 4 lanes: two per step in the 8-lane part, so that two long dependency chains interleave
+  const exp4 = (j: Local, off: number, sum: Local): Expr[] => [
+    ve.set(expBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
+    sum.set(k.f32x4.add(sum.get(), ve.get())),
+    store ? k.v128.store(off, 4, yAt(j), ve.get()) : k.nop(),
+  ];
   stmts.push(
-    k.loop(0, n4, (j) => [
-      ve.set(mathFnF32x4(k, 'exp', k.f32x4.sub(vx(j), vm.get()))),
-      vs.set(k.f32x4.add(vs.get(), ve.get())),
-      store ? k.v128.store(0, 4, yAt(j), ve.get()) : k.nop(),
-    ], 4),
+    vm2.set(k.f32x4.splat(k.cf32(0))),
+    k.loop(0, n8, (j) => [...exp4(j, 0, vs), ...exp4(j, 16, vm2)], 8),
+    k.loop(n8, n4, (j) => exp4(j, 0, vs), 4),
+    vs.set(k.f32x4.add(vs.get(), vm2.get())),
     k.loop(n4, n, (j) => [
       e.set(mathFn(k, 'exp', 'f32', k.f32.sub(sx(j), m.get()))),
       s.set(k.f32.add(s.get(), e.get())),
@@ -161,16 +184,16 @@ function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n:
       ]),
       k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.v128.and(k.f32x4.eq(vb.get(), k.f32x4.splat(k.f32.convert_u.i32(j.get()))), k.f32x4.splat(k.cf32(1))))));
   } else {
-    body.push(k.loop(0, n, (j) => vm.set(k.f32x4.max(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
+    body.push(k.loop(0, n, (j) => vm.set(k.f32x4.pmax(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
     if (kind === 'softmax') {
       body.push(
-        k.loop(0, n, (j) => [v.set(mathFnF32x4(k, 'exp', k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
+        k.loop(0, n, (j) => [v.set(expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
         vs.set(k.f32x4.div(k.f32x4.splat(k.cf32(1)), vs.get())),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get()))),
       );
     } else {
       body.push(
-        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), mathFnF32x4(k, 'exp', k.f32x4.sub(xAt(j), vm.get()))))),
+        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
         vs.set(k.f32x4.add(vm.get(), mathFnF32x4(k, 'log', vs.get()))),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.sub(xAt(j), vs.get()))),
       );

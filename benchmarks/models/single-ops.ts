@@ -63,6 +63,28 @@ const CONFIGS: OpConfig[] = [
     build: (b, x) => b.layerNorm(x, 768) },
   { name: 'softmax_12x128x128', description: 'Softmax over the last axis of 1x12x128x128 (attention scores)', input: [1, 12, 128, 128],
     build: (b, x) => b.op('Softmax', [x], { axis: -1 }) },
+  // issue 10's pooling and Softmax configurations beyond the first run
+  { name: 'maxpool_2x2s2_64_112', description: 'MaxPool 2x2 stride 2, 64 channels at 112x112 (VGG, U-Net encoder)', input: [1, 64, 112, 112],
+    build: (b, x) => b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }) },
+  { name: 'maxpool_3x3s1p1_128_52', description: 'MaxPool 3x3 stride 1 pad 1, 128 channels at 52x52 (Inception branch, YOLO)', input: [1, 128, 52, 52],
+    build: (b, x) => b.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }) },
+  { name: 'maxpool_5x5s1p2_256_20', description: 'MaxPool 5x5 stride 1 pad 2, 256 channels at 20x20 (YOLOv5 SPPF)', input: [1, 256, 20, 20],
+    build: (b, x) => b.op('MaxPool', [x], { kernel_shape: [5, 5], strides: [1, 1], pads: [2, 2, 2, 2] }) },
+  { name: 'maxpool_13x13s1p6_256_20', description: 'MaxPool 13x13 stride 1 pad 6, 256 channels at 20x20 (YOLOv3 SPP)', input: [1, 256, 20, 20],
+    build: (b, x) => b.op('MaxPool', [x], { kernel_shape: [13, 13], strides: [1, 1], pads: [6, 6, 6, 6] }) },
+  { name: 'maxpool1d_3s2p1_64_1000', description: '1-D MaxPool 3 stride 2 pad 1, 64 channels, length 1000 (audio)', input: [1, 64, 1000],
+    build: (b, x) => b.op('MaxPool', [x], { kernel_shape: [3], strides: [2], pads: [1, 1] }) },
+  { name: 'softmax_axis1_21x128x128', description: 'Softmax over the channel axis of 1x21x128x128 (segmentation scores)', input: [1, 21, 128, 128],
+    build: (b, x) => b.op('Softmax', [x], { axis: 1 }) },
+  { name: 'softmax_1000x1000', description: 'Softmax over the last axis of 1000x1000 (classifier logits, batch of rows)', input: [1000, 1000],
+    build: (b, x) => b.op('Softmax', [x], { axis: -1 }) },
+  { name: 'logsoftmax_128x32', description: 'LogSoftmax over the last axis of 1x128x32 (CTC frames, small classes)', input: [1, 128, 32],
+    build: (b, x) => b.op('LogSoftmax', [x], { axis: -1 }) },
+  // elementwise fast math: SiLU/YOLO activations, BERT's erf GELU
+  { name: 'sigmoid_64_112', description: 'Sigmoid, 64 channels at 112x112 (the SiLU of YOLO/EfficientNet)', input: [1, 64, 112, 112],
+    build: (b, x) => b.op('Sigmoid', [x]) },
+  { name: 'erf_128x3072', description: 'Erf over 128x3072 (the GELU of BERT-base, as exported)', input: [1, 128, 3072],
+    build: (b, x) => b.op('Erf', [x]) },
 ];
 
 /** name -> the one-node model (built on demand: the Gemm's weights alone are 150 MB). */
