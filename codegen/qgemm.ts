@@ -40,14 +40,25 @@ export interface QEpilogue {
   scale: 'row' | 'col';
   /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
   lo: number; hi: number;
+  /**
+   * A Relu or Clip between two quantizations, fused (QDQ: op -> Q -> DQ -> Clip -> Q): the requantized value q1
+   * (saturated to the output dtype) goes on as quantize(clamp(dequantize(q1), fmin, fmax)) in float32, exactly
+   * the spec's DQ -> Clip -> Q. Its parameters are ACT_FLOATS float32 at the `act` pointer (actParams).
+   */
+  act?: boolean;
 }
+
+/** The fused activation's parameters: the first quantization's scale, the float clamp, the output's scale and zero point. */
+export interface QAct { s1: number; fmin: number; fmax: number; s2: number; z2: number }
+export const ACT_FLOATS = 5;
+export const actParams = (a: QAct) => Float32Array.of(a.s1, a.fmin, a.fmax, a.s2, a.z2);
 
 export interface QGemmSpec extends QEpilogue {
   a: QStorage;
   b: QStorage;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? '_act' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -57,12 +68,14 @@ export interface QGemmArgs {
   bias?: Expr; mult?: Expr; zp?: Expr;
   /** 8-bit A on 'simd': where one row panel is widened to i16 (qgemmTmpBytes). */
   aTmp?: Expr;
+  /** The fused activation's ACT_FLOATS parameters (spec.act). */
+  act?: Expr;
 }
 
 /** Bytes of the aTmp buffer for a GEMM of depth K with 8-bit A (one row panel in i16). */
 export const qgemmTmpBytes = (K: number) => ((K + 1) >> 1) * QMR * 4;
 
-const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp', 'aTmp'] as const;
+const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp', 'aTmp', 'act'] as const;
 const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
@@ -72,7 +85,7 @@ const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
   const fn = ctx.kernel(`qgemm:${qgemmKey(s)}`, PARAMS.map(() => 'i32' as const), (k) => (k.simd ? buildSimd(k, s) : buildScalar(k, s)));
   // one tile over K = PRIME_K read from the zero area (the widened A panel, 512 bytes, goes to the out area)
-  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out + 512, 8, QMR, QNR, PRIME_K, zeros, zeros, 0, out], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out + 512, 8, QMR, QNR, PRIME_K, zeros, zeros, 0, out, zeros], PRIME_CALLS);
   return fn;
 }
 
@@ -80,7 +93,7 @@ const PRIME_K = 64, PRIME_CALLS = 160;
 
 export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
   const z = k.c32(0);
-  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z, g.aTmp ?? z]);
+  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z, g.aTmp ?? z, g.act ?? z]);
 }
 
 // ------------------------------------------------------------------------------------------------- SIMD
@@ -99,11 +112,41 @@ export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint
   return bytes;
 }
 
-const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
+/**
+ * The fused activation on four requantized lanes q1 (i32x4): saturate to the dtype, dequantize, clamp in float,
+ * quantize to the output's parameters (vector locals from loadActVectors). Shared with the int8 depthwise kernel.
+ */
+export function actStage(k: Kernel, q1: Expr, out: 'int8' | 'uint8', zp1: Expr, v: ActVectors): Expr {
+  const [tlo, thi] = out === 'int8' ? [-128, 127] : [0, 255];
+  const sat = k.i32x4.min_s(k.i32x4.max_s(q1, k.i32x4.splat(k.c32(tlo))), k.i32x4.splat(k.c32(thi)));
+  const x = k.f32x4.mul(k.f32x4.convert_i32x4_s(k.i32x4.sub(sat, k.i32x4.splat(zp1))), v.s1.get());
+  const clamped = k.f32x4.min(k.f32x4.max(x, v.fmin.get()), v.fmax.get());
+  return k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.div(clamped, v.s2.get())), v.z2.get()));
+}
+
+export interface ActVectors { s1: Local; fmin: Local; fmax: Local; s2: Local; z2: Local }
+
+/** Splats of the ACT_FLOATS parameters at ptr: statements that set them, and the locals. */
+export function loadActVectors(k: Kernel, ptr: Expr | ((i: number) => Expr)): { set: Expr[]; v: ActVectors } {
+  const v: ActVectors = { s1: k.local('v128'), fmin: k.local('v128'), fmax: k.local('v128'), s2: k.local('v128'), z2: k.local('v128') };
+  const at = (i: number) => (typeof ptr === 'function' ? ptr(i) : k.v128.load32_splat(i * 4, 4, ptr));
+  return { set: [v.s1, v.fmin, v.fmax, v.s2, v.z2].map((l, i) => l.set(at(i))), v };
+}
+
+/** The same on one i32 (scalar target and SIMD tails); `param(i)` reads the i-th float. */
+export function actScalar(k: Kernel, q1: Expr, out: 'int8' | 'uint8', zp1: Expr, param: (i: number) => Expr): Expr {
+  const [tlo, thi] = out === 'int8' ? [-128, 127] : [0, 255];
+  const sat = k.f32.min(k.f32.max(k.f32.convert_s.i32(q1), k.cf32(tlo)), k.cf32(thi));
+  const x = k.f32.mul(k.f32.sub(sat, k.f32.convert_s.i32(zp1)), param(0));
+  const clamped = k.f32.min(k.f32.max(x, param(1)), param(2));
+  return k.f32.add(k.f32.nearest(k.f32.div(clamped, param(3))), param(4));
+}
+
+const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
 
 /** One QMR x QNR tile over all of K with i16 A, in its own function so that its 8 accumulators stay in registers. */
 function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
+  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
@@ -147,9 +190,14 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   if (isQuantized(s)) {
     const zpf = k.local('v128');
     fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
+    const actV = s.act ? loadActVectors(k, act.get()) : undefined;
+    if (actV) fin.push(...actV.set);
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => k.i32x4.trunc_sat_f32x4_s(
-        k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q))), zpf.get()));
+      const requant = (q: number) => {
+        const q1 = k.i32x4.trunc_sat_f32x4_s(
+          k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q))), zpf.get()));
+        return actV ? actStage(k, q1, s.out as 'int8' | 'uint8', zp.get(), actV.v) : q1;
+      };
       const o = k.local('v128');
       outV.push(o);
       fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
@@ -179,7 +227,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
   const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, wide));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
   k.w.keepOutOfLine(tile);
-  const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp] = k.params;
+  const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const i = k.local('i32'), j = k.local('i32'), q = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32');
@@ -203,7 +251,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
           tileA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
           s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
           s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
-          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()),
+          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()), act.get(),
         ]),
         j.set(i32.add(j.get(), c32(QNR))),
         bPanel.set(i32.add(bPanel.get(), pB.get())),
@@ -220,7 +268,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
 
 /** One output element at a time over the same layouts, with the same float32 requantization. */
 function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp, , act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const m = k.local('i32'), n = k.local('i32'), p = k.local('i32'), pairs = k.local('i32');
@@ -242,7 +290,8 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const mv = k.f32.load(0, 4, multAt());
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
-    const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
+    let v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
+    if (s.act) v = actScalar(k, k.i32.trunc_s_sat.f32(v), s.out, zp.get(), (i) => k.f32.load(i * 4, 4, act.get()));
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [

@@ -5,7 +5,7 @@
 // values); with unit column dilation two taps of a row go through one i32x4.dot_i16x8_s; the epilogue is the int8
 // GEMM's requantization. The scalar target computes the same integers.
 
-import { narrowToBytes } from '../codegen/qgemm.js';
+import { actParams, actScalar, actStage, loadActVectors, narrowToBytes } from '../codegen/qgemm.js';
 import type { Expr, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
 import type { QConvParams } from './conv-int8.js';
@@ -46,7 +46,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const xSigned = q.x.dtype === 'int8';
   const runtimeZp = typeof q.xZp !== 'number';
   const eb = e.out === 'i32' ? 4 : 1;
-  const key = `qconv_dw:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${ctx.target}`;
+  const key = `qconv_dw:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${ctx.target}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [x, wt, y, bias, mult, plane, zpArg] = k.params;
     const { i32 } = k;
@@ -57,6 +57,10 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const src = k.local('i32'), dst = k.local('i32'), accS = k.local('i32');
     const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, e.lo), hi = Math.min(thi, e.hi);
+    // A fused Relu / Clip between two quantizations: its parameters are constants of this kernel.
+    const act = q.act && e.out !== 'i32' ? q.act : undefined;
+    const actFloats = act ? Array.from(actParams(act)) : [];
+    const actV = act && k.simd ? loadActVectors(k, (i) => k.f32x4.splat(k.cf32(actFloats[i]))) : undefined;
     const ld8 = (addr: Expr) => (xSigned ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
     const planeAt = (row: Expr, col: Expr) => i32.add(plane.get(), i32.shl(i32.add(i32.mul(row, c32(wp)), col), c32(1)));
 
@@ -77,7 +81,8 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     // One output value (scalar target, and the SIMD path's tail): acc over the taps, then requantize and store.
     const scalarStore = (acc: Expr, at: Expr): Expr => {
       if (e.out === 'i32') return k.i32.store(0, 4, at, acc);
-      const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc), multC.get())), k.f32.convert_s.i32(c32(q.yZp)));
+      let v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc), multC.get())), k.f32.convert_s.i32(c32(q.yZp)));
+      if (act) v = actScalar(k, k.i32.trunc_s_sat.f32(v), e.out as 'int8' | 'uint8', c32(q.yZp), (i) => k.cf32(actFloats[i]));
       return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
     };
     const scalarOut: Expr[] = [accS.set(biasC.get())];
@@ -120,7 +125,10 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       const out = () => i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
       if (e.out === 'i32') vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
       else {
-        const rq = (v: Local) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
+        const rq = (v: Local) => {
+          const q1 = k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
+          return actV ? actStage(k, q1, e.out as 'int8' | 'uint8', c32(q.yZp), actV.v) : q1;
+        };
         const narrow = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
         vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
       }
@@ -141,6 +149,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const zpLoad = runtimeZp ? ld8(zpArg.get()) : zpArg.get();
     return [
       zp.set(zpLoad),
+      ...(actV ? actV.set : []),
       k.fill(plane.get(), 0, hp * wp * 2 + 64),
       xc.set(x.get()), yrow.set(y.get()),
       k.for(nc, 0, q.batch * C, 1, () => [

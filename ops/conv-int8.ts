@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import { actParams, callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -31,6 +31,8 @@ export interface QConvParams {
   epilogue: QEpilogue;
   mult?: Float32Array;
   yZp: number;
+  /** A Relu / Clip between two quantizations fused after the requantization (epilogue.act). */
+  act?: QAct;
 }
 
 export interface QConvPlan {
@@ -108,8 +110,9 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const wPtr = ctx.data(a.bytes);
   const biasPtr = q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
   const multPtr = q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
+  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
   ensureSlack(ctx);
-  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: q.bias ? 'row' : 'none', scale: 'row' });
+  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: q.bias ? 'row' : 'none', scale: 'row', act: !!q.act });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' ? 4 : 1;
@@ -118,8 +121,8 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
 
   const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
   // Everything a layer's numbers change (pointers, zero points) is a parameter: layers of one shape share the kernel.
-  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
-    const [x, wp, yp, bias, mult, scratch, zpArg, yZp] = k.params;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, wp, yp, bias, mult, scratch, zpArg, yZp, act] = k.params;
     const { i32 } = k;
     const c32 = (v: number) => k.c32(v);
     const n = k.local('i32'), g = k.local('i32'), ch = k.local('i32'), zp = k.local('i32');
@@ -140,7 +143,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),
         bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
         mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes)),
+        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes)), act: act.get(),
       }),
     ];
     const groupBody: Expr[] = [
@@ -155,5 +158,5 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
       k.for(n, 0, q.batch, 1, () => k.for(g, 0, q.group, 1, () => groupBody)),
     ];
   });
-  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr, q.yZp]);
+  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr, q.yZp, actPtr]);
 }
