@@ -41,17 +41,54 @@ export interface QEpilogue {
   /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
   lo: number; hi: number;
   /**
-   * A Relu or Clip between two quantizations, fused (QDQ: op -> Q -> DQ -> Clip -> Q): the requantized value q1
-   * (saturated to the output dtype) goes on as quantize(clamp(dequantize(q1), fmin, fmax)) in float32, exactly
-   * the spec's DQ -> Clip -> Q. Its parameters are ACT_FLOATS float32 at the `act` pointer (actParams).
+   * A Relu or Clip between two quantizations, fused (QDQ: op -> Q(s1) -> DQ -> Clip -> Q(s2, z2)): the rounded
+   * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
+   * activation's clamp and q1's saturation are clamps of a monotone map, so they are [lo, hi] on the final value
+   * (src/passes/lower-qdq.ts computes them). Parameters: ACT_PARAMS at the `act` pointer (actParams).
    */
   act?: boolean;
 }
 
-/** The fused activation's parameters: the first quantization's scale, the float clamp, the output's scale and zero point. */
-export interface QAct { s1: number; fmin: number; fmax: number; s2: number; z2: number }
-export const ACT_FLOATS = 5;
-export const actParams = (a: QAct) => Float32Array.of(a.s1, a.fmin, a.fmax, a.s2, a.z2);
+/** The fused activation: the first quantization's scale, the output's scale and zero point. */
+export interface QAct { s1: number; s2: number; z2: number }
+export const ACT_PARAMS = 4;
+/** s1, s2, z2 as float32, then z2 as roundToLanes' i32 offset (z2 - MAGIC_BITS). */
+export function actParams(a: QAct): Float32Array {
+  const p = Float32Array.of(a.s1, a.s2, a.z2, 0);
+  new Int32Array(p.buffer)[3] = a.z2 - MAGIC_BITS;
+  return p;
+}
+
+/** 1.5 * 2^23: adding it to |v| <= 2^22 rounds v half to even (the FPU's rounding) into the low mantissa bits. */
+const MAGIC = 12582912, MAGIC_BITS = 0x4b400000, ROUND_LIMIT = 4194304;
+/** The i32 lane offset roundToLanes adds: the zero point minus the magic number's bits. */
+export const zpOffset = (k: Kernel, zp: Expr) => k.i32x4.splat(k.i32.sub(zp, k.c32(MAGIC_BITS)));
+
+/**
+ * round_half_even(v) + zp on four f32 lanes, as i32 lanes (zpOff from zpOffset): v is clamped to +-2^22 (far
+ * outside every 8-bit range, so the later saturation gives the same bytes), then rounded by the magic-number
+ * addition. Exact, and a fraction of nearest + trunc_sat's cost on x64.
+ */
+export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr): Expr {
+  return k.i32x4.add(roundedFloat(k, v), zpOff);
+}
+
+/** MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22): the float form of roundToLanes' result. */
+function roundedFloat(k: Kernel, v: Expr): Expr {
+  const limited = k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
+  return k.f32x4.add(limited, k.f32x4.splat(k.cf32(MAGIC)));
+}
+
+/**
+ * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
+ * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
+ */
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr): Expr {
+  if (!act) return roundToLanes(k, v, zpOff());
+  // round(v) exactly, as a float: the magic number's addition subtracted back
+  const r = k.f32x4.sub(roundedFloat(k, v), k.f32x4.splat(k.cf32(MAGIC)));
+  return roundToLanes(k, k.f32x4.div(k.f32x4.mul(r, act(0)), act(1)), act(3));
+}
 
 export interface QGemmSpec extends QEpilogue {
   a: QStorage;
@@ -112,34 +149,19 @@ export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint
   return bytes;
 }
 
+/** Splats of the ACT_PARAMS at ptr, loaded once into locals: the statements that set them, and a getter. */
+export function loadActVectors(k: Kernel, ptr: Local): { set: Expr[]; v: (i: number) => Expr } {
+  const locals = Array.from({ length: ACT_PARAMS }, () => k.local('v128'));
+  return { set: locals.map((l, i) => l.set(k.v128.load32_splat(i * 4, 4, ptr.get()))), v: (i) => locals[i].get() };
+}
+
 /**
- * The fused activation on four requantized lanes q1 (i32x4): saturate to the dtype, dequantize, clamp in float,
- * quantize to the output's parameters (vector locals from loadActVectors). Shared with the int8 depthwise kernel.
+ * The scalar requantization of acc * mult (f32): round_half_even + zp as f32, or with a fused activation
+ * (param(i) reads ACT_PARAMS[i]) round_half_even(f32(round(v) * s1) / s2) + z2. The same integers as requantLanes.
  */
-export function actStage(k: Kernel, q1: Expr, out: 'int8' | 'uint8', zp1: Expr, v: ActVectors): Expr {
-  const [tlo, thi] = out === 'int8' ? [-128, 127] : [0, 255];
-  const sat = k.i32x4.min_s(k.i32x4.max_s(q1, k.i32x4.splat(k.c32(tlo))), k.i32x4.splat(k.c32(thi)));
-  const x = k.f32x4.mul(k.f32x4.convert_i32x4_s(k.i32x4.sub(sat, k.i32x4.splat(zp1))), v.s1.get());
-  const clamped = k.f32x4.min(k.f32x4.max(x, v.fmin.get()), v.fmax.get());
-  return k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.div(clamped, v.s2.get())), v.z2.get()));
-}
-
-export interface ActVectors { s1: Local; fmin: Local; fmax: Local; s2: Local; z2: Local }
-
-/** Splats of the ACT_FLOATS parameters at ptr: statements that set them, and the locals. */
-export function loadActVectors(k: Kernel, ptr: Expr | ((i: number) => Expr)): { set: Expr[]; v: ActVectors } {
-  const v: ActVectors = { s1: k.local('v128'), fmin: k.local('v128'), fmax: k.local('v128'), s2: k.local('v128'), z2: k.local('v128') };
-  const at = (i: number) => (typeof ptr === 'function' ? ptr(i) : k.v128.load32_splat(i * 4, 4, ptr));
-  return { set: [v.s1, v.fmin, v.fmax, v.s2, v.z2].map((l, i) => l.set(at(i))), v };
-}
-
-/** The same on one i32 (scalar target and SIMD tails); `param(i)` reads the i-th float. */
-export function actScalar(k: Kernel, q1: Expr, out: 'int8' | 'uint8', zp1: Expr, param: (i: number) => Expr): Expr {
-  const [tlo, thi] = out === 'int8' ? [-128, 127] : [0, 255];
-  const sat = k.f32.min(k.f32.max(k.f32.convert_s.i32(q1), k.cf32(tlo)), k.cf32(thi));
-  const x = k.f32.mul(k.f32.sub(sat, k.f32.convert_s.i32(zp1)), param(0));
-  const clamped = k.f32.min(k.f32.max(x, param(1)), param(2));
-  return k.f32.add(k.f32.nearest(k.f32.div(clamped, param(3))), param(4));
+export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr): Expr {
+  if (!param) return k.f32.add(k.f32.nearest(v), zp());
+  return k.f32.add(k.f32.nearest(k.f32.div(k.f32.mul(k.f32.nearest(v), param(0)), param(1))), param(2));
 }
 
 const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
@@ -189,15 +211,11 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
   }
   if (isQuantized(s)) {
     const zpf = k.local('v128');
-    fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
-    const actV = s.act ? loadActVectors(k, act.get()) : undefined;
+    fin.push(zpf.set(zpOffset(k, zp.get())));
+    const actV = s.act ? loadActVectors(k, act) : undefined;
     if (actV) fin.push(...actV.set);
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => {
-        const q1 = k.i32x4.trunc_sat_f32x4_s(
-          k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q))), zpf.get()));
-        return actV ? actStage(k, q1, s.out as 'int8' | 'uint8', zp.get(), actV.v) : q1;
-      };
+      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v);
       const o = k.local('v128');
       outV.push(o);
       fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
@@ -290,8 +308,8 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const mv = k.f32.load(0, 4, multAt());
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
-    let v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
-    if (s.act) v = actScalar(k, k.i32.trunc_s_sat.f32(v), s.out, zp.get(), (i) => k.f32.load(i * 4, 4, act.get()));
+    const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc.get()), mv), () => k.f32.convert_s.i32(zp.get()),
+      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined);
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [

@@ -5,7 +5,7 @@
 // values); with unit column dilation two taps of a row go through one i32x4.dot_i16x8_s; the epilogue is the int8
 // GEMM's requantization. The scalar target computes the same integers.
 
-import { actParams, actScalar, actStage, loadActVectors, narrowToBytes } from '../codegen/qgemm.js';
+import { actParams, narrowToBytes, requantLanes, requantScalar, zpOffset } from '../codegen/qgemm.js';
 import type { Expr, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
 import type { QConvParams } from './conv-int8.js';
@@ -57,10 +57,11 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const src = k.local('i32'), dst = k.local('i32'), accS = k.local('i32');
     const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, e.lo), hi = Math.min(thi, e.hi);
-    // A fused Relu / Clip between two quantizations: its parameters are constants of this kernel.
-    const act = q.act && e.out !== 'i32' ? q.act : undefined;
-    const actFloats = act ? Array.from(actParams(act)) : [];
-    const actV = act && k.simd ? loadActVectors(k, (i) => k.f32x4.splat(k.cf32(actFloats[i]))) : undefined;
+    // A fused Relu / Clip between two quantizations: its parameters are constants of this kernel, splatted at each
+    // use rather than held in locals (the SIMD loop's registers are taken by the taps and accumulators).
+    const actBits = q.act && e.out !== 'i32' ? new Int32Array(actParams(q.act).buffer) : undefined;
+    const actV = actBits ? (i: number) => k.i32x4.splat(k.c32(actBits[i])) : undefined;
+    const actS = actBits ? (i: number) => k.f32.reinterpret(k.c32(actBits[i])) : undefined;
     const ld8 = (addr: Expr) => (xSigned ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
     const planeAt = (row: Expr, col: Expr) => i32.add(plane.get(), i32.shl(i32.add(i32.mul(row, c32(wp)), col), c32(1)));
 
@@ -81,8 +82,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     // One output value (scalar target, and the SIMD path's tail): acc over the taps, then requantize and store.
     const scalarStore = (acc: Expr, at: Expr): Expr => {
       if (e.out === 'i32') return k.i32.store(0, 4, at, acc);
-      let v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc), multC.get())), k.f32.convert_s.i32(c32(q.yZp)));
-      if (act) v = actScalar(k, k.i32.trunc_s_sat.f32(v), e.out as 'int8' | 'uint8', c32(q.yZp), (i) => k.cf32(actFloats[i]));
+      const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS);
       return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
     };
     const scalarOut: Expr[] = [accS.set(biasC.get())];
@@ -102,38 +102,47 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       const paired = dw === 1;
       const pairs = Math.ceil(KW / 2);
       const tapV: Local[] = Array.from({ length: paired ? KH * pairs : T }, () => k.local('v128'));
-      const vec: Expr[] = [lo4.set(k.i32x4.splat(biasC.get())), hi4.set(k.i32x4.splat(biasC.get()))];
-      if (paired) {
-        const dup = [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
-        for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
-          const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + 2 * j + extra)), c32(1)));
-          const t = tapV[kh * pairs + j];
-          const lo = sw === 2 ? k.v128.load(0, 2, at(0)) : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(0)), dup);
-          const hi = sw === 2 ? k.v128.load(0, 2, at(8)) : k.i8x16.shuffle(k.v128.load(0, 2, at(4)), k.v128.load(0, 2, at(4)), dup);
-          vec.push(lo4.set(k.i32x4.add(lo4.get(), k.i32x4.dot_i16x8_s(lo, t.get()))), hi4.set(k.i32x4.add(hi4.get(), k.i32x4.dot_i16x8_s(hi, t.get()))));
+      // 8 output columns from ow; a row's last `tail` columns (tail > 0) store only those lanes
+      const vecStep = (tail: number): Expr[] => {
+        const vec: Expr[] = [lo4.set(k.i32x4.splat(biasC.get())), hi4.set(k.i32x4.splat(biasC.get()))];
+        if (paired) {
+          const dup = [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
+          for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
+            const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + 2 * j + extra)), c32(1)));
+            const t = tapV[kh * pairs + j];
+            const lo = sw === 2 ? k.v128.load(0, 2, at(0)) : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(0)), dup);
+            const hi = sw === 2 ? k.v128.load(0, 2, at(8)) : k.i8x16.shuffle(k.v128.load(0, 2, at(4)), k.v128.load(0, 2, at(4)), dup);
+            vec.push(lo4.set(k.i32x4.add(lo4.get(), k.i32x4.dot_i16x8_s(lo, t.get()))), hi4.set(k.i32x4.add(hi4.get(), k.i32x4.dot_i16x8_s(hi, t.get()))));
+          }
         }
-      }
-      for (let kh = 0; kh < KH && !paired; kh++) for (let kw = 0; kw < KW; kw++) {
-        const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw + extra)), c32(1)));
-        const input = sw === 1 ? k.v128.load(0, 2, at(0))
-          : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(8)), [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29]);
-        const t = tapV[kh * KW + kw];
-        vec.push(xv.set(input),
-          lo4.set(k.i32x4.add(lo4.get(), k.i32x4.extmul_low_i16x8_s(xv.get(), t.get()))),
-          hi4.set(k.i32x4.add(hi4.get(), k.i32x4.extmul_high_i16x8_s(xv.get(), t.get()))));
-      }
-      const out = () => i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
-      if (e.out === 'i32') vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
-      else {
-        const rq = (v: Local) => {
-          const q1 = k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get()))), k.f32x4.splat(k.cf32(q.yZp))));
-          return actV ? actStage(k, q1, e.out as 'int8' | 'uint8', c32(q.yZp), actV.v) : q1;
-        };
-        const narrow = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
-        vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
-      }
+        for (let kh = 0; kh < KH && !paired; kh++) for (let kw = 0; kw < KW; kw++) {
+          const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw + extra)), c32(1)));
+          const input = sw === 1 ? k.v128.load(0, 2, at(0))
+            : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(8)), [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29]);
+          const t = tapV[kh * KW + kw];
+          vec.push(xv.set(input),
+            lo4.set(k.i32x4.add(lo4.get(), k.i32x4.extmul_low_i16x8_s(xv.get(), t.get()))),
+            hi4.set(k.i32x4.add(hi4.get(), k.i32x4.extmul_high_i16x8_s(xv.get(), t.get()))));
+        }
+        const out = () => i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
+        if (e.out === 'i32') {
+          if (!tail) vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
+          for (let l = 0; l < tail; l++) vec.push(k.i32.store(l * 4, 4, out(), k.i32x4.extract_lane((l < 4 ? lo4 : hi4).get(), l & 3)));
+        } else {
+          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get())), () => zpOffset(k, c32(q.yZp)), actV);
+          const narrow = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
+          if (!tail) vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
+          else {
+            vec.push(xv.set(narrow));
+            for (let l = 0; l < tail; l++) vec.push(k.i32.store8(l, 1, out(), k.i8x16.extract_lane_u(xv.get(), l)));
+          }
+        }
+        return vec;
+      };
       const vecEnd = OW - (OW % 8);
-      if (vecEnd > 0) rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...vec, ow.set(i32.add(ow.get(), c32(8)))]));
+      if (vecEnd > 0) rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...vecStep(0), ow.set(i32.add(ow.get(), c32(8)))]));
+      // the row's last OW % 8 columns: one more step (the plane's slack holds what it reads past the row)
+      if (OW % 8) rowBody.push(...vecStep(OW % 8), ow.set(c32(OW)));
       // taps splatted once per channel
       if (paired) {
         for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
@@ -149,7 +158,6 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const zpLoad = runtimeZp ? ld8(zpArg.get()) : zpArg.get();
     return [
       zp.set(zpLoad),
-      ...(actV ? actV.set : []),
       k.fill(plane.get(), 0, hp * wp * 2 + 64),
       xc.set(x.get()), yrow.set(y.get()),
       k.for(nc, 0, q.batch * C, 1, () => [

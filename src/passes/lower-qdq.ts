@@ -97,7 +97,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
   const zpName = (p: QParams): string => p.zpName ?? addConst(`${p.q}_zp`, makeTensor(p.dtype, [], p.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
 
   const replace = new Map<Node, Node[]>();
-  const clamps = new Map<Node, FloatClamp>();
+  const lutOutput = new Map<Node, QParam>();
   const removed = new Set<Node>();
   const lowered = (op: string) => (summary.int8[op] = (summary.int8[op] ?? 0) + 1);
   const stayFloat = (n: Node, reason: string) => summary.float.push({ node: n.name, op: n.opType, reason });
@@ -175,8 +175,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
       const table = lookupTableFor(graph, node, ins[0]!, out);
       if (!table) { stayFloat(node, 'no evaluator for its table'); continue; }
       const lut = make('QLinearLookup', INTERNAL_DOMAIN, [ins[0]!.q, addConst(`${base}_table`, table)], [out.q]);
-      const bounds = floatClamp(node, constOf);
-      if (bounds) clamps.set(lut, { fmin: bounds[0], fmax: bounds[1], s2: out.scale[0], z2: out.zp[0] ?? 0 });
+      lutOutput.set(lut, { scale: out.scale[0], zp: out.zp[0] ?? 0, dtype: out.dtype });
       commit([lut]);
       continue;
     }
@@ -236,17 +235,20 @@ export function lowerQdq(graph: Graph): QuantSummary {
   }
 
   graph.nodes = graph.nodes.flatMap((n) => (removed.has(n) ? [] : replace.get(n) ?? [n]));
-  fuseClampIntoConv(graph, clamps);
+  fuseClampIntoConv(graph, lutOutput);
   return summary;
 }
 
 /**
- * QLinearConv -> QLinearLookup where the table only clamps (a Relu or Clip whose Q keeps the Conv's output
- * parameters, as quantize_static writes them): the clamp moves into the convolution's requantize epilogue
- * (QLinearConv's internal _qmin / _qmax) and the lookup pass over the activation disappears. Exact: the table
- * is the spec's DQ -> op -> Q on every byte, and it is checked to equal clamp(v, lo, hi) on all 256 of them.
+ * QLinearConv -> QLinearLookup of a Relu or Clip (quantize_static's Conv -> Q -> DQ -> Relu -> Q): the lookup pass
+ * over the activation moves into the convolution's requantize epilogue.
+ *  - A table that only clamps (the Q keeps the Conv's parameters) becomes the epilogue's clamp (_qmin / _qmax).
+ *  - Otherwise, when the table is clamp(T(q), lo, hi) for T(q) = quantize(dequantize(q, s1, z1), s2, z2) (the
+ *    second requantization, monotone for positive scales: the Relu's or Clip's bound and q's own saturation are
+ *    clamps of it), the epilogue computes T in float32 after its rounding (QLinearConv's _act) and clamps to
+ *    [lo, hi]. Exact: checked here on all 256 input values, and T is monotone so out-of-range values clamp alike.
  */
-function fuseClampIntoConv(graph: Graph, clamps: Map<Node, FloatClamp>): void {
+function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, QParam>): void {
   eliminateDeadCode(graph);
   const producer = new Map<string, Node>();
   const uses = new Map<string, number>();
@@ -261,51 +263,27 @@ function fuseClampIntoConv(graph: Graph, clamps: Map<Node, FloatClamp>): void {
     const table = graph.values.get(lut.inputs[1])?.const;
     const mid = graph.values.get(lut.inputs[0]), y = graph.values.get(lut.outputs[0]);
     if (!conv || conv.opType !== 'QLinearConv' || conv.domain !== '' || !table || !mid || !y || mid.dtype !== y.dtype ||
-      uses.get(lut.inputs[0]) !== 1 || graph.outputs.includes(lut.inputs[0])) continue;
-    const bounds = clampBounds(table, mid.dtype);
-    if (!bounds) {
-      // a Relu / Clip between two different quantizations: the float clamp runs in the epilogue (QCLAMP.act)
-      const c = clamps.get(lut), s1 = graph.values.get(conv.inputs[6])?.const, z1 = graph.values.get(conv.inputs[7])?.const;
-      if (!c || !s1 || !z1 || conv.attrs._act || conv.attrs._qmin !== undefined || conv.attrs._qmax !== undefined) continue;
-      const first: QParam = { scale: Number(s1.data[0]), zp: Number(z1.data[0]), dtype: mid.dtype }, last: QParam = { scale: c.s2, zp: c.z2, dtype: mid.dtype };
-      // the kernel's float pipeline must give the table on every byte (it does whenever the bounds are the op's)
-      const same = Array.from({ length: 256 }, (_, b) => (mid.dtype === 'int8' ? (b << 24) >> 24 : b)).every((v) =>
-        quantize(Math.fround(Math.min(Math.max(dequantize(v, first), c.fmin), c.fmax)), last) === Number(table.data[v & 255]));
-      if (!same) continue;
-      conv.attrs = { ...conv.attrs, _act: [c.fmin, c.fmax, c.s2, c.z2] };
-      conv.outputs = [lut.outputs[0]];
-      dropped.add(lut);
-      continue;
+      uses.get(lut.inputs[0]) !== 1 || graph.outputs.includes(lut.inputs[0]) || '_act' in conv.attrs) continue;
+    const values = Array.from({ length: 256 }, (_, b) => (mid.dtype === 'int8' ? (b << 24) >> 24 : b));
+    const out = values.map((v) => Number(table.data[v & 255]));
+    const lo = Math.min(...out), hi = Math.max(...out);
+    const fused: Record<string, number | number[]> = {
+      _qmin: Math.max(lo, Number(conv.attrs._qmin ?? -(2 ** 31))), _qmax: Math.min(hi, Number(conv.attrs._qmax ?? 2 ** 31 - 1)),
+    };
+    const clampOnly = values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, v)));
+    if (!clampOnly) {
+      const s1 = graph.values.get(conv.inputs[6])?.const, z1 = graph.values.get(conv.inputs[7])?.const, last = lutOutput.get(lut);
+      if (!s1 || !z1 || !last || '_qmin' in conv.attrs || '_qmax' in conv.attrs) continue;
+      const first: QParam = { scale: Number(s1.data[0]), zp: Number(z1.data[0]), dtype: mid.dtype };
+      if (!(first.scale > 0 && last.scale > 0) || last.dtype !== mid.dtype) continue;
+      if (!values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, quantize(dequantize(v, first), last))))) continue;
+      fused._act = [last.scale, last.zp];
     }
-    const lo = Math.max(bounds[0], Number(conv.attrs._qmin ?? -(2 ** 31))), hi = Math.min(bounds[1], Number(conv.attrs._qmax ?? 2 ** 31 - 1));
-    conv.attrs = { ...conv.attrs, _qmin: lo, _qmax: hi };
+    conv.attrs = { ...conv.attrs, ...fused };
     conv.outputs = [lut.outputs[0]];
     dropped.add(lut);
   }
   graph.nodes = graph.nodes.filter((n) => !dropped.has(n));
-}
-
-interface FloatClamp { fmin: number; fmax: number; s2: number; z2: number }
-const F32_MAX = 3.4028234663852886e38;
-
-/** The float bounds of a Relu or a Clip with constant bounds, else undefined. */
-function floatClamp(node: Node, constOf: (name: string | undefined) => Tensor | undefined): [number, number] | undefined {
-  if (node.opType === 'Relu') return [0, F32_MAX];
-  if (node.opType !== 'Clip') return undefined;
-  const bound = (i: number, attr: string, dflt: number): number | undefined => {
-    if (node.inputs[i]) { const t = constOf(node.inputs[i]); return t && t.dtype === 'float32' ? Number(t.data[0]) : undefined; }
-    return typeof node.attrs[attr] === 'number' ? Math.fround(node.attrs[attr] as number) : dflt;
-  };
-  const lo = bound(1, 'min', -F32_MAX), hi = bound(2, 'max', F32_MAX);
-  return lo === undefined || hi === undefined ? undefined : [lo, hi];
-}
-
-/** [lo, hi] when table[byte(v)] = clamp(v, lo, hi) for every quantized value v, else undefined. */
-function clampBounds(table: Tensor, dtype: string): [number, number] | undefined {
-  const values = Array.from({ length: 256 }, (_, b) => (dtype === 'int8' ? (b << 24) >> 24 : b));
-  const out = values.map((v) => Number(table.data[v & 255]));
-  const lo = Math.min(...out), hi = Math.max(...out);
-  return values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, v))) ? [lo, hi] : undefined;
 }
 
 /** Layout ops through which a DequantizeLinear moves down (DQ(layout(q)) == layout(DQ(q)) for a per-tensor DQ). */
