@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   }
   await runSuite({
     models: values.models,
-    int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32! } : undefined,
+    int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32!, builtin: true } : undefined,
     filter,
     runs,
     warmup: count('warmup', values.warmup, 5),

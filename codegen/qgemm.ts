@@ -437,32 +437,43 @@ export function packRowsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string 
 export function packConstA(values: ArrayLike<number>, M: number, K: number, zpOfRow: (m: number) => number, signed: boolean, groups = 1):
   { bytes: Uint8Array; storage: QStorage; pA: number; groupBytes: number } {
   const pairs = (K + 1) >> 1, mg = M / groups, panels = Math.ceil(mg / QMR);
-  let narrow = true;
-  for (let m = 0; m < M && narrow; m++) if (zpOfRow(m) !== 0) narrow = false;
+  const storage = constStorage(M * K, (i) => Number(values[i]) - zpOfRow(Math.floor(i / K)), signed);
+  const narrow = storage !== 'i16';
   const perPanel = pairs * QMR * 2;
   const count = Math.max(1, groups * panels * perPanel);
-  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  const out = storage === 'i8' ? new Int8Array(count) : storage === 'u8' ? new Uint8Array(count) : new Int16Array(count);
   for (let g = 0; g < groups; g++) for (let r = 0; r < mg; r++) {
     const m = g * mg + r, zp = zpOfRow(m);
     const base = (g * panels + Math.floor(r / QMR)) * perPanel + (r % QMR) * 2;
     for (let q = 0; q < K; q++) out[base + (q >> 1) * QMR * 2 + (q & 1)] = Number(values[m * K + q]) - zp;
   }
   const e = narrow ? 1 : 2;
-  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', pA: perPanel * e, groupBytes: panels * perPanel * e };
+  return { bytes: new Uint8Array(out.buffer), storage, pA: perPanel * e, groupBytes: panels * perPanel * e };
+}
+
+/**
+ * The narrowest storage of n constant values v(i) (already minus their zero point): as stored when they are the
+ * 8-bit values themselves, else 'i8' when they fit (uint8 weights with zero point 128, quantize_dynamic's), else i16.
+ */
+function constStorage(n: number, v: (i: number) => number, signed: boolean): QStorage {
+  let lo = 0, hi = 0;
+  for (let i = 0; i < n; i++) { const x = v(i); if (x < lo) lo = x; if (x > hi) hi = x; }
+  if (signed ? lo >= -128 && hi <= 127 : lo >= 0 && hi <= 255) return signed ? 'i8' : 'u8';
+  return lo >= -128 && hi <= 127 ? 'i8' : 'i16';
 }
 
 /** The panels of a constant B (element (k, n) = at(k, n)), zero point per column subtracted. */
 export function packConstB(at: (k: number, n: number) => number, K: number, N: number, zpOfCol: (n: number) => number, signed: boolean):
   { bytes: Uint8Array; storage: QStorage; ldb: number; pB: number } {
   const pairs = (K + 1) >> 1, panels = Math.ceil(N / QNR);
-  let narrow = true;
-  for (let n = 0; n < N && narrow; n++) if (zpOfCol(n) !== 0) narrow = false;
+  const storage = constStorage(K * N, (i) => at(Math.floor(i / N), i % N) - zpOfCol(i % N), signed);
+  const narrow = storage !== 'i16';
   const count = Math.max(1, panels * pairs * QNR * 2);
-  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  const out = storage === 'i8' ? new Int8Array(count) : storage === 'u8' ? new Uint8Array(count) : new Int16Array(count);
   for (let j = 0; j < panels; j++) for (let p = 0; p < pairs; p++) for (let c = 0; c < QNR; c++) for (let r = 0; r < 2; r++) {
     const n = j * QNR + c, kk = 2 * p + r;
     if (n < N && kk < K) out[((j * pairs + p) * QNR + c) * 2 + r] = at(kk, n) - zpOfCol(n);
   }
   const e = narrow ? 1 : 2;
-  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', ldb: QNR * 2 * e, pB: pairs * QNR * 2 * e };
+  return { bytes: new Uint8Array(out.buffer), storage, ldb: QNR * 2 * e, pB: pairs * QNR * 2 * e };
 }

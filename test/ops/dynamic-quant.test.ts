@@ -1,35 +1,15 @@
-// A dynamically quantized conv net, written the way onnxruntime's quantize_dynamic writes one: each layer is
+// A dynamically quantized conv net, written the way onnxruntime's quantize_dynamic writes one (by the benchmark's builder,
+// benchmarks/models/dynamic-quant.ts): each layer is
 // DynamicQuantizeLinear (activation scale and zero point computed at run time) -> ConvInteger with constant uint8
 // weights -> Cast -> Mul by x_scale * w_scale -> Add bias -> Relu. ConvInteger runs on the int8 GEMM (pointwise,
 // im2col with the run-time zero point as padding, depthwise); checked against onnxruntime-node on both targets.
 
 import { describe, it } from 'vitest';
 import type { ModelSpec, NodeSpec } from '../../src/onnx/encode.js';
+import { dynamicConvLayer } from '../../benchmarks/models/dynamic-quant.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { checkBothTargets } from '../helpers/both-targets.js';
 import { randomTensor, rng } from '../helpers/oracle.js';
-
-const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
-
-/** quantize_dynamic's pattern for one Conv layer; returns the layer's float output name. */
-function dynamicConvLayer(spec: { nodes: NodeSpec[]; initializers: Record<string, Tensor> }, r: () => number, name: string, input: string,
-  cin: number, cout: number, k: number, attrs: Record<string, number | number[]>): string {
-  const group = Number(attrs.group ?? 1);
-  spec.initializers[`${name}_w`] = randomTensor('uint8', [cout, cin / group, k, k], r, 0, 255);
-  spec.initializers[`${name}_wz`] = { dtype: 'uint8', shape: [], data: Uint8Array.of(128) };
-  spec.initializers[`${name}_ws`] = f32([], [0.002 + 0.002 * r()]);
-  spec.initializers[`${name}_b`] = randomTensor('float32', [cout, 1, 1], r, -0.2, 0.2);
-  spec.nodes.push(
-    { op: 'DynamicQuantizeLinear', inputs: [input], outputs: [`${name}_xq`, `${name}_xs`, `${name}_xz`] },
-    { op: 'ConvInteger', inputs: [`${name}_xq`, `${name}_w`, `${name}_xz`, `${name}_wz`], outputs: [`${name}_acc`], attrs },
-    { op: 'Cast', inputs: [`${name}_acc`], outputs: [`${name}_accf`], attrs: { to: 1 } },
-    { op: 'Mul', inputs: [`${name}_xs`, `${name}_ws`], outputs: [`${name}_scale`] },
-    { op: 'Mul', inputs: [`${name}_accf`, `${name}_scale`], outputs: [`${name}_y0`] },
-    { op: 'Add', inputs: [`${name}_y0`, `${name}_b`], outputs: [`${name}_y1`] },
-    { op: 'Relu', inputs: [`${name}_y1`], outputs: [`${name}_y`] },
-  );
-  return `${name}_y`;
-}
 
 describe('dynamically quantized conv net (DynamicQuantizeLinear + ConvInteger) vs onnxruntime', () => {
   it('3x3 stem with padding, depthwise, pointwise, strided: both targets', async () => {
