@@ -202,16 +202,39 @@ export const DynamicQuantizeLinear = defineOp({
       const [xp, yp, sp, zpp] = k.params;
       const lo = k.local('f32'), hi = k.local('f32'), scale = k.local('f32'), zp = k.local('i32');
       const xi = (i: Expr) => k.f32.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i, k.c32(2))));
+      // SIMD: 4 (min/max) and 16 (quantize) elements a step, the same results as the scalar loops (min / max
+      // propagate NaN in any order; a NaN x still becomes 0 through trunc_sat), which finish the tail.
+      const v4 = k.simd ? n - (n % 4) : 0, v16 = k.simd ? n - (n % 16) : 0;
+      const [loV, hiV, scaleV, zpV] = k.simd ? [0, 1, 2, 3].map(() => k.local('v128')) : [];
+      const lane = (v: Local, op: 'min' | 'max') => [1, 2, 3].reduce<Expr>((acc, l) => k.f32[op](acc, k.f32x4.extract_lane(v.get(), l)), k.f32x4.extract_lane(v.get(), 0));
+      const minMax: Expr[] = v4 ? [
+        loV.set(k.f32x4.splat(k.cf32(0))), hiV.set(k.f32x4.splat(k.cf32(0))),
+        k.loop(0, v4, (i) => [
+          loV.set(k.f32x4.min(loV.get(), k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))))),
+          hiV.set(k.f32x4.max(hiV.get(), k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))))),
+        ], 4),
+        lo.set(lane(loV, 'min')), hi.set(lane(hiV, 'max')),
+      ] : [];
+      const q4 = (i: Local, off: number) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.div(
+        k.v128.load(off * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get())), zpV.get()));
+      const quantize16: Expr[] = v16 ? [
+        scaleV.set(k.f32x4.splat(scale.get())), zpV.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))),
+        k.if(k.f32.ne(scale.get(), k.cf32(0)), k.loop(0, v16, (i) => k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
+          k.i8x16.narrow_i16x8_u(k.i16x8.narrow_i32x4_s(q4(i, 0), q4(i, 1)), k.i16x8.narrow_i32x4_s(q4(i, 2), q4(i, 3)))), 16),
+        k.fill(yp.get(), 0, v16)),
+      ] : [];
       return [
         lo.set(k.cf32(0)), hi.set(k.cf32(0)),
-        k.loop(0, n, (i) => [lo.set(k.f32.min(lo.get(), xi(i.get()))), hi.set(k.f32.max(hi.get(), xi(i.get())))]),
+        ...minMax,
+        k.loop(v4, n, (i) => [lo.set(k.f32.min(lo.get(), xi(i.get()))), hi.set(k.f32.max(hi.get(), xi(i.get())))]),
         scale.set(k.f32.div(k.f32.sub(hi.get(), lo.get()), k.cf32(255))),
         // All-zero input: scale 0, zero point 0 (no division by zero).
         zp.set(k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0),
           k.i32.trunc_s_sat.f32(k.f32.nearest(k.f32.min(k.f32.max(k.f32.sub(k.cf32(0), k.f32.div(lo.get(), scale.get())), k.cf32(0)), k.cf32(255)))))),
         k.f32.store(0, 4, sp.get(), scale.get()),
         k.i32.store8(0, 1, zpp.get(), zp.get()),
-        k.loop(0, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
+        ...quantize16,
+        k.loop(v16, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
           k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0), saturateRound(k, k.f32.div(xi(i.get()), scale.get()), zp.get(), 'uint8', 'f32')))),
       ];
     });

@@ -104,19 +104,22 @@ describe('quantization vs onnxruntime', () => {
     }, feeds, 0, 0);
   });
 
-  it('DynamicQuantizeLinear: mixed signs, all positive, all negative', async () => {
+  it('DynamicQuantizeLinear: mixed signs, all positive, all negative, SIMD body and tail', async () => {
     const r = rng(4);
     const feeds = {
       x: randomTensor('float32', [3, 7], r, -3, 5), p: randomTensor('float32', [10], r, 0.5, 9), n: randomTensor('float32', [2, 2], r, -7, -1),
+      b: randomTensor('float32', [5, 41], r, -0.7, 2.3),
     };
     await checkBothTargets({
       opset: 11,
-      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 7] }, { name: 'p', dtype: 'float32', shape: [10] }, { name: 'n', dtype: 'float32', shape: [2, 2] }],
-      outputs: ['y', 'ys', 'yz', 'py', 'pys', 'pyz', 'ny', 'nys', 'nyz'].map((name) => ({ name })),
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 7] }, { name: 'p', dtype: 'float32', shape: [10] }, { name: 'n', dtype: 'float32', shape: [2, 2] },
+        { name: 'b', dtype: 'float32', shape: [5, 41] }],
+      outputs: ['y', 'ys', 'yz', 'py', 'pys', 'pyz', 'ny', 'nys', 'nyz', 'by', 'bys', 'byz'].map((name) => ({ name })),
       nodes: [
         { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['y', 'ys', 'yz'] },
         { op: 'DynamicQuantizeLinear', inputs: ['p'], outputs: ['py', 'pys', 'pyz'] },
         { op: 'DynamicQuantizeLinear', inputs: ['n'], outputs: ['ny', 'nys', 'nyz'] },
+        { op: 'DynamicQuantizeLinear', inputs: ['b'], outputs: ['by', 'bys', 'byz'] },
       ],
     }, feeds, 1e-6, 0);
   });
