@@ -3,6 +3,7 @@
 // element from the quantization layout.
 
 import { computeType, type Expr, type Kernel, type Local, type WType } from '../codegen/wasm.js';
+import { roundToLanes, zpOffset } from '../codegen/qgemm.js';
 import { DTYPE_SIZE, ONNX_DTYPE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
 import { defineOp, type EmitCtx, type Operand } from './types.js';
@@ -202,26 +203,33 @@ export const DynamicQuantizeLinear = defineOp({
       const [xp, yp, sp, zpp] = k.params;
       const lo = k.local('f32'), hi = k.local('f32'), scale = k.local('f32'), zp = k.local('i32');
       const xi = (i: Expr) => k.f32.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i, k.c32(2))));
-      // SIMD: 4 (min/max) and 16 (quantize) elements a step, the same results as the scalar loops (min / max
-      // propagate NaN in any order; a NaN x still becomes 0 through trunc_sat), which finish the tail.
+      // SIMD: min/max 4 lanes a step with pmin / pmax and a NaN flag (any NaN makes lo and hi NaN, as f32.min / max
+      // do; the sign of a zero bound changes neither scale nor zero point), and 16 values a step quantized with
+      // the exact magic-number rounding while the scale is finite and non-zero. Scalar loops finish the tail and
+      // take the degenerate cases (scale 0, infinities).
       const v4 = k.simd ? n - (n % 4) : 0, v16 = k.simd ? n - (n % 16) : 0;
-      const [loV, hiV, scaleV, zpV] = k.simd ? [0, 1, 2, 3].map(() => k.local('v128')) : [];
+      const [loV, hiV, nanV, scaleV, zpV] = k.simd ? [0, 1, 2, 3, 4].map(() => k.local('v128')) : [];
       const lane = (v: Local, op: 'min' | 'max') => [1, 2, 3].reduce<Expr>((acc, l) => k.f32[op](acc, k.f32x4.extract_lane(v.get(), l)), k.f32x4.extract_lane(v.get(), 0));
+      const xv = k.simd ? k.local('v128') : undefined;
       const minMax: Expr[] = v4 ? [
-        loV.set(k.f32x4.splat(k.cf32(0))), hiV.set(k.f32x4.splat(k.cf32(0))),
+        loV.set(k.f32x4.splat(k.cf32(0))), hiV.set(k.f32x4.splat(k.cf32(0))), nanV.set(k.i32x4.splat(k.c32(0))),
         k.loop(0, v4, (i) => [
-          loV.set(k.f32x4.min(loV.get(), k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))))),
-          hiV.set(k.f32x4.max(hiV.get(), k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))))),
+          xv!.set(k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2))))),
+          loV.set(k.f32x4.pmin(loV.get(), xv!.get())),
+          hiV.set(k.f32x4.pmax(hiV.get(), xv!.get())),
+          nanV.set(k.v128.or(nanV.get(), k.f32x4.ne(xv!.get(), xv!.get()))),
         ], 4),
-        lo.set(lane(loV, 'min')), hi.set(lane(hiV, 'max')),
+        k.if(k.v128.any_true(nanV.get()), [lo.set(k.cf32(NaN)), hi.set(k.cf32(NaN))], [lo.set(lane(loV, 'min')), hi.set(lane(hiV, 'max'))]),
       ] : [];
-      const q4 = (i: Local, off: number) => k.i32x4.trunc_sat_f32x4_s(k.f32x4.add(k.f32x4.nearest(k.f32x4.div(
-        k.v128.load(off * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get())), zpV.get()));
+      const q4 = (i: Local, off: number) => roundToLanes(k, k.f32x4.div(k.v128.load(off * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get()), zpV.get());
+      const scalarQuant = (from: number, to: number) => k.loop(from, to, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
+        k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0), saturateRound(k, k.f32.div(xi(i.get()), scale.get()), zp.get(), 'uint8', 'f32'))));
       const quantize16: Expr[] = v16 ? [
-        scaleV.set(k.f32x4.splat(scale.get())), zpV.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))),
-        k.if(k.f32.ne(scale.get(), k.cf32(0)), k.loop(0, v16, (i) => k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
-          k.i8x16.narrow_i16x8_u(k.i16x8.narrow_i32x4_s(q4(i, 0), q4(i, 1)), k.i16x8.narrow_i32x4_s(q4(i, 2), q4(i, 3)))), 16),
-        k.fill(yp.get(), 0, v16)),
+        scaleV.set(k.f32x4.splat(scale.get())), zpV.set(zpOffset(k, zp.get())),
+        k.if(k.i32.and(k.f32.ne(scale.get(), k.cf32(0)), k.f32.eq(k.f32.sub(scale.get(), scale.get()), k.cf32(0))),
+          k.loop(0, v16, (i) => k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
+            k.i8x16.narrow_i16x8_u(k.i16x8.narrow_i32x4_s(q4(i, 0), q4(i, 1)), k.i16x8.narrow_i32x4_s(q4(i, 2), q4(i, 3)))), 16),
+          scalarQuant(0, v16)),
       ] : [];
       return [
         lo.set(k.cf32(0)), hi.set(k.cf32(0)),
@@ -234,8 +242,7 @@ export const DynamicQuantizeLinear = defineOp({
         k.f32.store(0, 4, sp.get(), scale.get()),
         k.i32.store8(0, 1, zpp.get(), zp.get()),
         ...quantize16,
-        k.loop(v16, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
-          k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0), saturateRound(k, k.f32.div(xi(i.get()), scale.get()), zp.get(), 'uint8', 'f32')))),
+        scalarQuant(v16, n),
       ];
     });
     ctx.call(fn, [x.ptr, y.ptr, ys.ptr, yzp.ptr]);
