@@ -40,6 +40,8 @@ export interface QEpilogue {
   scale: 'row' | 'col';
   /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
   lo: number; hi: number;
+  /** 'f32' output: a fused Relu (max(v, 0) after the bias). */
+  relu?: boolean;
   /**
    * A Relu or Clip between two quantizations, fused (QDQ: op -> Q(s1) -> DQ -> Clip -> Q(s2, z2)): the rounded
    * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
@@ -95,7 +97,7 @@ export interface QGemmSpec extends QEpilogue {
   b: QStorage;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? '_act' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? '_act' : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -205,7 +207,8 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
     for (let r = 0; r < QMR; r++) {
       for (let q = 0; q < 2; q++) {
         const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
-        fin.push(acc[r][q].set(s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q))));
+        const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
+        fin.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
       }
     }
   }
@@ -303,7 +306,8 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
   if (s.out === 'i32') store = k.i32.store(0, 4, cAddr, acc.get());
   else if (s.out === 'f32') {
     const v = k.f32.mul(k.f32.convert_s.i32(acc.get()), k.f32.load(0, 4, multAt()));
-    store = k.f32.store(0, 4, cAddr, s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt())));
+    const biased = s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt()));
+    store = k.f32.store(0, 4, cAddr, s.relu ? k.f32.max(biased, k.cf32(0)) : biased);
   } else {
     const mv = k.f32.load(0, 4, multAt());
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];

@@ -40,20 +40,23 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const taps = new Int16Array(C * T);
   for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) taps[c * T + t] = Number(q.w[c * T + t]) - q.wZp(c);
   const tapsPtr = ctx.data(new Uint8Array(taps.buffer));
-  const biasPtr = ctx.data(new Uint8Array(Int32Array.from({ length: C }, (_, c) => q.bias?.[c] ?? 0).buffer));
-  const multPtr = ctx.data(new Uint8Array(Float32Array.from({ length: C }, (_, c) => q.mult?.[c] ?? 0).buffer));
   const e = q.epilogue;
+  const fout = e.out === 'f32';
+  // 'f32' output: a float bias added after the scaling; a run-time multiplier (scaleOperand) serves every channel
+  const biasPtr = ctx.data(new Uint8Array((fout ? Float32Array.from({ length: C }, (_, c) => q.fbias?.[c] ?? 0)
+    : Int32Array.from({ length: C }, (_, c) => q.bias?.[c] ?? 0)).buffer));
+  const multPtr = q.scaleOperand ? q.scaleOperand.ptr : ctx.data(new Uint8Array(Float32Array.from({ length: C }, (_, c) => q.mult?.[c] ?? 0).buffer));
   const xSigned = q.x.dtype === 'int8';
   const runtimeZp = typeof q.xZp !== 'number';
-  const eb = e.out === 'i32' ? 4 : 1;
-  const key = `qconv_dw:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${ctx.target}`;
+  const eb = e.out === 'i32' || fout ? 4 : 1;
+  const key = `qconv_dw:${!!q.scaleOperand}:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${ctx.target}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [x, wt, y, bias, mult, plane, zpArg] = k.params;
     const { i32 } = k;
     const c32 = (v: number) => k.c32(v);
     const nc = k.local('i32'), c = k.local('i32'), ih = k.local('i32'), oh = k.local('i32'), ow = k.local('i32'), iw = k.local('i32');
     const xc = k.local('i32'), yrow = k.local('i32'), prow = k.local('i32'), wc = k.local('i32');
-    const zp = k.local('i32'), biasC = k.local('i32'), multC = k.local('f32');
+    const zp = k.local('i32'), biasC = k.local('i32'), multC = k.local('f32'), biasF = k.local('f32');
     const src = k.local('i32'), dst = k.local('i32'), accS = k.local('i32');
     const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, e.lo), hi = Math.min(thi, e.hi);
@@ -82,6 +85,10 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     // One output value (scalar target, and the SIMD path's tail): acc over the taps, then requantize and store.
     const scalarStore = (acc: Expr, at: Expr): Expr => {
       if (e.out === 'i32') return k.i32.store(0, 4, at, acc);
+      if (fout) {
+        const v = k.f32.add(k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), biasF.get());
+        return k.f32.store(0, 4, at, e.relu ? k.f32.max(v, k.cf32(0)) : v);
+      }
       const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS);
       return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
     };
@@ -125,7 +132,14 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
             hi4.set(k.i32x4.add(hi4.get(), k.i32x4.extmul_high_i16x8_s(xv.get(), t.get()))));
         }
         const out = () => i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)));
-        if (e.out === 'i32') {
+        if (fout) {
+          const f = (v: Local) => {
+            const y = k.f32x4.add(k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get())), k.f32x4.splat(biasF.get()));
+            return e.relu ? k.f32x4.pmax(y, k.f32x4.splat(k.cf32(0))) : y;
+          };
+          vec.push(lo4.set(f(lo4)), hi4.set(f(hi4)));
+        }
+        if (e.out === 'i32' || fout) {
           if (!tail) vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
           for (let l = 0; l < tail; l++) vec.push(k.i32.store(l * 4, 4, out(), k.i32x4.extract_lane((l < 4 ? lo4 : hi4).get(), l & 3)));
         } else {
@@ -163,8 +177,9 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       k.for(nc, 0, q.batch * C, 1, () => [
         c.set(i32.rem_u(nc.get(), c32(C))),
         wc.set(i32.add(wt.get(), i32.mul(c.get(), c32(T * 2)))),
-        biasC.set(k.i32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2))))),
-        multC.set(k.f32.load(0, 4, i32.add(mult.get(), i32.shl(c.get(), c32(2))))),
+        ...(fout ? [biasC.set(c32(0)), biasF.set(k.f32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2)))))]
+          : [biasC.set(k.i32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2)))))]),
+        multC.set(k.f32.load(0, 4, q.scaleOperand ? mult.get() : i32.add(mult.get(), i32.shl(c.get(), c32(2))))),
         ...channelSetup,
         k.for(ih, 0, H, 1, () => copyRow),
         k.for(oh, 0, OH, 1, () => rowBody),
