@@ -104,7 +104,8 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     if (k.simd) {
       const lo4 = k.local('v128'), hi4 = k.local('v128'), xv = k.local('v128');
       // Unit column dilation: taps (kw, kw+1) of a row go in pairs through i32x4.dot_i16x8_s (an odd last tap pairs
-      // with 0); stride 2 reads the pairs as they lie, stride 1 duplicates every inner value with one shuffle.
+      // with 0); stride 2 reads the pairs as they lie, stride 1 computes the even and the odd columns from two
+      // loads one value apart (no shuffles) and interleaves them once at the end.
       // Otherwise each tap multiplies 8 columns with extmul.
       const paired = dw === 1;
       const pairs = Math.ceil(KW / 2);
@@ -113,15 +114,18 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       const vecStep = (tail: number): Expr[] => {
         const vec: Expr[] = [lo4.set(k.i32x4.splat(biasC.get())), hi4.set(k.i32x4.splat(biasC.get()))];
         if (paired) {
-          const dup = [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
           for (let kh = 0; kh < KH; kh++) for (let j = 0; j < pairs; j++) {
             const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + 2 * j + extra)), c32(1)));
             const t = tapV[kh * pairs + j];
-            const lo = sw === 2 ? k.v128.load(0, 2, at(0)) : k.i8x16.shuffle(k.v128.load(0, 2, at(0)), k.v128.load(0, 2, at(0)), dup);
-            const hi = sw === 2 ? k.v128.load(0, 2, at(8)) : k.i8x16.shuffle(k.v128.load(0, 2, at(4)), k.v128.load(0, 2, at(4)), dup);
+            // stride 2: the 8 pairs as they lie, columns 0-3 then 4-7; stride 1: the pairs at an even offset are the
+            // even columns and at an odd offset the odd ones (interleaved back at the end)
+            const lo = k.v128.load(0, 2, at(0));
+            const hi = k.v128.load(0, 2, at(sw === 2 ? 8 : 1));
             vec.push(lo4.set(k.i32x4.add(lo4.get(), k.i32x4.dot_i16x8_s(lo, t.get()))), hi4.set(k.i32x4.add(hi4.get(), k.i32x4.dot_i16x8_s(hi, t.get()))));
           }
         }
+        // stride 1 paired: lo4 holds columns 0, 2, 4, 6 and hi4 columns 1, 3, 5, 7
+        const evenOdd = paired && sw === 1;
         for (let kh = 0; kh < KH && !paired; kh++) for (let kw = 0; kw < KW; kw++) {
           const at = (extra: number) => i32.add(prow.get(), i32.shl(i32.add(i32.mul(ow.get(), c32(sw)), c32(kh * dh * wp + kw * dw + extra)), c32(1)));
           const input = sw === 1 ? k.v128.load(0, 2, at(0))
@@ -139,12 +143,19 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
           };
           vec.push(lo4.set(f(lo4)), hi4.set(f(hi4)));
         }
+        if ((e.out === 'i32' || fout) && evenOdd) {
+          // 32-bit lanes back in column order: (e0 o0 e1 o1), (e2 o2 e3 o3)
+          const lanes = (l: number[]) => l.flatMap((v) => [0, 1, 2, 3].map((b) => v * 4 + b));
+          vec.push(xv.set(k.i8x16.shuffle(lo4.get(), hi4.get(), lanes([0, 4, 1, 5]))), hi4.set(k.i8x16.shuffle(lo4.get(), hi4.get(), lanes([2, 6, 3, 7]))), lo4.set(xv.get()));
+        }
         if (e.out === 'i32' || fout) {
           if (!tail) vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
           for (let l = 0; l < tail; l++) vec.push(k.i32.store(l * 4, 4, out(), k.i32x4.extract_lane((l < 4 ? lo4 : hi4).get(), l & 3)));
         } else {
           const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get())), () => zpOffset(k, c32(q.yZp)), actV);
-          const narrow = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
+          const bytes = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
+          // even/odd columns: bytes e0..e3 o0..o3 interleaved back
+          const narrow = evenOdd ? k.i8x16.shuffle(bytes, k.i8x16.splat(c32(0)), [0, 4, 1, 5, 2, 6, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15]) : bytes;
           if (!tail) vec.push(k.v128.store64_lane(0, 1, 0, out(), narrow));
           else {
             vec.push(xv.set(narrow));
