@@ -7,7 +7,7 @@ import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Shape } from '../src/ir/graph.js';
 import { convGeometry as sharedGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry as SharedGeometry } from './conv-geometry.js';
-import { int8ConvVariants } from './conv-int8.js';
+import { int8ConvVariants, type IntConvOp, type QConvParams } from './conv-int8.js';
 import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
 import { defineOp, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
 import { INTERNAL_DOMAIN } from './internal-domain.js';
@@ -265,21 +265,7 @@ export const ConvInteger = defineOp<ConvAttrs>({
     return [{ dtype: 'int32', shape: convGeometry(ctx, x!.shape, w!.shape, ctx.attrs).outShape }];
   },
   variants: [
-    ...int8ConvVariants<ConvAttrs>({
-      shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
-      fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
-      params(ctx) {
-        const [x, w, xzp, wzp] = ctx.inputs;
-        const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
-        const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
-        return {
-          x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
-          w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
-          xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
-          epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 }, yZp: 0,
-        };
-      },
-    }),
+    ...int8ConvVariants(convIntegerOp<ConvAttrs>(() => ({ epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 } }))),
     {
       // run-time weights
       name: 'integer-loop',
@@ -296,6 +282,28 @@ export const ConvInteger = defineOp<ConvAttrs>({
     },
   ],
 });
+
+/**
+ * ConvInteger's inputs (x, w, x_zero_point, w_zero_point) on the int8 kernels; `finish` gives the epilogue (and
+ * what else differs between ConvInteger and ConvIntegerScaled).
+ */
+function convIntegerOp<A extends ConvAttrs>(finish: (ctx: EmitCtx<A>) => Pick<QConvParams, 'epilogue'> & Partial<QConvParams>): IntConvOp<A> {
+  return {
+    shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
+    fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
+    params(ctx) {
+      const [x, w, xzp, wzp] = ctx.inputs;
+      const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+      const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
+      return {
+        x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
+        w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+        xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp, yZp: 0,
+        ...finish(ctx),
+      };
+    },
+  };
+}
 
 /**
  * Constant weights (and weight zero points): the int8 GEMM. A run-time x_zero_point (DynamicQuantizeLinear's)
@@ -329,22 +337,13 @@ export const ConvIntegerScaled = defineOp<ScaledAttrs>({
     return [{ dtype: 'float32', shape: g.outShape }];
   },
   variants: [
-    ...int8ConvVariants<ScaledAttrs>({
-      shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
-      fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
-      params(ctx) {
-        const [x, w, xzp, wzp, scale, bias] = ctx.inputs;
-        const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
-        const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
-        return {
-          x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
-          w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
-          xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
-          epilogue: { out: 'f32', bias: bias ? 'row' : 'none', scale: 'row', lo: 0, hi: 0, relu: ctx.attrs.relu !== 0 }, yZp: 0,
-          scaleOperand: scale!, fbias: bias ? Float32Array.from(bias.const!.data as ArrayLike<number>) : undefined,
-        };
-      },
-    }),
+    ...int8ConvVariants(convIntegerOp<ScaledAttrs>((ctx) => {
+      const [, , , , scale, bias] = ctx.inputs;
+      return {
+        epilogue: { out: 'f32', bias: bias ? 'row' : 'none', scale: 'row', lo: 0, hi: 0, relu: ctx.attrs.relu !== 0 },
+        scaleOperand: scale!, fbias: bias ? Float32Array.from(bias.const!.data as ArrayLike<number>) : undefined,
+      };
+    })),
     {
       name: 'unsupported',
       applies: () => true,
