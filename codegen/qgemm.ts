@@ -46,17 +46,18 @@ export interface QEpilogue {
    * A Relu or Clip between two quantizations, fused (QDQ: op -> Q(s1) -> DQ -> Clip -> Q(s2, z2)): the rounded
    * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
    * activation's clamp and q1's saturation are clamps of a monotone map, so they are [lo, hi] on the final value
-   * (src/passes/lower-qdq.ts computes them). Parameters: ACT_PARAMS at the `act` pointer (actParams).
+   * (src/passes/lower-qdq.ts computes them). 'leaky': a LeakyRelu, f32(r * s1) < 0 multiplied by alpha first.
+   * Parameters: ACT_PARAMS at the `act` pointer (actParams).
    */
-  act?: boolean;
+  act?: 'clamp' | 'leaky';
 }
 
-/** The fused activation: the first quantization's scale, the output's scale and zero point. */
-export interface QAct { s1: number; s2: number; z2: number }
-export const ACT_PARAMS = 4;
-/** s1, s2, z2 as float32, then z2 as roundToLanes' i32 offset (z2 - MAGIC_BITS). */
+/** The fused activation: the first quantization's scale, the output's scale and zero point, a LeakyRelu's alpha. */
+export interface QAct { s1: number; s2: number; z2: number; alpha?: number }
+export const ACT_PARAMS = 5;
+/** s1, s2, z2 as float32, then z2 as roundToLanes' i32 offset (z2 - MAGIC_BITS), then alpha. */
 export function actParams(a: QAct): Float32Array {
-  const p = Float32Array.of(a.s1, a.s2, a.z2, 0);
+  const p = Float32Array.of(a.s1, a.s2, a.z2, 0, a.alpha ?? 1);
   new Int32Array(p.buffer)[3] = a.z2 - MAGIC_BITS;
   return p;
 }
@@ -85,11 +86,17 @@ function roundedFloat(k: Kernel, v: Expr): Expr {
  * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
  * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
  */
-export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr): Expr {
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false): Expr {
   if (!act) return roundToLanes(k, v, zpOff());
   // round(v) exactly, as a float: the magic number's addition subtracted back
   const r = k.f32x4.sub(roundedFloat(k, v), k.f32x4.splat(k.cf32(MAGIC)));
-  return roundToLanes(k, k.f32x4.div(k.f32x4.mul(r, act(0)), act(1)), act(3));
+  let x = k.f32x4.mul(r, act(0));
+  if (leaky) {
+    // max(x, 0) + min(x, 0) * alpha: one of the two is +0, so the sum is exactly x or f32(x * alpha)
+    const t = k.local('v128');
+    x = k.block([t.set(x), k.f32x4.add(k.f32x4.pmax(t.get(), k.f32x4.splat(k.cf32(0))), k.f32x4.mul(k.f32x4.pmin(t.get(), k.f32x4.splat(k.cf32(0))), act(4)))], 'v128');
+  }
+  return roundToLanes(k, k.f32x4.div(x, act(1)), act(3));
 }
 
 export interface QGemmSpec extends QEpilogue {
@@ -97,7 +104,7 @@ export interface QGemmSpec extends QEpilogue {
   b: QStorage;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? '_act' : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -161,9 +168,14 @@ export function loadActVectors(k: Kernel, ptr: Local): { set: Expr[]; v: (i: num
  * The scalar requantization of acc * mult (f32): round_half_even + zp as f32, or with a fused activation
  * (param(i) reads ACT_PARAMS[i]) round_half_even(f32(round(v) * s1) / s2) + z2. The same integers as requantLanes.
  */
-export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr): Expr {
+export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false): Expr {
   if (!param) return k.f32.add(k.f32.nearest(v), zp());
-  return k.f32.add(k.f32.nearest(k.f32.div(k.f32.mul(k.f32.nearest(v), param(0)), param(1))), param(2));
+  let x = k.f32.mul(k.f32.nearest(v), param(0));
+  if (leaky) {
+    const t = k.local('f32');
+    x = k.block([t.set(x), k.select(k.f32.lt(t.get(), k.cf32(0)), k.f32.mul(t.get(), param(4)), t.get())], 'f32');
+  }
+  return k.f32.add(k.f32.nearest(k.f32.div(x, param(1))), param(2));
 }
 
 const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
@@ -218,7 +230,7 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
     const actV = s.act ? loadActVectors(k, act) : undefined;
     if (actV) fin.push(...actV.set);
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v);
+      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v, s.act === 'leaky');
       const o = k.local('v128');
       outV.push(o);
       fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
@@ -313,7 +325,7 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
     const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc.get()), mv), () => k.f32.convert_s.i32(zp.get()),
-      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined);
+      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky');
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [

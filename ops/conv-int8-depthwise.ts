@@ -65,6 +65,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const actBits = q.act && e.out !== 'i32' ? new Int32Array(actParams(q.act).buffer) : undefined;
     const actV = actBits ? (i: number) => k.i32x4.splat(k.c32(actBits[i])) : undefined;
     const actS = actBits ? (i: number) => k.f32.reinterpret(k.c32(actBits[i])) : undefined;
+    const leaky = q.act?.alpha !== undefined;
     const ld8 = (addr: Expr) => (xSigned ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
     const planeAt = (row: Expr, col: Expr) => i32.add(plane.get(), i32.shl(i32.add(i32.mul(row, c32(wp)), col), c32(1)));
 
@@ -89,7 +90,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
         const v = k.f32.add(k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), biasF.get());
         return k.f32.store(0, 4, at, e.relu ? k.f32.max(v, k.cf32(0)) : v);
       }
-      const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS);
+      const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS, leaky);
       return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
     };
     const scalarOut: Expr[] = [accS.set(biasC.get())];
@@ -152,7 +153,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
           if (!tail) vec.push(k.v128.store(0, 4, out(), lo4.get()), k.v128.store(16, 4, out(), hi4.get()));
           for (let l = 0; l < tail; l++) vec.push(k.i32.store(l * 4, 4, out(), k.i32x4.extract_lane((l < 4 ? lo4 : hi4).get(), l & 3)));
         } else {
-          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get())), () => zpOffset(k, c32(q.yZp)), actV);
+          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), k.f32x4.splat(multC.get())), () => zpOffset(k, c32(q.yZp)), actV, leaky);
           const bytes = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
           // even/odd columns: bytes e0..e3 o0..o3 interleaved back
           const narrow = evenOdd ? k.i8x16.shuffle(bytes, k.i8x16.splat(c32(0)), [0, 4, 1, 5, 2, 6, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15]) : bytes;

@@ -35,7 +35,7 @@ export interface QConvParams {
   epilogue: QEpilogue;
   mult?: Float32Array;
   yZp: number;
-  /** A Relu / Clip between two quantizations fused after the requantization (epilogue.act). */
+  /** A Relu / Clip / LeakyRelu between two quantizations fused after the requantization (epilogue.act). */
   act?: QAct;
 }
 
@@ -122,7 +122,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
   const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
   ensureSlack(ctx);
-  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row', act: !!q.act });
+  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row', act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' || fout ? 4 : 1;

@@ -23,8 +23,8 @@ import { defineOp, type AttrReader, type EmitCtx, type InputInfo, type Operand, 
 export const QCLAMP = { lo: '_qmin', hi: '_qmax', act: '_act' } as const;
 /**
  * act: a Relu or Clip between two quantizations, fused after the requantization (codegen/qgemm.ts QAct) as
- * [final y_scale, final y_zero_point] (the first quantization is the op's own y_scale / y_zero_point; the
- * activation's clamp is lo / hi).
+ * [final y_scale, final y_zero_point] or, for a LeakyRelu, [final y_scale, final y_zero_point, alpha] (the first
+ * quantization is the op's own y_scale / y_zero_point; the activation's clamp is lo / hi).
  */
 export interface QClamp { lo: number; hi: number; act: number[] }
 export const readQClamp = (a: AttrReader): QClamp => ({ lo: a.int(QCLAMP.lo, -(2 ** 31)), hi: a.int(QCLAMP.hi, 2 ** 31 - 1), act: a.floats(QCLAMP.act, []) });
@@ -181,7 +181,7 @@ function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvPa
     epilogue: { out, bias: bias ? 'row' : 'none', scale: 'row', lo: ctx.attrs.lo, hi: ctx.attrs.hi },
     mult: multipliers(nums(xs.const!)[0], nums(ws.const!), nums(ys.const!)[0], g.M),
     yZp: nums(yzp.const!)[0],
-    act: act.length === 2 ? { s1: nums(ys.const!)[0], s2: act[0], z2: act[1] } : undefined,
+    act: act.length >= 2 ? { s1: nums(ys.const!)[0], s2: act[0], z2: act[1], alpha: act[2] } : undefined,
   };
 }
 

@@ -97,7 +97,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
   const zpName = (p: QParams): string => p.zpName ?? addConst(`${p.q}_zp`, makeTensor(p.dtype, [], p.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
 
   const replace = new Map<Node, Node[]>();
-  const lutOutput = new Map<Node, QParam>();
+  const lutOutput = new Map<Node, LutOutput>();
   const removed = new Set<Node>();
   const lowered = (op: string) => (summary.int8[op] = (summary.int8[op] ?? 0) + 1);
   const stayFloat = (n: Node, reason: string) => summary.float.push({ node: n.name, op: n.opType, reason });
@@ -175,7 +175,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
       const table = lookupTableFor(graph, node, ins[0]!, out);
       if (!table) { stayFloat(node, 'no evaluator for its table'); continue; }
       const lut = make('QLinearLookup', INTERNAL_DOMAIN, [ins[0]!.q, addConst(`${base}_table`, table)], [out.q]);
-      lutOutput.set(lut, { scale: out.scale[0], zp: out.zp[0] ?? 0, dtype: out.dtype });
+      lutOutput.set(lut, { q: { scale: out.scale[0], zp: out.zp[0] ?? 0, dtype: out.dtype }, alpha: op === 'LeakyRelu' ? Math.fround(Number(node.attrs.alpha ?? 0.01)) : undefined });
       commit([lut]);
       continue;
     }
@@ -240,15 +240,19 @@ export function lowerQdq(graph: Graph): QuantSummary {
 }
 
 /**
- * QLinearConv -> QLinearLookup of a Relu or Clip (quantize_static's Conv -> Q -> DQ -> Relu -> Q): the lookup pass
+ * QLinearConv -> QLinearLookup of a Relu, Clip or LeakyRelu (quantize_static's Conv -> Q -> DQ -> Relu -> Q): the lookup pass
  * over the activation moves into the convolution's requantize epilogue.
  *  - A table that only clamps (the Q keeps the Conv's parameters) becomes the epilogue's clamp (_qmin / _qmax).
  *  - Otherwise, when the table is clamp(T(q), lo, hi) for T(q) = quantize(dequantize(q, s1, z1), s2, z2) (the
  *    second requantization, monotone for positive scales: the Relu's or Clip's bound and q's own saturation are
  *    clamps of it), the epilogue computes T in float32 after its rounding (QLinearConv's _act) and clamps to
- *    [lo, hi]. Exact: checked here on all 256 input values, and T is monotone so out-of-range values clamp alike.
+ *    [lo, hi]; a LeakyRelu (alpha > 0) scales T's negative side first. Exact: checked here on all 256 input
+ *    values, and T is monotone so out-of-range values clamp alike.
  */
-function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, QParam>): void {
+/** A lookup's output quantization, and its op's alpha when it is a LeakyRelu. */
+interface LutOutput { q: QParam; alpha?: number }
+
+function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, LutOutput>): void {
   eliminateDeadCode(graph);
   const producer = new Map<string, Node>();
   const uses = new Map<string, number>();
@@ -272,12 +276,14 @@ function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, QParam>): void {
     };
     const clampOnly = values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, v)));
     if (!clampOnly) {
-      const s1 = graph.values.get(conv.inputs[6])?.const, z1 = graph.values.get(conv.inputs[7])?.const, last = lutOutput.get(lut);
-      if (!s1 || !z1 || !last || '_qmin' in conv.attrs || '_qmax' in conv.attrs) continue;
-      const first: QParam = { scale: Number(s1.data[0]), zp: Number(z1.data[0]), dtype: mid.dtype };
-      if (!(first.scale > 0 && last.scale > 0) || last.dtype !== mid.dtype) continue;
-      if (!values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, quantize(dequantize(v, first), last))))) continue;
-      fused._act = [last.scale, last.zp];
+      const s1 = graph.values.get(conv.inputs[6])?.const, z1 = graph.values.get(conv.inputs[7])?.const, info = lutOutput.get(lut);
+      if (!s1 || !z1 || !info || '_qmin' in conv.attrs || '_qmax' in conv.attrs) continue;
+      const first: QParam = { scale: Number(s1.data[0]), zp: Number(z1.data[0]), dtype: mid.dtype }, last = info.q, alpha = info.alpha;
+      if (!(first.scale > 0 && last.scale > 0) || last.dtype !== mid.dtype || (alpha !== undefined && !(alpha > 0))) continue;
+      // a LeakyRelu's negative side, as the kernel computes it (alpha > 0 keeps the map monotone)
+      const leak = (x: number) => (alpha !== undefined && x < 0 ? Math.fround(x * alpha) : x);
+      if (!values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, quantize(leak(dequantize(v, first)), last))))) continue;
+      fused._act = alpha !== undefined ? [last.scale, last.zp, alpha] : [last.scale, last.zp];
     }
     conv.attrs = { ...conv.attrs, ...fused };
     conv.outputs = [lut.outputs[0]];

@@ -1,4 +1,4 @@
-// A Relu or Clip between two quantizations after an int8 convolution (QLinearConv -> DQ -> Relu/Clip -> Q, the
+// A Relu, Clip or LeakyRelu between two quantizations after an int8 convolution (QLinearConv -> DQ -> Relu/Clip -> Q, the
 // shape quantize_static gives every Conv + activation) is fused into the convolution's requantize epilogue by the
 // QDQ lowering. The result must be the spec's: the convolution's own requantization (test/helpers/quant-reference.ts),
 // then DequantizeLinear -> Relu/Clip -> QuantizeLinear in float32, on every kernel variant and both targets.
@@ -14,19 +14,22 @@ import { qlinearConv2dRef, type Conv2dAttrs } from '../helpers/quant-reference.j
 
 const f32 = (values: number[]): Tensor => ({ dtype: 'float32', shape: values.length === 1 ? [] : [values.length], data: Float32Array.from(values) });
 const q = (dtype: DType, shape: number[], values: number[]): Tensor => ({ dtype, shape, data: dtype === 'int8' ? Int8Array.from(values) : Uint8Array.from(values) });
+const leaky = (x: number, alpha: number) => (x < 0 ? Math.fround(x * alpha) : x);
 const range = (dt: DType): [number, number] => (dt === 'int8' ? [-128, 127] : [0, 255]);
 
-interface Case { name: string; x: number[]; cout: number; k: number[]; attrs: Conv2dAttrs; dt: DType; act: 'Relu' | 'Clip6' | 'ClipMin' | 'Relu-same'; variant: string }
+interface Case { name: string; x: number[]; cout: number; k: number[]; attrs: Conv2dAttrs; dt: DType; act: 'Relu' | 'Clip6' | 'ClipMin' | 'Relu-same' | 'LeakyRelu'; variant: string }
 
 const CASES: Case[] = [
   { name: 'im2col 3x3, Relu to a narrower scale, int8', x: [1, 12, 9, 11], cout: 20, k: [3, 3], attrs: { pads: [1, 1, 1, 1] }, dt: 'int8', act: 'Relu', variant: 'int8-im2col-gemm' },
   { name: 'pointwise, Clip(0, 6), uint8, batch 2', x: [2, 17, 5, 7], cout: 13, k: [1, 1], attrs: {}, dt: 'uint8', act: 'Clip6', variant: 'int8-pointwise-gemm' },
   { name: 'depthwise 3x3 stride 2, Clip(0, 6), int8', x: [1, 9, 15, 21], cout: 9, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 9 }, dt: 'int8', act: 'Clip6', variant: 'int8-depthwise' },
   { name: 'depthwise 3x3 stride 1, Clip with only a min, uint8', x: [1, 6, 10, 19], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 6 }, dt: 'uint8', act: 'ClipMin', variant: 'int8-depthwise' },
+  { name: 'im2col 3x3 stride 2, LeakyRelu (alpha 0.1), int8', x: [1, 8, 13, 11], cout: 12, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, dt: 'int8', act: 'LeakyRelu', variant: 'int8-im2col-gemm' },
+  { name: 'depthwise 3x3, LeakyRelu (alpha 0.1), uint8', x: [1, 6, 9, 20], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 6 }, dt: 'uint8', act: 'LeakyRelu', variant: 'int8-depthwise' },
   { name: 'im2col, Relu keeping the scale (a clamp of the output range)', x: [1, 8, 7, 7], cout: 10, k: [3, 3], attrs: {}, dt: 'int8', act: 'Relu-same', variant: 'int8-im2col-gemm' },
 ];
 
-describe('QLinearConv -> DQ -> Relu / Clip -> Q fused into the int8 epilogue', () => {
+describe('QLinearConv -> DQ -> Relu / Clip / LeakyRelu -> Q fused into the int8 epilogue', () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const r = rng(c.name.length * 17 + c.cout);
@@ -42,11 +45,14 @@ describe('QLinearConv -> DQ -> Relu / Clip -> Q fused into the int8 epilogue', (
       const bias = randomTensor('int32', [c.cout], r, -3000, 3000);
       // the activation's output quantization: a narrower range than the convolution's (or the same one)
       const same = c.act === 'Relu-same';
-      const s2 = same ? s1 : Math.fround(s1 * 0.43), z2 = same ? z1 : lo;
+      // a LeakyRelu's output keeps room below its zero point for the negative side
+      const leakyCase = c.act === 'LeakyRelu';
+      const s2 = same ? s1 : Math.fround(s1 * (leakyCase ? 0.6 : 0.43)), z2 = same ? z1 : leakyCase ? (c.dt === 'int8' ? -90 : 40) : lo;
       const os = f32([s2]), oz = q(c.dt, [], [z2]);
       const [fmin, fmax] = c.act === 'Clip6' ? [0, 6] : c.act === 'ClipMin' ? [-0.5, Infinity] : [0, Infinity];
-      const actNode = c.act.startsWith('Relu')
-        ? { op: 'Relu', inputs: ['yf'], outputs: ['af'] }
+      const alpha = Math.fround(0.1);
+      const actNode = c.act === 'LeakyRelu' ? { op: 'LeakyRelu', inputs: ['yf'], outputs: ['af'], attrs: { alpha: 0.1 } }
+        : c.act.startsWith('Relu') ? { op: 'Relu', inputs: ['yf'], outputs: ['af'] }
         : { op: 'Clip', inputs: ['yf', 'cmin', ...(c.act === 'Clip6' ? ['cmax'] : [])], outputs: ['af'] };
       const model = encodeModel({
         opset: 13,
@@ -64,7 +70,7 @@ describe('QLinearConv -> DQ -> Relu / Clip -> Q fused into the int8 epilogue', (
       const conv = qlinearConv2dRef(x, xs, xz, w, ws, wz, ys, yz, bias, c.attrs);
       const p1 = { scale: s1, zp: z1, dtype: c.dt }, p2 = { scale: s2, zp: z2, dtype: c.dt };
       const expected = q(c.dt, conv.shape, Array.from(conv.data as ArrayLike<number>, (v) =>
-        quantize(Math.fround(Math.min(Math.max(dequantize(v, p1), fmin), fmax)), p2)));
+        quantize(c.act === 'LeakyRelu' ? leaky(dequantize(v, p1), alpha) : Math.fround(Math.min(Math.max(dequantize(v, p1), fmin), fmax)), p2)));
       const reference = { y: { data: expected.data, shape: expected.shape } };
       // onnxruntime's QLinearConv may differ from the spec's rounding by one unit, which the activation's
       // requantization scales by s1 / s2
