@@ -268,6 +268,9 @@ function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, LutOutput>): void 
     const mid = graph.values.get(lut.inputs[0]), y = graph.values.get(lut.outputs[0]);
     if (!conv || conv.opType !== 'QLinearConv' || conv.domain !== '' || !table || !mid || !y || mid.dtype !== y.dtype ||
       uses.get(lut.inputs[0]) !== 1 || graph.outputs.includes(lut.inputs[0]) || '_act' in conv.attrs) continue;
+    // only where the int8 kernels run (a QOperator model's QLinearConv may have run-time or float16 parameters)
+    const constant = (i: number, dtype?: string) => { const v = graph.values.get(conv.inputs[i]); return !!v?.const && (!dtype || v.dtype === dtype); };
+    if (![1, 4, 6].every((i) => constant(i, 'float32')) || ![2, 3, 5, 7].every((i) => constant(i))) continue;
     const values = Array.from({ length: 256 }, (_, b) => (mid.dtype === 'int8' ? (b << 24) >> 24 : b));
     const out = values.map((v) => Number(table.data[v & 255]));
     const lo = Math.min(...out), hi = Math.max(...out);

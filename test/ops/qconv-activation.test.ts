@@ -85,3 +85,33 @@ describe('QLinearConv -> DQ -> Relu / Clip / LeakyRelu -> Q fused into the int8 
     });
   }
 });
+
+describe('a QLinearConv whose parameters are run-time inputs keeps its lookup', () => {
+  it('x_scale fed at run time: not fused, the same result as the spec', async () => {
+    const r = rng(77);
+    const x = randomTensor('int8', [1, 3, 6, 7], r, -128, 127);
+    const w = randomTensor('int8', [4, 3, 3, 3], r, -127, 127);
+    const xs = f32([0.02]), xz = q('int8', [], [-3]), ws = f32([0.003]), wz = q('int8', [], [0]), ys = f32([0.05]), yz = q('int8', [], [2]);
+    const os = f32([0.03]), oz = q('int8', [], [-128]);
+    const model = encodeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'int8', shape: [1, 3, 6, 7] }, { name: 'xs', dtype: 'float32', shape: [] }],
+      outputs: [{ name: 'y' }],
+      initializers: { xz, w, ws, wz, ys, yz, os, oz },
+      nodes: [
+        { op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz'], outputs: ['yq'], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['yf'] },
+        { op: 'Relu', inputs: ['yf'], outputs: ['af'] },
+        { op: 'QuantizeLinear', inputs: ['af', 'os', 'oz'], outputs: ['y'] },
+      ],
+    });
+    const conv = qlinearConv2dRef(x, xs, xz, w, ws, wz, ys, yz, undefined, { pads: [1, 1, 1, 1] });
+    const p1 = { scale: 0.05, zp: 2, dtype: 'int8' as const }, p2 = { scale: 0.03, zp: -128, dtype: 'int8' as const };
+    const expected = q('int8', conv.shape, Array.from(conv.data as ArrayLike<number>, (v) => quantize(Math.max(dequantize(v, p1), 0), p2)));
+    for (const target of ['simd', 'scalar'] as const) {
+      const { report } = await compile(model, { target });
+      expect(report.ops.QLinearLookup).toBe(1);
+      expectClose(await runOurs(model, { x, xs }, { target }), { y: { data: expected.data, shape: expected.shape } }, 0, 0);
+    }
+  });
+});
