@@ -9,8 +9,10 @@ import { decodeTensor } from '../src/onnx/decode.js';
 import { fromNumbers, isFloat, ONNX_DTYPE, type DType } from '../src/ir/dtype.js';
 import type { Tensor } from '../src/ir/graph.js';
 import { seededRandom } from './models/builder.js';
-import { BUILTIN_MODELS } from './models/index.js';
+import { BUILTIN_MODELS, type BuiltinModel } from './models/index.js';
 import { DYNAMIC_QUANT_NAME, dynamicQuantCnn } from './models/dynamic-quant.js';
+import { SINGLE_OP_MODELS } from './models/single-ops.js';
+import { ZOO_MODELS } from './models/zoo.js';
 
 export interface BenchCase {
   name: string;
@@ -29,12 +31,25 @@ export interface BenchCase {
   fp32Path?: string;
   /** A built-in model's fp32 twin (instead of fp32Path). */
   fp32Bytes?: Uint8Array;
+  /** zoo section: a zoo network or a single-operator configuration. */
+  group?: 'zoo' | 'ops';
 }
 
 export function builtinCases(filter?: RegExp): BenchCase[] {
   return BUILTIN_MODELS.map((make) => make())
     .filter((m) => !filter || filter.test(m.name))
     .map((m) => ({ ...m, inputSource: 'builtin' as const }));
+}
+
+/**
+ * The zoo section's cases (issue 10): the zoo's networks and/or the single-operator configurations. Only the
+ * models whose name matches the filter are built (the large ones take a while to make).
+ */
+export function zooCases(groups: { zoo?: boolean; ops?: boolean }, filter?: RegExp): BenchCase[] {
+  const made = (makers: Record<string, () => Omit<BuiltinModel, 'name'>>, group: 'zoo' | 'ops') =>
+    Object.entries(makers).filter(([name]) => !filter || filter.test(name))
+      .map(([name, make]): BenchCase => ({ name, ...make(), inputSource: 'builtin', group }));
+  return [...(groups.zoo ? made(ZOO_MODELS, 'zoo') : []), ...(groups.ops ? made(SINGLE_OP_MODELS, 'ops') : [])];
 }
 
 /** Every DIR/NAME/model.onnx, sorted by name. Folders whose inputs cannot be read still yield a case. */

@@ -16,6 +16,15 @@ const CHARTS: Record<SuiteResult['section'], { title: string; parity: string; se
     ],
     targets: [{ value: 0.67, label: '0.67 = latency target', color: '#2a9d4b' }],
   },
+  zoo: {
+    title: 'onnx2wasm / onnxruntime-web, zoo and single operators (lower is better, log scale)',
+    parity: '1.0 = onnxruntime-web',
+    series: [{ key: 'latency', label: 'steady-state latency', color: '#3b6fb6' }],
+    targets: [
+      { value: 0.8, label: '0.8 = single-op target', color: '#2a9d4b' },
+      { value: 0.5, label: '0.5 = zoo geomean target', color: '#8e5bb5' },
+    ],
+  },
   int8: {
     title: 'onnx2wasm int8 latency ratios (lower is better, log scale)',
     parity: '1.0 = as fast',
@@ -38,7 +47,8 @@ export function ratioChart(r: SuiteResult): string {
   const { title, parity, series, targets } = CHARTS[r.section];
   // Cold start is optional (--cold 0): no empty series then.
   const SERIES = series.filter((s) => s.key !== 'coldStart' || models.some((m) => m.ratios.coldStart !== undefined));
-  const geomean = r.summary.int8 ? r.summary.int8.int8OverOrtWeb.key : r.summary.geomeanLatencyRatio;
+  const zooMean = r.summary.zoo?.zoo.models ? r.summary.zoo.zoo.geomean : undefined;
+  const geomean = r.summary.int8 ? r.summary.int8.int8OverOrtWeb.key : zooMean ?? r.summary.geomeanLatencyRatio;
   const values = models.flatMap((m) => SERIES.map((s) => m.ratios[s.key])).filter((v): v is number => v !== undefined && v > 0 && Number.isFinite(v));
   const lo = Math.floor(Math.log10(Math.min(0.3, ...values) / 1.5));
   const hi = Math.ceil(Math.log10(Math.max(2, ...values)));
@@ -57,7 +67,7 @@ export function ratioChart(r: SuiteResult): string {
     out.push(`<rect x="${x}" y="32" width="12" height="12" fill="${s.color}"/>`);
     text(x + 18, 42, s.label);
   });
-  text(left, 62, `geometric mean latency ratio${r.summary.int8 ? ' int8 / ort-web' : ''}: ${ratio(geomean)}`);
+  text(left, 62, `geometric mean latency ratio${r.summary.int8 ? ' int8 / ort-web' : zooMean !== undefined ? ' of the zoo' : ''}: ${ratio(geomean)}`);
   // Decade grid and axis labels.
   for (let e = lo; e <= hi; e++) {
     const v = 10 ** e;

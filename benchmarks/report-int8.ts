@@ -3,7 +3,7 @@
 // turns those results into the summary (geometric means), the markdown report and its acceptance lines.
 
 import { diff, geomean, kb, ms, ratio } from './format.js';
-import { clip, escapeCell, firstProblem, INT8_TOLERANCE, loadText, outputsMatch, problemList } from './report.js';
+import { checkLine, clip, escapeCell, firstProblem, INT8_TOLERANCE, loadText, outputsMatch, problemList, tableOf } from './report.js';
 import type { ModelResult, SuiteResult } from './results.js';
 import { DYNAMIC_QUANT_NAME } from './models/dynamic-quant.js';
 
@@ -70,14 +70,12 @@ function row(m: ModelResult): string[] {
 }
 
 export function int8Table(r: SuiteResult): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => ' --- ').join('|')}|`];
-  for (const m of r.models) lines.push(`| ${row(m).join(' | ')} |`);
-  return lines.join('\n');
+  return tableOf(HEADER, r.models.map(row));
 }
 
 /** Issue 8's acceptance points that the suite measures, checked on this run (one line each). */
 export function int8Acceptance(r: SuiteResult): string[] {
-  const check = (ok: boolean, text: string, bad: string[] = []) => `- ${ok ? '✓' : '✗'} ${text}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
+  const check = checkLine;
   const s = r.summary.int8 ?? int8Summary(r.models);
   const n = INT8_KEY_MODELS.length;
   const keys = INT8_KEY_MODELS.map((name) => r.models.find((m) => m.name === name));

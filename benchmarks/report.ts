@@ -68,16 +68,22 @@ function row(m: ModelResult, r: SuiteResult): string[] {
   ].map(escapeCell);
 }
 
+/** A markdown table: the header, the separator, one line per row (cells already escaped). */
+export function tableOf(header: string[], rows: string[][]): string {
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** One acceptance line: ✓ or ✗, the criterion, and what fails it. */
+export const checkLine = (ok: boolean, text: string, bad: string[] = []) => `- ${ok ? '✓' : '✗'} ${text}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
+
 export function markdownTable(r: SuiteResult): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => ' --- ').join('|')}|`];
-  for (const m of r.models) lines.push(`| ${row(m, r).join(' | ')} |`);
-  return lines.join('\n');
+  return tableOf(HEADER, r.models.map((m) => row(m, r)));
 }
 
 /** The issue's acceptance criteria, checked on the compiled models of this run (one line each). */
 export function acceptance(r: SuiteResult): string[] {
   const compiled = r.models.filter((m) => m.compile);
-  const check = (ok: boolean, text: string, bad: string[] = []) => `- ${ok ? '✓' : '✗'} ${text}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
+  const check = checkLine;
   const failing = (f: (m: ModelResult) => boolean | undefined) => r.models.filter((m) => f(m) === false).map((m) => m.name);
   const g = r.summary.geomeanLatencyRatio;
   const withLatency = r.models.filter((m) => m.ratios.latency !== undefined).length;

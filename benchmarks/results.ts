@@ -45,6 +45,8 @@ export interface Int8Result {
 
 export interface ModelResult {
   name: string;
+  /** zoo section: a whole network of the zoo, or a single-operator configuration. */
+  group?: 'zoo' | 'ops';
   description: string;
   inputSource: string;
   inputs: { name: string; dtype: string; shape: number[] }[];
@@ -74,8 +76,11 @@ export interface ModelResult {
 }
 
 export interface SuiteResult {
-  /** 'float': models measured as they are (issue 4); 'int8': QDQ models, with onnx2wasm's fp32 build beside them (issue 8). */
-  section: 'float' | 'int8';
+  /**
+   * 'float': models measured as they are (issue 4); 'int8': QDQ models, with onnx2wasm's fp32 build beside them
+   * (issue 8); 'zoo': the suite's zoo and single-operator configurations (issue 10).
+   */
+  section: 'float' | 'int8' | 'zoo';
   date: string;
   machine: {
     cpu: string; cores: number; platform: string; node: string;
@@ -100,6 +105,8 @@ export interface SuiteResult {
      * by more than 3% of an output's range).
      */
     mismatches: string[];
+    /** zoo section: per group, the geometric mean and the worst latency ratio over the measured rows. */
+    zoo?: Record<'zoo' | 'ops', { models: number; measured: number; geomean?: number; worst?: { name: string; ratio: number } }>;
     /** int8 section: geometric means over the issue's four models (when all were measured) and over all models. */
     int8?: {
       keyModels: string[];

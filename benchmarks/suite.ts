@@ -1,6 +1,7 @@
 // The benchmark suite: every case through measureModel(), then results.json, results.md and ratios.svg.
-// Two sections: 'float' (models as they are, against onnxruntime-web) and 'int8' (QDQ models, with onnx2wasm's
-// fp32 build of the same model as a fourth engine).
+// Three sections: 'float' (models as they are, against onnxruntime-web), 'int8' (QDQ models, with onnx2wasm's
+// fp32 build of the same model as a fourth engine) and 'zoo' (the suite's own zoo networks and single-operator
+// configurations, issue 10).
 
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { compile } from '../src/index.js';
 import { VERSION } from '../src/version.js';
-import { builtinCases, folderCases, int8Cases, type BenchCase } from './cases.js';
+import { builtinCases, folderCases, int8Cases, zooCases, type BenchCase } from './cases.js';
 import { ratioChart } from './chart.js';
 import { bundleRuntime, nodeBaselineRssMB } from './cold.js';
 import { geomean, ms, ratio } from './format.js';
@@ -20,6 +21,7 @@ import { tinyElementwise } from './models/tiny.js';
 import { terminalProgress, type Progress } from './progress.js';
 import { markdownReport, outputsMatch } from './report.js';
 import { int8MarkdownReport, int8Summary } from './report-int8.js';
+import { zooMarkdownReport, zooSummary, ZOO_TARGETS } from './report-zoo.js';
 import type { ModelResult, SuiteResult } from './results.js';
 
 export interface SuiteOptions {
@@ -31,6 +33,8 @@ export interface SuiteOptions {
    * (benchmarks/models/dynamic-quant.ts) beside its fp32 twin.
    */
   int8?: { dir: string; fp32: string; builtin?: boolean };
+  /** The zoo section: the zoo's networks (zoo) and/or the single-operator configurations (ops). */
+  zoo?: { zoo?: boolean; ops?: boolean };
   /** Measure these cases instead (tests; cases with fp32Path make an int8 run). */
   cases?: BenchCase[];
   filter?: RegExp;
@@ -67,7 +71,9 @@ function ortWebWasm(): SuiteResult['ortWebWasm'] {
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput> {
   const progress = options.progress ?? terminalProgress();
   const out = options.out ?? fileURLToPath(new URL('./results', import.meta.url));
-  const runs = options.runs ?? 20, warmup = options.warmup ?? 5, coldReps = options.coldReps ?? 3;
+  const zoo = options.zoo && (options.zoo.zoo || options.zoo.ops) ? options.zoo : undefined;
+  // The zoo section is about steady-state speed: no fresh-process cold starts unless asked for.
+  const runs = options.runs ?? 20, warmup = options.warmup ?? 5, coldReps = options.coldReps ?? (zoo ? 0 : 3);
   const target = options.target ?? 'simd';
   const cacheDir = join(out, '.cache');
   mkdirSync(cacheDir, { recursive: true });
@@ -75,9 +81,10 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
   progress.stage('preparing models and runtimes');
   const folder = options.int8?.dir ?? options.models;
   const cases = options.cases ?? (options.int8 ? int8Cases(options.int8.dir, options.int8.fp32, options.filter, options.int8.builtin)
-    : options.models ? folderCases(options.models, options.filter) : builtinCases(options.filter));
-  if (!cases.length) throw new Error(`no models to measure${folder ? ` (no ${folder}/*/model.onnx` : ' (built-in'}${options.filter ? ` matching /${options.filter.source}/` : ''})`);
-  const section = options.int8 || cases.some((c) => c.fp32Path) ? 'int8' : 'float';
+    : options.models ? folderCases(options.models, options.filter) : zoo ? zooCases(zoo, options.filter) : builtinCases(options.filter));
+  const builtIn = zoo ? [zoo.zoo && 'zoo', zoo.ops && 'single-operator'].filter(Boolean).join(' and ') : 'built-in';
+  if (!cases.length) throw new Error(`no models to measure${folder ? ` (no ${folder}/*/model.onnx` : ` (${builtIn}`}${options.filter ? ` matching /${options.filter.source}/` : ''})`);
+  const section = options.int8 || cases.some((c) => c.fp32Path) ? 'int8' : cases.some((c) => c.group) ? 'zoo' : 'float';
   const runtime = bundleRuntime(cacheDir);
   await warmUpCompiler(section);
   const result: SuiteResult = {
@@ -88,7 +95,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
       loadAverage: { start: loadavg()[0] },
     },
     versions: { onnx2wasm: VERSION, 'onnxruntime-web': packageVersion('onnxruntime-web'), 'onnxruntime-node': packageVersion('onnxruntime-node') },
-    options: { models: folder ?? (options.cases ? 'given cases' : 'built-in'), fp32: options.int8?.fp32, filter: options.filter?.source, runs, warmup, coldReps, target },
+    options: { models: folder ?? (options.cases ? 'given cases' : builtIn), fp32: options.int8?.fp32, filter: options.filter?.source, runs, warmup, coldReps, target },
     ortWebWasm: ortWebWasm(),
     runtimeMin: { bytes: runtime.bytes, gzip: runtime.gzip },
     nodeBaselineRssMB: coldReps > 0 ? await nodeBaselineRssMB().catch(() => undefined) : undefined,
@@ -99,6 +106,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
   for (const [i, c] of cases.entries()) {
     progress.line(`[${i + 1}/${cases.length}] ${c.name}`);
     const m = await measureModel(c, { target, runs, warmup, coldReps, cacheDir, runtimeModule: runtime.module, progress });
+    if (c.group) m.group = c.group;
     result.models.push(m);
     progress.line(modelLine(m));
   }
@@ -108,11 +116,15 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
   mkdirSync(out, { recursive: true });
   const files = { json: join(out, 'results.json'), markdown: join(out, 'results.md'), svg: join(out, 'ratios.svg') };
   writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(files.markdown, section === 'int8' ? int8MarkdownReport(result) : markdownReport(result));
+  writeFileSync(files.markdown, section === 'int8' ? int8MarkdownReport(result) : section === 'zoo' ? zooMarkdownReport(result) : markdownReport(result));
   writeFileSync(files.svg, ratioChart(result));
   const s = result.summary;
   const differ = s.mismatches.length ? `; OUTPUTS DIFFER: ${s.mismatches.join(', ')}` : '';
-  if (s.int8) {
+  if (s.zoo) {
+    const worst = (g: typeof s.zoo.ops) => (g.worst ? `${ratio(g.worst.ratio)} (${g.worst.name})` : '–');
+    if (s.zoo.ops.models) progress.line(`single operators: worst ratio ${worst(s.zoo.ops)} (target <= ${ZOO_TARGETS.singleOp}), geometric mean ${ratio(s.zoo.ops.geomean)}`);
+    if (s.zoo.zoo.models) progress.line(`zoo: geometric mean ${ratio(s.zoo.zoo.geomean)} (target <= ${ZOO_TARGETS.zooGeomean}), worst ${worst(s.zoo.zoo)} (target <= ${ZOO_TARGETS.zooEach})${differ}`);
+  } else if (s.int8) {
     progress.line(`${s.compiled}/${s.models} QDQ models compiled; geometric mean latency int8 / ort-web ${ratio(s.int8.int8OverOrtWeb.key)} ` +
       `(target <= 0.33), int8 / fp32 ${ratio(s.int8.int8OverFp32.key)} (target <= 0.6) over ${s.int8.keyModels.join(', ')}${differ}`);
   } else {
@@ -135,6 +147,7 @@ async function warmUpCompiler(section: SuiteResult['section']): Promise<void> {
 function summarize(models: ModelResult[], section: SuiteResult['section']): SuiteResult['summary'] {
   return {
     ...(section === 'int8' ? { int8: int8Summary(models) } : {}),
+    ...(section === 'zoo' ? { zoo: zooSummary(models) } : {}),
     models: models.length,
     compiled: models.filter((m) => m.compile).length,
     geomeanLatencyRatio: geomean(models.flatMap((m) => m.ratios.latency ?? [])),

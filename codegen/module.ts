@@ -11,6 +11,7 @@ import { chooseVariant, isViewOp, PRIME_AREA_BYTES, targetHas, type EmitCtx, typ
 import { inputInfos, makeInferCtx, parseAttrs, failer } from '../src/passes/context.js';
 import { alignUp, isViewNode, planMemory } from './plan.js';
 import { appendChecksum } from './sections.js';
+import { Profiler, profileAreaBytes, type ProfileManifest } from './profile.js';
 import { WasmModule, type Expr, type Target, type WType } from './wasm.js';
 
 export const MANIFEST_SECTION = 'onnx2wasm.manifest';
@@ -40,6 +41,8 @@ export interface Manifest {
   inputs: IoEntry[];
   outputs: IoEntry[];
   memory: { total: number; arena: number; arenaLowerBound: number; weights: number; scratch: number; io: number };
+  /** Profiling builds only: the timed nodes and where run() leaves their milliseconds. */
+  profile?: ProfileManifest;
 }
 
 export interface BuildStats {
@@ -53,7 +56,11 @@ export interface BuildStats {
   variants: Record<string, number>;
 }
 
-export interface BuildOptions { target: Target; optimize?: boolean; producer?: string }
+export interface BuildOptions {
+  target: Target; optimize?: boolean; producer?: string;
+  /** Time each node's kernel with an imported clock (codegen/profile.ts); the normal build imports nothing. */
+  profile?: boolean;
+}
 
 export function buildModule(graph: Graph, opts: BuildOptions): { wasm: Uint8Array; manifest: Manifest; stats: BuildStats } {
   const w = new WasmModule(opts.target);
@@ -84,7 +91,9 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const variants: Record<string, number> = {};
   for (const p of prepared) if (p.variant) variants[`${p.node.opType}:${p.variant.name}`] = (variants[`${p.node.opType}:${p.variant.name}`] ?? 0) + 1;
   const scratchBytes = Math.max(0, ...nodeScratch);
-  const plan = planMemory(graph, HEADER_BYTES, nodeScratch);
+  // A profiling build keeps its time slots between the header and the buffers.
+  const plan = planMemory(graph, HEADER_BYTES + (opts.profile ? profileAreaBytes(graph) : 0), nodeScratch);
+  const profiler = opts.profile ? new Profiler(w, graph, HEADER_BYTES) : undefined;
   checkMemory(plan.end + constantBytes(graph), 'the planned memory (inputs, outputs, activations and weights)');
 
   // Weights region: constants get an address the first time a kernel asks for one.
@@ -159,7 +168,17 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;
 
-  prepared.forEach(({ node, def, attrs, variant }, idx) => {
+  let nodeCalls: string[] = [];
+  prepared.forEach((p, idx) => {
+    const body = bodies[bodies.length - 1], depth = bodies.length, start = body.length;
+    nodeCalls = [];
+    emitNode(p, idx);
+    // A node that opens or closes a control-flow region is not timed itself (its start and end lie in different bodies).
+    if (profiler && bodies.length === depth && bodies[depth - 1] === body && body.length > start) {
+      body.push(...profiler.wrap(p.node, idx, p.variant?.name, nodeCalls, body.splice(start)));
+    }
+  });
+  function emitNode({ node, def, attrs, variant }: Prepared, idx: number) {
     if (isViewNode(graph, idx)) return; // shares its input's buffer: nothing to run
     // Control-flow helpers are not operators of the model; a region's opening node counts as its If, Loop or Scan.
     const reported = node.domain !== CONTROL_DOMAIN ? node.opType : def.region === 'open' ? String(node.attrs.of) : undefined;
@@ -170,6 +189,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       const bytes = byteSize(v.dtype, v.shape as number[]);
       const fn = w.addFunction(`copy_${bytes}`, ['i32', 'i32'], 'none', (k) => k.copy(k.params[0].get(), k.params[1].get(), bytes));
       runBody.push(w.m.call(fn, [i32.const(addressOf(node.outputs[0])), i32.const(addressOf(node.inputs[0]))], 0));
+      nodeCalls.push(fn);
       return;
     }
     const ctx: EmitCtx<unknown> = {
@@ -191,6 +211,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       },
       call(fn: string, args: number[]) {
         w.keepOutOfLine(fn);
+        nodeCalls.push(fn);
         runBody.push(w.m.call(fn, args.map((a) => i32.const(a | 0)), 0));
       },
       data: placeData,
@@ -228,11 +249,12 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       if (e instanceof CompileError) throw e;
       throw new CompileError('INTERNAL', `${nodeLabel(node, graph.opset)}: code generation failed: ${(e as Error).message}`, { node: node.name, op: node.opType });
     }
-  });
+  }
 
   w.addGlobal(STATUS_GLOBAL, 'i32', true, 0);
   w.addFunction('run', [], 'i32', (k) => [
     k.globalSet(STATUS_GLOBAL, k.c32(0)),
+    ...(profiler?.reset() ?? []),
     ...bodies[0],
     k.globalGet(STATUS_GLOBAL, 'i32'),
   ]);
@@ -286,6 +308,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
       scratch: scratchBytes,
       io: plan.arenaStart - plan.inputsStart,
     },
+    ...(profiler && { profile: profiler.manifest() }),
   };
   w.addCustomSection(MANIFEST_SECTION, new TextEncoder().encode(JSON.stringify(manifest)));
   checkMemory(manifest.memory.total, 'the module\'s linear memory');

@@ -83,6 +83,12 @@ export class WasmModule {
 
   exportFunction(name: string, external = name): void { this.m.addFunctionExport(name, external); }
 
+  /** Import a host function (only profiling builds import anything: their clock); returns a call maker. */
+  importFunction(name: string, module: string, base: string, params: WType[], result: WType | 'none'): (args: Expr[]) => Expr {
+    this.m.addFunctionImport(name, module, base, binaryen.createType(params.map((p) => TYPE[p])), TYPE[result]);
+    return (args) => this.m.call(name, args, TYPE[result]);
+  }
+
   addGlobal(name: string, type: WType, mutable: boolean, init: number): void {
     const c = type === 'i32' ? this.m.i32.const(init) : type === 'f32' ? this.m.f32.const(init) : type === 'f64' ? this.m.f64.const(init) : this.m.i64.const(BigInt(init));
     this.m.addGlobal(name, TYPE[type], mutable, c);

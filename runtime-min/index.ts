@@ -25,7 +25,11 @@ export interface IoEntry extends TensorSpec {
 export interface Manifest {
   format: number; producer: string; target: string; opset: number; inputs: IoEntry[]; outputs: IoEntry[];
   memory: { total: number; arena: number; arenaLowerBound: number; weights: number; scratch: number; io: number };
+  /** Profiling builds (--profile): the timed nodes; run() leaves node i's milliseconds as an f64 at offset + 8 * i. */
+  profile?: { offset: number; nodes: ProfiledNode[] };
 }
+/** A timed node of a profiling build: op type, kernel variant, first output's shape, FLOPs (GEMM-like ops), bytes moved. */
+export interface ProfiledNode { name: string; op: string; variant: string; shape: number[]; flops?: number; bytes: number }
 
 export interface Output { data: TypedArray; shape: number[] }
 /** A canvas ImageData, or anything shaped like it: what an image input accepts besides its bytes. */
@@ -41,6 +45,8 @@ export interface Model {
   memory: WebAssembly.Memory;
   /** Runs synchronously; the returned arrays are copies that stay valid after the next run. */
   run(feeds: Record<string, Feed>): Record<string, Output>;
+  /** Profiling builds: each timed node of the last run(), with its milliseconds (throws for a normal build). */
+  profile(): (ProfiledNode & { ms: number })[];
 }
 
 export type Source = Uint8Array | ArrayBuffer | WebAssembly.Module | Response | PromiseLike<Response>;
@@ -78,7 +84,7 @@ export async function load(source: Source, options: LoadOptions = {}): Promise<M
     mod = await WebAssembly.compile((split?.code ?? bytes) as BufferSource).catch(invalid);
   }
   const manifest = readManifest(mod as WebAssembly.Module); // before instantiating: a foreign module may have imports
-  return ready(manifest, await WebAssembly.instantiate(mod as WebAssembly.Module, {}), split, options);
+  return ready(manifest, await WebAssembly.instantiate(mod as WebAssembly.Module, imports(manifest)), split, options);
 }
 
 /** Synchronous variant for Node (browsers limit synchronous compilation to small modules). */
@@ -94,8 +100,11 @@ export function loadSync(source: Uint8Array | ArrayBuffer | WebAssembly.Module, 
     }
   }
   const manifest = readManifest(mod as WebAssembly.Module);
-  return ready(manifest, new WebAssembly.Instance(mod as WebAssembly.Module, {}), split, options);
+  return ready(manifest, new WebAssembly.Instance(mod as WebAssembly.Module, imports(manifest)), split, options);
 }
+
+/** A profiling build imports a clock; every other module imports nothing. */
+const imports = (m: Manifest): WebAssembly.Imports => (m.profile ? { onnx2wasm: { now: () => performance.now() } } : {});
 
 function badSource(s: unknown): never {
   const what = s === null ? 'null' : typeof s === 'object' ? (s as object).constructor?.name ?? 'an object' : typeof s;
@@ -120,6 +129,8 @@ function ready(manifest: Manifest, instance: WebAssembly.Instance, split: Split 
   for (const e of [...manifest.inputs, ...manifest.outputs]) {
     if (e.offset + e.bytes > memory.length) throw new Error(`bad manifest: "${e.name}" lies outside the module's memory`);
   }
+  const p = manifest.profile;
+  if (p && !(Array.isArray(p.nodes) && p.offset >= 0 && p.offset + 8 * p.nodes.length <= memory.length)) throw new Error('bad manifest: profile slots malformed');
   exp.prime?.();
   if (split) {
     for (const [offset, start, end] of split.segments) {
@@ -280,5 +291,11 @@ function wrap(manifest: Manifest, exp: { memory: WebAssembly.Memory; run: () => 
       }
     }
   }
-  return { inputs: manifest.inputs.map(spec), outputs: manifest.outputs.map(spec), manifest, memory: exp.memory, run };
+  function profile() {
+    const p = manifest.profile;
+    if (!p) throw new Error('not a profiling build: compile with --profile (compile(model, { profile: true }))');
+    const ms = new Float64Array(exp.memory.buffer, p.offset, p.nodes.length);
+    return p.nodes.map((n, i) => ({ ...n, ms: ms[i] }));
+  }
+  return { inputs: manifest.inputs.map(spec), outputs: manifest.outputs.map(spec), manifest, memory: exp.memory, run, profile };
 }

@@ -29,7 +29,18 @@ Options:
       --normalize <mean,std>   (pixel / 255 - mean) / std; one mean and std, or all means then all stds per channel
       --layout <NCHW|NHWC>     where the model's image input has its channels (default NCHW)
       --target <simd|scalar>   simd: SIMD128 (default); scalar: no SIMD, for interpreters such as WAMR
+      --profile                build an instrumented module that times each node (imports a clock; see
+                               npm run profile and the runtime's model.profile())
       --no-optimize            skip binaryen's optimizer (faster compile, slower and larger module)
+      --int8                   quantize to int8 after calibrating on --calibrate (weights per channel)
+      --calibrate <path>       calibration inputs: a folder of input_K.pb (or of test_data_set_N/ folders),
+                               .npy files, or a raw little-endian .f32 file split by the input's shape
+      --calibration-method <m> minmax (default), percentile (99.999%) or entropy (KL divergence)
+      --per-tensor             one weight scale per tensor instead of per output channel
+      --exclude <node>         keep this node float (repeatable)
+      --auto-float <n|XdB>     keep float the n layers that add the most error, or every layer adding > X dB
+      --emit-onnx <file>       also write the quantized model as a standard QDQ ONNX file
+      --max-memory <size>      fail when the module's linear memory exceeds this (8MB, 512KB; MB = 2^20 bytes)
       --c-header <file>        also write the inputs and outputs as a C header (for wasm2c, WAMR, wasmtime)
       --json <file>            also write the report as JSON ("-" prints it instead of the text report)
   -q, --quiet                  print nothing but errors
@@ -54,6 +65,7 @@ interface CliOptions {
   output: string;
   json?: string;
   cHeader?: string;
+  emitOnnx?: string;
   quiet: boolean;
   compile: CompileOptions;
 }
@@ -79,6 +91,15 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         normalize: { type: 'string' },
         layout: { type: 'string' },
         'no-optimize': { type: 'boolean' },
+        profile: { type: 'boolean' },
+        int8: { type: 'boolean' },
+        calibrate: { type: 'string' },
+        'calibration-method': { type: 'string' },
+        'per-tensor': { type: 'boolean' },
+        exclude: { type: 'string', multiple: true },
+        'auto-float': { type: 'string' },
+        'emit-onnx': { type: 'string' },
+        'max-memory': { type: 'string' },
         json: { type: 'string' },
         'c-header': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
@@ -95,14 +116,23 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.out(`\r\x1b[Kcompiling ${opts.model}: ${stage}...`);
       progressShown = true;
     };
+    if (opts.compile.int8) {
+      const passes = { ranges: 'ranges', histograms: 'histograms', error: 'per-layer error' };
+      opts.compile.int8.onCalibrate = (done, total, pass) => {
+        if (!showProgress) return;
+        io.out(`\r\x1b[Kcalibrating ${opts.model}: ${passes[pass]} ${done}/${total} inputs`);
+        progressShown = true;
+      };
+    }
     const t0 = performance.now();
-    const { wasm, manifest, report } = await compile(opts.model, opts.compile);
+    const { wasm, manifest, report, onnx } = await compile(opts.model, opts.compile);
     const file = measureSections(wasm);
     const json = JSON.stringify({ model: opts.model, output: opts.output, ...report, file }, null, 2) + '\n';
     writeAtomically([
       { path: opts.output, data: wasm },
       ...(opts.json && opts.json !== '-' ? [{ path: opts.json, data: json }] : []),
       ...(opts.cHeader ? [{ path: opts.cHeader, data: cHeader(manifest, basename(opts.model)) }] : []),
+      ...(opts.emitOnnx && onnx ? [{ path: opts.emitOnnx, data: onnx }] : []),
     ]);
     clearProgress();
     if (opts.json === '-') io.out(json);
@@ -165,9 +195,39 @@ function cliOptions(values: Record<string, string | string[] | boolean | undefin
   const cHeader = values['c-header'] as string | undefined;
   if (cHeader !== undefined) checkOutputPath('--c-header', cHeader);
   const imageInputs = parseImageInputs(values);
+  const { int8, emitOnnx } = parseInt8(values, model, output);
+  const maxMemory = values['max-memory'] as string | undefined;
   return {
-    model, output, json, cHeader, quiet: !!values.quiet,
-    compile: { shapes, constants, target, optimize: !values['no-optimize'], ...(imageInputs && { imageInputs }) },
+    model, output, json, cHeader, emitOnnx, quiet: !!values.quiet,
+    compile: { shapes, constants, target, optimize: !values['no-optimize'], profile: !!values.profile, ...(imageInputs && { imageInputs }), ...(int8 && { int8 }), ...(maxMemory !== undefined && { maxMemory }) },
+  };
+}
+
+/** --int8 --calibrate PATH [--calibration-method M] [--per-tensor] [--exclude NODE]... [--auto-float N] [--emit-onnx FILE] */
+function parseInt8(values: Record<string, string | string[] | boolean | undefined>, model: string, output: string): { int8?: CompileOptions['int8']; emitOnnx?: string } {
+  const emitOnnx = values['emit-onnx'] as string | undefined;
+  if (!values.int8) {
+    const stray = ['calibrate', 'calibration-method', 'per-tensor', 'exclude', 'auto-float', 'emit-onnx'].find((o) => values[o] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --int8`);
+    return {};
+  }
+  const calibration = values.calibrate as string | undefined;
+  if (!calibration) throw new UsageError('--int8 needs calibration inputs: --calibrate PATH (a folder of input_K.pb, .npy or .f32 files)');
+  const method = (values['calibration-method'] as string | undefined) ?? 'minmax';
+  if (!['minmax', 'percentile', 'entropy'].includes(method)) throw new UsageError(`--calibration-method must be minmax, percentile or entropy, got "${method}"`);
+  const autoText = values['auto-float'] as string | undefined;
+  const autoDb = autoText === undefined ? undefined : /^(\d+(?:\.\d+)?)\s*dB$/i.exec(autoText);
+  if (autoText !== undefined && !/^\d+$/.test(autoText) && !autoDb) throw new UsageError(`--auto-float takes a number of layers (2) or a loss in dB (6dB), got "${autoText}"`);
+  if (emitOnnx !== undefined) {
+    checkOutputPath('--emit-onnx', emitOnnx);
+    if ([output, model].some((p) => resolve(p) === resolve(emitOnnx))) throw new UsageError(`--emit-onnx ${emitOnnx} would overwrite the ${resolve(emitOnnx) === resolve(output) ? 'module' : 'model'}`);
+  }
+  return {
+    emitOnnx,
+    int8: {
+      calibration, method: method as 'minmax', perChannel: !values['per-tensor'],
+      ...(values.exclude && { exclude: values.exclude as string[] }), ...(autoText !== undefined && { autoFloat: autoDb ? { addedDb: Number(autoDb[1]) } : Number(autoText) }),
+    },
   };
 }
 
@@ -216,14 +276,14 @@ function parseImageInputs(values: Record<string, string | string[] | boolean | u
 }
 
 /** "name=value", split at the last "=" (input names may contain "=", values never do). */
-function nameValue(option: string, arg: string): [string, string] {
+export function nameValue(option: string, arg: string): [string, string] {
   const at = arg.lastIndexOf('=');
   if (at <= 0) throw new UsageError(`${option} takes name=value, got "${arg}"`);
   return [arg.slice(0, at), arg.slice(at + 1)];
 }
 
 /** "1x3x224x224" -> [1, 3, 224, 224]; "" -> [] (a scalar). */
-function parseDims(what: string, text: string): number[] {
+export function parseDims(what: string, text: string): number[] {
   if (text === '') return [];
   return text.split('x').map((d) => {
     if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) throw new UsageError(`${what}: dimensions are non-negative integers joined by x (like 1x3x224x224), got "${text}"`);
@@ -309,7 +369,8 @@ function formatReport(opts: CliOptions, report: CompileReport, file: FileSizes, 
     `memory     arena ${kB(m.arena)} (lower bound ${kB(m.arenaLowerBound)}${m.scratch ? `; kernel scratch up to ${kB(m.scratch)} of it` : ''}) · ` +
       `weights ${kB(m.weights)} · io ${kB(m.io)} · linear memory ${m.total / 1024} KiB (${m.total / 65536} page${m.total === 65536 ? '' : 's'})`,
     ...quantizationLines(report),
-    `target     ${report.target}`,
+    ...int8Lines(report),
+    `target     ${report.target}${opts.compile.profile ? ' · profiling build: times each node, imports a clock (onnx2wasm.now); for measuring, not shipping' : ''}`,
     '',
     `✓ compiled ${opts.model} in ${Math.round(ms)} ms`,
   );
@@ -335,6 +396,19 @@ function quantizationLines(report: CompileReport): string[] {
     lines.push(`           stayed float: ${counts} (${reason})`);
   }
   return lines;
+}
+
+/** --int8: the calibration, the model outputs' error against float, and the layers that add the most error. */
+function int8Lines(report: CompileReport): string[] {
+  const r = report.int8;
+  if (!r) return [];
+  const db = (x: number) => `${x.toFixed(1)} dB`;
+  return [
+    `calibrate  ${r.method} on ${r.calibrationInputs} input${r.calibrationInputs === 1 ? '' : 's'}, weights ${r.perChannel ? 'per channel' : 'per tensor'}; ` +
+      `against float: ${r.outputs.map((o) => `${o.name} SQNR ${db(o.sqnr)}, cosine ${o.cosine.toFixed(5)}`).join('; ')}`,
+    `           worst layers (SQNR at the layer · dB it adds): ${r.worst.map((l) => `${l.node} (${l.op}) ${db(l.sqnr)} · +${db(l.addedDb)}`).join(', ')}`,
+    ...(r.float.length ? [`           float by choice: ${r.float.map((f) => `${f.node} (${f.op}: ${f.reason})`).slice(0, 6).join(', ')}${r.float.length > 6 ? ` and ${r.float.length - 6} more (--json)` : ''}`] : []),
+  ];
 }
 
 // Run when executed (node dist/src/cli.js, the npm bin link, tsx src/cli.ts), not when imported by tests.

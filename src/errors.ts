@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'BAD_OPTION'        // an option names an input that does not exist, or has the wrong form
   | 'INVALID_MODEL'     // the graph is inconsistent (shapes that do not match, missing inputs...)
   | 'TOO_LARGE'         // a tensor or the module's memory exceeds what wasm32 (4 GiB) or engines can hold
+  | 'OVER_BUDGET'       // the module's linear memory exceeds the --max-memory / maxMemory budget
+  | 'BAD_CALIBRATION'   // int8 calibration data missing, empty, or not matching the model's inputs
+  | 'NOTHING_TO_QUANTIZE' // int8 asked for, but the model has no op that can run in int8
   | 'INTERNAL';
 
 export interface NodeRef { name: string; opType: string; opset?: number }

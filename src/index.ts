@@ -16,6 +16,10 @@ import { buildModule, type Manifest } from '../codegen/module.js';
 import { sectionSizes } from '../codegen/sections.js';
 import type { Target } from '../codegen/wasm.js';
 import { VERSION } from './version.js';
+import type { Graph } from './ir/graph.js';
+import { quantize, type Int8Options, type Int8Report } from './quantize/index.js';
+import { readAttrTypes } from './quantize/write-onnx.js';
+import { checkMemoryBudget, parseBytes } from './passes/memory-budget.js';
 
 export { CompileError } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -23,6 +27,7 @@ export type { Manifest } from '../codegen/module.js';
 export { VERSION } from './version.js';
 export { cHeader } from './c-header.js';
 export type { ImageInputOptions, ImageFormat, ImageLayout } from './passes/image-input.js';
+export type { Int8Options, Int8Report, LayerError, Feed, CalibrationMethod } from './quantize/index.js';
 
 export interface CompileOptions {
   /** Static dims for inputs, binding symbolic dimensions: { input: [1, 3, 224, 224] }. */
@@ -40,6 +45,18 @@ export interface CompileOptions {
   imageInputs?: Record<string, ImageInputOptions>;
   /** Folder holding external-data files when the model is given as bytes (default: the model's folder). */
   baseDir?: string;
+  /**
+   * Build an instrumented module that times each node's kernel (runtime-min: model.profile()). It imports a clock
+   * (onnx2wasm.now); its outputs are those of the normal build. Default false: the module imports nothing.
+   */
+  profile?: boolean;
+  /**
+   * Post-training int8 quantization (compile() only): calibrates activation ranges on `calibration`, writes a QDQ
+   * model (result.onnx) and compiles it onto the int8 kernels; report.int8 holds the error per layer.
+   */
+  int8?: Int8Options;
+  /** Fail with OVER_BUDGET when the module's linear memory would exceed this: bytes, or a size such as '8MB'. */
+  maxMemory?: number | string;
   /** Called as each stage starts (for progress display). */
   onProgress?: (stage: 'decode' | 'passes' | 'codegen' | 'optimize') => void;
 }
@@ -56,14 +73,55 @@ export interface CompileReport {
   variants: Record<string, number>;
   /** QDQ models: the float ops that now run in int8 (by op type), and those that stayed float with the reason. */
   quantization: QuantSummary;
+  /** With the int8 option: calibration method, error per layer (worst first in `worst`) and per output. */
+  int8?: Int8Report;
   memory: Manifest['memory'];
   timeMs: { decode: number; passes: number; codegen: number; total: number };
 }
 
-export interface CompileResult { wasm: Uint8Array; manifest: Manifest; report: CompileReport }
+export interface CompileResult {
+  wasm: Uint8Array;
+  manifest: Manifest;
+  report: CompileReport;
+  /** With the int8 option: the quantized model as a standard QDQ ONNX file. */
+  onnx?: Uint8Array;
+}
 
 export async function compile(model: Uint8Array | ArrayBuffer | string, options: CompileOptions = {}): Promise<CompileResult> {
-  return compileSync(model, options);
+  if (!options.int8) return compileSync(model, options);
+  const { int8, ...rest } = options;
+  if (options.imageInputs && Object.keys(options.imageInputs).length) throw new CompileError('BAD_OPTION', 'int8 and imageInputs cannot be combined yet: quantize the model, then compile its QDQ file with imageInputs');
+  if (options.maxMemory !== undefined) parseBytes(options.maxMemory);
+  const t0 = performance.now();
+  const { bytes, baseDir } = readModel(model, options);
+  const decoded = decodeModel(bytes, { baseDir });
+  const modelNodes = decoded.nodes.length;
+  const graph = prepareGraph(decoded, options);
+  const target = options.target ?? 'simd';
+  const compileBytes = (onnx: Uint8Array) => compileSync(onnx, { target, optimize: options.optimize }).wasm;
+  const quantized = await quantize(graph, readAttrTypes(bytes), int8, compileBytes);
+  // The QDQ model has the inputs bound and constants folded already.
+  const result = compileSync(quantized.onnx, { ...rest, shapes: undefined, constants: undefined });
+  result.report.int8 = quantized.report;
+  result.report.nodes.model = modelNodes;
+  result.report.timeMs.total = performance.now() - t0;
+  return { ...result, onnx: quantized.onnx };
+}
+
+function readModel(model: Uint8Array | ArrayBuffer | string, options: CompileOptions): { bytes: Uint8Array; baseDir?: string } {
+  if (typeof model === 'string') return { bytes: readModelFile(model), baseDir: options.baseDir ?? dirname(model) };
+  return { bytes: model instanceof Uint8Array ? model : new Uint8Array(model), baseDir: options.baseDir };
+}
+
+/** Checked, inputs bound and constants folded: the float graph every later stage starts from. */
+function prepareGraph(graph: Graph, options: CompileOptions): Graph {
+  validateGraph(graph);
+  checkSupported(graph);
+  const images = options.imageInputs ?? {};
+  bindInputs(graph, { ...options.shapes, ...imageTensorShapes(graph, images, options) }, options.constants);
+  insertImageInputs(graph, images);
+  inferAndFold(graph, { keepDequantizedConstants: true });
+  return graph;
 }
 
 /** The same as compile(), synchronously (compilation does no I/O beyond reading the model). */
@@ -71,23 +129,15 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   const target = options.target ?? 'simd';
   if (target !== 'simd' && target !== 'scalar') throw new CompileError('BAD_OPTION', `unknown target "${target}" (use simd or scalar)`);
   const t0 = performance.now();
+  if (options.int8) throw new CompileError('BAD_OPTION', 'int8 calibration runs the model: use compile(), not compileSync()');
+  const budget = options.maxMemory === undefined ? undefined : parseBytes(options.maxMemory);
   options.onProgress?.('decode');
-  let bytes: Uint8Array;
-  let baseDir = options.baseDir;
-  if (typeof model === 'string') {
-    bytes = readModelFile(model);
-    baseDir ??= dirname(model);
-  } else bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
+  const { bytes, baseDir } = readModel(model, options);
   const graph = decodeModel(bytes, { baseDir });
   const modelNodes = graph.nodes.length;
   const t1 = performance.now();
   options.onProgress?.('passes');
-  validateGraph(graph);
-  checkSupported(graph);
-  const images = options.imageInputs ?? {};
-  bindInputs(graph, { ...options.shapes, ...imageTensorShapes(graph, images, options) }, options.constants);
-  insertImageInputs(graph, images);
-  inferAndFold(graph, { keepDequantizedConstants: true });
+  prepareGraph(graph, options);
   const quantization = lowerQdq(graph);
   fuseIntegerScale(graph);
   eliminateDeadCode(graph);
@@ -101,8 +151,9 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   flattenControlFlow(graph);
   const t2 = performance.now();
   options.onProgress?.('codegen');
-  const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, producer: `onnx2wasm ${VERSION}` });
+  const { wasm, manifest, stats } = buildModule(graph, { target, optimize: options.optimize ?? true, profile: options.profile ?? false, producer: `onnx2wasm ${VERSION}` });
   const t3 = performance.now();
+  if (budget !== undefined) checkMemoryBudget(graph, manifest.memory, budget, Object.keys(quantization.int8).length > 0);
   const report: CompileReport = {
     target,
     sizes: { total: wasm.length, ...sectionSizes(wasm) },

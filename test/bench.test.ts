@@ -1,6 +1,7 @@
 // The benchmark suite's code path end to end on one tiny built-in model plus one model that cannot compile,
-// and its int8 section on a tiny builder-made QDQ model (with and without its fp32 counterpart): checks that
-// results.json, results.md and ratios.svg are well-formed. No timing assertions.
+// its int8 section on a tiny builder-made QDQ model (with and without its fp32 counterpart), and its zoo section
+// on the smallest zoo network and two small single-operator configurations: checks that results.json, results.md
+// and ratios.svg are well-formed and that the acceptance lines judge the ratios. No timing assertions.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,13 +10,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/onnx/encode.js';
 import onnxProto from 'onnx-proto';
-import { builtinCases, folderCases, int8Cases, type BenchCase } from '../benchmarks/cases.js';
+import { builtinCases, folderCases, int8Cases, zooCases, type BenchCase } from '../benchmarks/cases.js';
+import { ZOO_MODELS } from '../benchmarks/models/zoo.js';
+import { SINGLE_OP_MODELS } from '../benchmarks/models/single-ops.js';
+import { zooAcceptance, zooSummary } from '../benchmarks/report-zoo.js';
 import { compareOutputs } from '../benchmarks/measure.js';
 import { qdqConvPair } from '../benchmarks/models/qdq.js';
 import { silentProgress } from '../benchmarks/progress.js';
 import { outputsMatch } from '../benchmarks/report.js';
 import { INT8_KEY_MODELS, int8Acceptance, int8Summary } from '../benchmarks/report-int8.js';
-import type { SuiteResult } from '../benchmarks/results.js';
+import type { ModelResult, SuiteResult } from '../benchmarks/results.js';
 import { runSuite, type SuiteOutput } from '../benchmarks/suite.js';
 
 const out = mkdtempSync(join(tmpdir(), 'onnx2wasm-bench-'));
@@ -258,13 +262,98 @@ describe('benchmark suite, int8 section', () => {
   });
 });
 
+describe('benchmark suite, zoo and single-operator section', () => {
+  let run: SuiteOutput;
+  const small = /^(zoo_kws|matmul_1x512x2048|globalaveragepool_512_7)$/;
+
+  it('lists the six zoo networks and the issue\'s single-operator configurations, and builds only what the filter keeps', () => {
+    expect(Object.keys(ZOO_MODELS)).toEqual(['zoo_unet', 'zoo_alexnet', 'zoo_kws', 'zoo_lstm', 'zoo_neck', 'zoo_decoder_step']);
+    const ops = Object.keys(SINGLE_OP_MODELS);
+    for (const name of ['convtranspose_2x2s2_64to32_64x64', 'convtranspose_4x4s2p1_32to16_80x80', 'convtranspose_3x3s1_64to64_32x32',
+      'lstm_h128_50steps', 'gru_h128_50steps', 'gemm_1x9216x4096', 'matmul_1x512x2048', 'conv1d_depthwise_k7_c128_l500',
+      'conv_7x7s2_3to64_224', 'conv_11x11s4_3to64_224', 'conv_3x3_g8_128to128_28', 'conv_3x3_d2_64to64_56', 'conv_depthwise_5x5_c128_28']) {
+      expect(ops).toContain(name);
+    }
+    for (const kind of ['resize_', 'pool_', 'batchnorm_', 'instancenorm_', 'layernorm_', 'softmax_']) expect(ops.some((n) => n.includes(kind)), kind).toBe(true);
+    const cases = zooCases({ zoo: true, ops: true }, small);
+    expect(cases.map((c) => [c.group, c.name])).toEqual([['zoo', 'zoo_kws'], ['ops', 'matmul_1x512x2048'], ['ops', 'globalaveragepool_512_7']]);
+    expect(zooCases({ ops: true }, /^zoo_/)).toEqual([]);
+    // Seeded: the same bytes every time.
+    expect(zooCases({ zoo: true }, /^zoo_kws$/)[0].bytes).toEqual(cases[0].bytes);
+  });
+
+  it('runs a zoo network and two single operators against both references, without cold starts by default', async () => {
+    run = await runSuite({ zoo: { zoo: true, ops: true }, filter: small, runs: 2, warmup: 1, out: join(out, 'zoo-results'), progress: silentProgress });
+    const json = JSON.parse(readFileSync(run.files.json, 'utf8'));
+    expect(json).toEqual(JSON.parse(JSON.stringify(run.result)));
+    expect(json.section).toBe('zoo');
+    expect(json.options).toMatchObject({ models: 'zoo and single-operator', coldReps: 0 });
+    expect(json.models.map((m: ModelResult) => [m.group, m.name])).toEqual([['zoo', 'zoo_kws'], ['ops', 'matmul_1x512x2048'], ['ops', 'globalaveragepool_512_7']]);
+    for (const m of json.models as ModelResult[]) {
+      for (const engine of ['onnx2wasm', 'ort-web', 'ort-node'] as const) {
+        expect(m.engines[engine].error, `${m.name} ${engine}`).toBeUndefined();
+        expect(m.engines[engine].steady?.runs).toBe(2);
+        expect(m.engines[engine].cold).toBeUndefined();
+      }
+      expect(outputsMatch(m.check.onnx2wasm!), m.name).toBe(true);
+      expect(m.ratios.latency).toBeCloseTo(m.engines.onnx2wasm.steady!.median / m.engines['ort-web'].steady!.median, 10);
+    }
+    const s = json.summary.zoo;
+    expect(s.zoo).toMatchObject({ models: 1, measured: 1, worst: { name: 'zoo_kws' } });
+    expect(s.ops.models).toBe(2);
+    expect(s.ops.worst.ratio).toBe(Math.max(...json.models.slice(1).map((m: ModelResult) => m.ratios.latency!)));
+  });
+
+  it('writes one table row per model, the summary lines and issue 10\'s acceptance lines', () => {
+    const md = readFileSync(run.files.markdown, 'utf8');
+    const rows = md.split('\n').filter((l) => l.startsWith('| '));
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toContain('median ms ours / ort-web');
+    expect(rows[2]).toMatch(/^\| zoo \| zoo_kws \| keyword spotting.* \| [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+/);
+    expect(rows[3]).toMatch(/^\| single op \| matmul_1x512x2048 \| MatMul 1x512 by 512x2048/);
+    const cells = (l: string) => l.split(/(?<!\\)\|/).length;
+    expect(new Set(rows.map(cells)).size).toBe(1);
+    expect(md).toMatch(/\*\*Single operators: worst ratio [\d.]+ \((matmul|globalaverage)\w+\), geometric mean [\d.]+\*\* over 2 of 2/);
+    expect(md).toMatch(/\*\*Zoo: geometric mean [\d.]+, worst [\d.]+ \(zoo_kws\)\*\* over 1 of 1/);
+    expect(md).toContain('## Acceptance (issue 10');
+    expect(md).toContain('- ✓ every model compiles (3/3)');
+    expect(md).toContain('- ✓ outputs match onnxruntime-node');
+    expect(md).toMatch(/- [✓✗] single-operator section: every configuration <= 0.8 of onnxruntime-web's time \(worst: /);
+    expect(md).toMatch(/- [✓✗] zoo: no model slower than onnxruntime-web/);
+    expect(md).toMatch(/- [✓✗] zoo: geometric mean of the ratios <= 0.5 \([\d.]+ over 1 of 1\)/);
+    const svg = readFileSync(run.files.svg, 'utf8');
+    expect(tagsBalance(svg)).toBe(true);
+    expect(svg).toContain('0.8 = single-op target');
+  });
+
+  it('judges the acceptance lines from the ratios', () => {
+    const base = run.result.models[0];
+    const make = (ratios: [string, 'zoo' | 'ops', number | undefined][]): SuiteResult => {
+      const models = ratios.map(([name, group, latency]) => ({ ...base, name, group, ratios: { ...base.ratios, latency } }));
+      return { ...run.result, models, summary: { ...run.result.summary, mismatches: [], zoo: zooSummary(models) } };
+    };
+    const line = (r: SuiteResult, prefix: string) => zooAcceptance(r).find((l) => l.slice(4).startsWith(prefix))!;
+    const good = make([['a', 'zoo', 0.4], ['b', 'zoo', 0.6], ['c', 'ops', 0.8], ['d', 'ops', 0.3]]);
+    expect(line(good, 'single-operator section')).toMatch(/^- ✓ .*\(worst: c 0\.80; geometric mean 0\.49 over 2 of 2\)$/);
+    expect(line(good, 'zoo: no model slower')).toMatch(/^- ✓ .*\(worst: b 0\.60\)$/);
+    expect(line(good, 'zoo: geometric mean')).toMatch(/^- ✓ .*\(0\.49 over 2 of 2\)$/);
+    const bad = make([['a', 'zoo', 0.3], ['b', 'zoo', 1.2], ['c', 'ops', 0.81], ['d', 'ops', undefined]]);
+    expect(line(bad, 'single-operator section')).toMatch(/^- ✗ .*\(not: d not measured, c 0\.81\)$/);
+    expect(line(bad, 'zoo: no model slower')).toMatch(/^- ✗ .*\(not: b 1\.20\)$/);
+    expect(line(bad, 'zoo: geometric mean')).toMatch(/^- ✗ .*\(0\.60 over 2 of 2\)$/);
+    // Only the groups in the run get their lines.
+    expect(zooAcceptance(make([['c', 'ops', 0.5]])).some((l) => l.includes('zoo:'))).toBe(false);
+  });
+});
+
 describe('npm run bench options', () => {
   const bench = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'benchmarks/run.ts', ...args], { encoding: 'utf8' });
-  it('refuses an int8 run without its fp32 folder, or mixed with --models, with a usage error before measuring anything', () => {
+  it('refuses an int8 run without its fp32 folder, or mixed with --models, and --zoo with --models, with a usage error before measuring anything', () => {
     for (const [args, message] of [
       [['--int8', out], '--int8 and --fp32 go together'],
       [['--int8', out, '--fp32', out, '--models', out], '--models and --int8 are separate runs'],
       [['--int8', join(out, 'nowhere'), '--fp32', out], `--int8: ${join(out, 'nowhere')} is not a folder`],
+      [['--zoo', '--models', out], '--zoo and --ops measure the suite\'s own models'],
     ] as const) {
       const r = bench(...args);
       expect(r.status, args.join(' ')).toBe(1);

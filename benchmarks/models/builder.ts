@@ -15,7 +15,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export interface ConvOptions { stride?: number; group?: number; pad?: number; bias?: boolean }
+export interface ConvOptions { stride?: number; group?: number; pad?: number; bias?: boolean; dilation?: number }
+export interface ConvTransposeOptions { stride?: number; group?: number; pad?: number; bias?: boolean; outputPadding?: number }
 
 export class NetBuilder {
   readonly nodes: NodeSpec[] = [];
@@ -27,7 +28,7 @@ export class NetBuilder {
     this.random = seededRandom(seed);
   }
 
-  private fresh(prefix: string): string {
+  fresh(prefix: string): string {
     return `${prefix}_${this.counter++}`;
   }
 
@@ -64,15 +65,65 @@ export class NetBuilder {
 
   /** Conv with He-uniform weights (fan-in scaled, so activations stay O(1) through deep nets). */
   conv(x: string, cin: number, cout: number, k: number, o: ConvOptions = {}): string {
-    const group = o.group ?? 1;
-    const fanIn = (cin / group) * k * k;
-    const w = this.weight([cout, cin / group, k, k], Math.sqrt(6 / fanIn), 'conv_w');
+    return this.convNd(x, cin, cout, k, 2, o);
+  }
+
+  /** Conv over [N, C, L] (speech, keyword spotting): kernel k along the one spatial axis. */
+  conv1d(x: string, cin: number, cout: number, k: number, o: ConvOptions = {}): string {
+    return this.convNd(x, cin, cout, k, 1, o);
+  }
+
+  private convNd(x: string, cin: number, cout: number, k: number, rank: number, o: ConvOptions): string {
+    const group = o.group ?? 1, dilation = o.dilation ?? 1;
+    const fanIn = (cin / group) * k ** rank;
+    const w = this.weight([cout, cin / group, ...Array(rank).fill(k)], Math.sqrt(6 / fanIn), 'conv_w');
     const inputs = [x, w];
     if (o.bias ?? true) inputs.push(this.weight([cout], 0.1, 'conv_b'));
-    const pad = o.pad ?? (k - 1) >> 1;
+    const pad = o.pad ?? (dilation * (k - 1)) >> 1;
+    const each = (v: number) => Array(rank).fill(v);
     return this.op('Conv', inputs, {
-      kernel_shape: [k, k], strides: [o.stride ?? 1, o.stride ?? 1], pads: [pad, pad, pad, pad], group, dilations: [1, 1],
+      kernel_shape: each(k), strides: each(o.stride ?? 1), pads: each(pad).concat(each(pad)), group, dilations: each(dilation),
     });
+  }
+
+  /** 2-D ConvTranspose (weights [cin, cout / group, k, k]); pad defaults to 0 (the U-Net 2x2 stride-2 form). */
+  convTranspose(x: string, cin: number, cout: number, k: number, o: ConvTransposeOptions = {}): string {
+    const group = o.group ?? 1, pad = o.pad ?? 0, stride = o.stride ?? 1;
+    const w = this.weight([cin, cout / group, k, k], Math.sqrt(6 / ((cin / group) * k * k)), 'convt_w');
+    const inputs = [x, w];
+    if (o.bias ?? true) inputs.push(this.weight([cout], 0.1, 'convt_b'));
+    return this.op('ConvTranspose', inputs, {
+      kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], group,
+      ...(o.outputPadding ? { output_padding: [o.outputPadding, o.outputPadding] } : {}),
+    });
+  }
+
+  /**
+   * One GRU or LSTM layer over x [seq, batch, inputSize] (default activations, forward): returns Y
+   * [seq, 1, batch, hidden] and Y_h [1, batch, hidden]. Weights uniform in +-1/sqrt(hidden), as PyTorch initializes them.
+   */
+  recurrent(kind: 'GRU' | 'LSTM', x: string, inputSize: number, hidden: number, o: { linearBeforeReset?: boolean } = {}): { y: string; yh: string } {
+    const gates = kind === 'GRU' ? 3 : 4, scale = 1 / Math.sqrt(hidden);
+    const w = this.weight([1, gates * hidden, inputSize], scale, `${kind.toLowerCase()}_w`);
+    const r = this.weight([1, gates * hidden, hidden], scale, `${kind.toLowerCase()}_r`);
+    const b = this.weight([1, 2 * gates * hidden], scale, `${kind.toLowerCase()}_b`);
+    const y = this.fresh(`${kind.toLowerCase()}_y`), yh = this.fresh(`${kind.toLowerCase()}_yh`);
+    const attrs: Record<string, AttrSpec> = { hidden_size: hidden, ...(kind === 'GRU' && o.linearBeforeReset ? { linear_before_reset: 1 } : {}) };
+    this.nodes.push({ op: kind, inputs: [x, w, r, b], outputs: [y, yh], attrs, name: y });
+    return { y, yh };
+  }
+
+  /** LayerNormalization over the last axis (opset 17). */
+  layerNorm(x: string, dim: number): string {
+    return this.op('LayerNormalization', [x, this.weight([dim], 0, 'ln_g', 0.8, 1.2), this.weight([dim], 0.1, 'ln_b')], { axis: -1 });
+  }
+
+  concat(xs: string[], axis = 1): string { return this.op('Concat', xs, { axis }); }
+
+  /** Resize of an NCHW tensor by an integer factor in H and W (opset >= 13 inputs: X, roi '', scales). */
+  upsample(x: string, factor: number, mode: 'nearest' | 'linear' = 'nearest'): string {
+    const scales = this.constant({ dtype: 'float32', shape: [4], data: Float32Array.of(1, 1, factor, factor) }, 'scales');
+    return this.op('Resize', [x, '', scales], mode === 'nearest' ? { mode } : { mode, coordinate_transformation_mode: 'half_pixel' });
   }
 
   /** Inference BatchNormalization with non-trivial statistics, so folding mistakes would show. */
