@@ -10,6 +10,7 @@ import { fromNumbers, isFloat, ONNX_DTYPE, type DType } from '../src/ir/dtype.js
 import type { Tensor } from '../src/ir/graph.js';
 import { seededRandom } from './models/builder.js';
 import { BUILTIN_MODELS, type BuiltinModel } from './models/index.js';
+import { DYNAMIC_QUANT_NAME, dynamicQuantCnn } from './models/dynamic-quant.js';
 import { SINGLE_OP_MODELS } from './models/single-ops.js';
 import { ZOO_MODELS } from './models/zoo.js';
 
@@ -28,6 +29,8 @@ export interface BenchCase {
    * same feeds as a fourth engine; the QDQ model's outputs are checked against onnxruntime-node at 'basic'.
    */
   fp32Path?: string;
+  /** A built-in model's fp32 twin (instead of fp32Path). */
+  fp32Bytes?: Uint8Array;
   /** zoo section: a zoo network or a single-operator configuration. */
   group?: 'zoo' | 'ops';
 }
@@ -75,8 +78,19 @@ export function folderCases(dir: string, filter?: RegExp): BenchCase[] {
  * The int8 section: every QDQ model INT8_DIR/NAME/model.onnx (with its own test_data_set_0 inputs), paired with
  * FP32_DIR/NAME/model.onnx (a missing fp32 model is reported in the model's row, not skipped).
  */
-export function int8Cases(int8Dir: string, fp32Dir: string, filter?: RegExp): BenchCase[] {
-  return folderCases(int8Dir, filter).map((c) => ({ ...c, fp32Path: join(fp32Dir, c.name, 'model.onnx') }));
+export function int8Cases(int8Dir: string, fp32Dir: string, filter?: RegExp, builtin = false): BenchCase[] {
+  const cases: BenchCase[] = folderCases(int8Dir, filter).map((c) => ({ ...c, fp32Path: join(fp32Dir, c.name, 'model.onnx') }));
+  if (builtin && (!filter || filter.test(DYNAMIC_QUANT_NAME))) cases.push(dynamicQuantCase());
+  return cases;
+}
+
+/** The built-in dynamically quantized conv net (benchmarks/models/dynamic-quant.ts) with its fp32 twin. */
+export function dynamicQuantCase(): BenchCase {
+  const { dynamic, fp32, feeds } = dynamicQuantCnn();
+  return {
+    name: DYNAMIC_QUANT_NAME, description: 'built-in: DynamicQuantizeLinear + ConvInteger conv net, as quantize_dynamic writes it',
+    bytes: dynamic, feeds, inputSource: 'builtin', fp32Bytes: fp32,
+  };
 }
 
 /** The model's graph inputs (initializers excluded), in order, read without decoding the weights. */

@@ -48,6 +48,9 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
   mkdirSync(dir, { recursive: true });
   const onnxPath = c.path ?? join(dir, 'model.onnx');
   if (!c.path) writeFileSync(onnxPath, c.bytes);
+  // a built-in int8 case's fp32 twin goes beside it, so the rest reads every fp32 model from a file
+  const fp32Path = c.fp32Path ?? (c.fp32Bytes ? join(dir, 'fp32.onnx') : undefined);
+  if (c.fp32Bytes && fp32Path) writeFileSync(fp32Path, c.fp32Bytes);
 
   o.progress.stage(`${c.name}: compiling`);
   let wasm: Uint8Array | undefined;
@@ -56,17 +59,17 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
     wasm = compiled.wasm;
     result.compile = compiled.result;
     writeFileSync(join(dir, 'model.wasm'), wasm);
-    if (c.fp32Path) result.int8 = { ...int8Slot(c), quantization: compiled.quantization };
+    if (fp32Path) result.int8 = { ...int8Slot(c, fp32Path), quantization: compiled.quantization };
   } catch (e) {
     result.compileError = message(e);
   }
   let fp32Wasm: Uint8Array | undefined;
-  if (c.fp32Path) {
-    const int8 = (result.int8 ??= int8Slot(c));
+  if (fp32Path) {
+    const int8 = (result.int8 ??= int8Slot(c, fp32Path));
     result.engines['onnx2wasm-fp32'] = {};
     o.progress.stage(`${c.name}: compiling the fp32 model`);
     try {
-      const compiled = await compileCase(c.fp32Path, c, o.target);
+      const compiled = await compileCase(fp32Path, c, o.target);
       fp32Wasm = compiled.wasm;
       int8.fp32Compile = compiled.result;
     } catch (e) {
@@ -84,7 +87,7 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
   const firstOutputs = new Map<EngineName, Outputs>();
   const creators: [EngineName, () => Engine | Promise<Engine>][] = [
     ['onnx2wasm', () => createOurs(wasm!, c.feeds)],
-    ...(c.fp32Path ? [['onnx2wasm-fp32', () => createOurs(fp32Wasm!, c.feeds, 'onnx2wasm-fp32')] as [EngineName, () => Engine]] : []),
+    ...(fp32Path ? [['onnx2wasm-fp32', () => createOurs(fp32Wasm!, c.feeds, 'onnx2wasm-fp32')] as [EngineName, () => Engine]] : []),
     ['ort-web', () => createOrtWeb(c.bytes, c.feeds)],
     ['ort-node', () => createOrtNode(c.bytes, c.feeds)],
   ];
@@ -107,7 +110,7 @@ export async function measureModel(c: BenchCase, o: MeasureOptions): Promise<Mod
       slot.error = message(e);
     }
   }
-  const reference = c.fp32Path ? await int8References(c, c.fp32Path, result, firstOutputs, o.progress) : firstOutputs.get('ort-node');
+  const reference = fp32Path ? await int8References(c, fp32Path, result, firstOutputs, o.progress) : firstOutputs.get('ort-node');
   if (reference) {
     for (const name of ['onnx2wasm', 'ort-web'] as const) {
       const outputs = firstOutputs.get(name);
@@ -164,8 +167,8 @@ async function compileCase(source: string | Uint8Array, c: BenchCase, target: 's
   return { wasm, result, quantization: report.quantization };
 }
 
-function int8Slot(c: BenchCase): Int8Result {
-  return { qdqFileBytes: c.path ? statSync(c.path).size : c.bytes.length, fp32Path: c.fp32Path!, linearMemory: {} };
+function int8Slot(c: BenchCase, fp32Path: string): Int8Result {
+  return { qdqFileBytes: c.path ? statSync(c.path).size : c.bytes.length, fp32Path, linearMemory: {} };
 }
 
 /** One inference of a freshly created engine, released afterwards (reference outputs). */

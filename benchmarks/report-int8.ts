@@ -5,6 +5,7 @@
 import { diff, geomean, kb, ms, ratio } from './format.js';
 import { checkLine, clip, escapeCell, firstProblem, INT8_TOLERANCE, loadText, outputsMatch, problemList, tableOf } from './report.js';
 import type { ModelResult, SuiteResult } from './results.js';
+import { DYNAMIC_QUANT_NAME } from './models/dynamic-quant.js';
 
 /** The models issue 8's speed targets are stated over. */
 export const INT8_KEY_MODELS = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'tiny_yolo'];
@@ -106,6 +107,12 @@ export function int8Acceptance(r: SuiteResult): string[] {
     const bytes = mobilenet.int8?.linearMemory.int8;
     lines.push(check(bytes !== undefined && bytes <= INT8_TARGETS.mobilenetMemoryBytes,
       `mobilenet_v2 int8 linear memory <= 8 MB (${bytes !== undefined ? `${(bytes / 1024 / 1024).toFixed(2)} MB` : 'not loaded'})`));
+  }
+  const dynamic = r.models.find((m) => m.name === DYNAMIC_QUANT_NAME);
+  if (dynamic) {
+    lines.push(check((dynamic.ratios.latency ?? Infinity) <= 1,
+      `the dynamically quantized conv net (${DYNAMIC_QUANT_NAME}: DynamicQuantizeLinear + ConvInteger) runs no slower than onnxruntime-web ` +
+      `(${dynamic.ratios.latency !== undefined ? `${ratio(dynamic.ratios.latency)}` : 'not measured'})`));
   }
   const resnet = r.models.find((m) => m.name === 'resnet18');
   if (resnet) {

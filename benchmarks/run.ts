@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const { runSuite } = await import('./suite.js');
   await runSuite({
     models: values.models,
-    int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32! } : undefined,
+    int8: values.int8 !== undefined ? { dir: values.int8, fp32: values.fp32!, builtin: true } : undefined,
     zoo: values.zoo || values.ops ? { zoo: values.zoo, ops: values.ops } : undefined,
     filter,
     runs,

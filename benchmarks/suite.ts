@@ -29,9 +29,10 @@ export interface SuiteOptions {
   models?: string;
   /**
    * The int8 section: QDQ models in int8.dir/NAME/model.onnx, each beside onnx2wasm's module of
-   * int8.fp32/NAME/model.onnx (instead of `models`).
+   * int8.fp32/NAME/model.onnx (instead of `models`); with `builtin`, also the suite's dynamically quantized conv net
+   * (benchmarks/models/dynamic-quant.ts) beside its fp32 twin.
    */
-  int8?: { dir: string; fp32: string };
+  int8?: { dir: string; fp32: string; builtin?: boolean };
   /** The zoo section: the zoo's networks (zoo) and/or the single-operator configurations (ops). */
   zoo?: { zoo?: boolean; ops?: boolean };
   /** Measure these cases instead (tests; cases with fp32Path make an int8 run). */
@@ -79,7 +80,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteOutput>
 
   progress.stage('preparing models and runtimes');
   const folder = options.int8?.dir ?? options.models;
-  const cases = options.cases ?? (options.int8 ? int8Cases(options.int8.dir, options.int8.fp32, options.filter)
+  const cases = options.cases ?? (options.int8 ? int8Cases(options.int8.dir, options.int8.fp32, options.filter, options.int8.builtin)
     : options.models ? folderCases(options.models, options.filter) : zoo ? zooCases(zoo, options.filter) : builtinCases(options.filter));
   const builtIn = zoo ? [zoo.zoo && 'zoo', zoo.ops && 'single-operator'].filter(Boolean).join(' and ') : 'built-in';
   if (!cases.length) throw new Error(`no models to measure${folder ? ` (no ${folder}/*/model.onnx` : ` (${builtIn}`}${options.filter ? ` matching /${options.filter.source}/` : ''})`);

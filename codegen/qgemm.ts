@@ -40,6 +40,63 @@ export interface QEpilogue {
   scale: 'row' | 'col';
   /** Clamp of the quantized result (a fused Relu or Clip, in the output's integer domain). */
   lo: number; hi: number;
+  /** 'f32' output: a fused Relu (max(v, 0) after the bias). */
+  relu?: boolean;
+  /**
+   * A Relu or Clip between two quantizations, fused (QDQ: op -> Q(s1) -> DQ -> Clip -> Q(s2, z2)): the rounded
+   * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
+   * activation's clamp and q1's saturation are clamps of a monotone map, so they are [lo, hi] on the final value
+   * (src/passes/lower-qdq.ts computes them). 'leaky': a LeakyRelu, f32(r * s1) < 0 multiplied by alpha first.
+   * Parameters: ACT_PARAMS at the `act` pointer (actParams).
+   */
+  act?: 'clamp' | 'leaky';
+}
+
+/** The fused activation: the first quantization's scale, the output's scale and zero point, a LeakyRelu's alpha. */
+export interface QAct { s1: number; s2: number; z2: number; alpha?: number }
+export const ACT_PARAMS = 5;
+/** s1, s2, z2 as float32, then z2 as roundToLanes' i32 offset (z2 - MAGIC_BITS), then alpha. */
+export function actParams(a: QAct): Float32Array {
+  const p = Float32Array.of(a.s1, a.s2, a.z2, 0, a.alpha ?? 1);
+  new Int32Array(p.buffer)[3] = a.z2 - MAGIC_BITS;
+  return p;
+}
+
+/** 1.5 * 2^23: adding it to |v| <= 2^22 rounds v half to even (the FPU's rounding) into the low mantissa bits. */
+const MAGIC = 12582912, MAGIC_BITS = 0x4b400000, ROUND_LIMIT = 4194304;
+/** The i32 lane offset roundToLanes adds: the zero point minus the magic number's bits. */
+export const zpOffset = (k: Kernel, zp: Expr) => k.i32x4.splat(k.i32.sub(zp, k.c32(MAGIC_BITS)));
+
+/**
+ * round_half_even(v) + zp on four f32 lanes, as i32 lanes (zpOff from zpOffset): v is clamped to +-2^22 (far
+ * outside every 8-bit range, so the later saturation gives the same bytes), then rounded by the magic-number
+ * addition. Exact, and a fraction of nearest + trunc_sat's cost on x64.
+ */
+export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr): Expr {
+  return k.i32x4.add(roundedFloat(k, v), zpOff);
+}
+
+/** MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22): the float form of roundToLanes' result. */
+function roundedFloat(k: Kernel, v: Expr): Expr {
+  const limited = k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
+  return k.f32x4.add(limited, k.f32x4.splat(k.cf32(MAGIC)));
+}
+
+/**
+ * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
+ * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
+ */
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false): Expr {
+  if (!act) return roundToLanes(k, v, zpOff());
+  // round(v) exactly, as a float: the magic number's addition subtracted back
+  const r = k.f32x4.sub(roundedFloat(k, v), k.f32x4.splat(k.cf32(MAGIC)));
+  let x = k.f32x4.mul(r, act(0));
+  if (leaky) {
+    // max(x, 0) + min(x, 0) * alpha: one of the two is +0, so the sum is exactly x or f32(x * alpha)
+    const t = k.local('v128');
+    x = k.block([t.set(x), k.f32x4.add(k.f32x4.pmax(t.get(), k.f32x4.splat(k.cf32(0))), k.f32x4.mul(k.f32x4.pmin(t.get(), k.f32x4.splat(k.cf32(0))), act(4)))], 'v128');
+  }
+  return roundToLanes(k, k.f32x4.div(x, act(1)), act(3));
 }
 
 export interface QGemmSpec extends QEpilogue {
@@ -47,7 +104,7 @@ export interface QGemmSpec extends QEpilogue {
   b: QStorage;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -57,12 +114,14 @@ export interface QGemmArgs {
   bias?: Expr; mult?: Expr; zp?: Expr;
   /** 8-bit A on 'simd': where one row panel is widened to i16 (qgemmTmpBytes). */
   aTmp?: Expr;
+  /** The fused activation's ACT_FLOATS parameters (spec.act). */
+  act?: Expr;
 }
 
 /** Bytes of the aTmp buffer for a GEMM of depth K with 8-bit A (one row panel in i16). */
 export const qgemmTmpBytes = (K: number) => ((K + 1) >> 1) * QMR * 4;
 
-const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp', 'aTmp'] as const;
+const PARAMS = ['a', 'pA', 'b', 'ldb', 'pB', 'c', 'ldc', 'M', 'N', 'K', 'bias', 'mult', 'zp', 'aTmp', 'act'] as const;
 const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
@@ -72,7 +131,7 @@ const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
   const fn = ctx.kernel(`qgemm:${qgemmKey(s)}`, PARAMS.map(() => 'i32' as const), (k) => (k.simd ? buildSimd(k, s) : buildScalar(k, s)));
   // one tile over K = PRIME_K read from the zero area (the widened A panel, 512 bytes, goes to the out area)
-  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out + 512, 8, QMR, QNR, PRIME_K, zeros, zeros, 0, out], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out + 512, 8, QMR, QNR, PRIME_K, zeros, zeros, 0, out, zeros], PRIME_CALLS);
   return fn;
 }
 
@@ -80,7 +139,7 @@ const PRIME_K = 64, PRIME_CALLS = 160;
 
 export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
   const z = k.c32(0);
-  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z, g.aTmp ?? z]);
+  return k.call(fn, [g.a, g.pA, g.b, g.ldb, g.pB, g.c, g.ldc, g.M, g.N, g.K, g.bias ?? z, g.mult ?? z, g.zp ?? z, g.aTmp ?? z, g.act ?? z]);
 }
 
 // ------------------------------------------------------------------------------------------------- SIMD
@@ -99,11 +158,31 @@ export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint
   return bytes;
 }
 
-const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem'] as const;
+/** Splats of the ACT_PARAMS at ptr, loaded once into locals: the statements that set them, and a getter. */
+export function loadActVectors(k: Kernel, ptr: Local): { set: Expr[]; v: (i: number) => Expr } {
+  const locals = Array.from({ length: ACT_PARAMS }, () => k.local('v128'));
+  return { set: locals.map((l, i) => l.set(k.v128.load32_splat(i * 4, 4, ptr.get()))), v: (i) => locals[i].get() };
+}
+
+/**
+ * The scalar requantization of acc * mult (f32): round_half_even + zp as f32, or with a fused activation
+ * (param(i) reads ACT_PARAMS[i]) round_half_even(f32(round(v) * s1) / s2) + z2. The same integers as requantLanes.
+ */
+export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false): Expr {
+  if (!param) return k.f32.add(k.f32.nearest(v), zp());
+  let x = k.f32.mul(k.f32.nearest(v), param(0));
+  if (leaky) {
+    const t = k.local('f32');
+    x = k.block([t.set(x), k.select(k.f32.lt(t.get(), k.cf32(0)), k.f32.mul(t.get(), param(4)), t.get())], 'f32');
+  }
+  return k.f32.add(k.f32.nearest(k.f32.div(x, param(1))), param(2));
+}
+
+const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
 
 /** One QMR x QNR tile over all of K with i16 A, in its own function so that its 8 accumulators stay in registers. */
 function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem] = k.params;
+  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
@@ -140,16 +219,18 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
     for (let r = 0; r < QMR; r++) {
       for (let q = 0; q < 2; q++) {
         const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
-        fin.push(acc[r][q].set(s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q))));
+        const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
+        fin.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
       }
     }
   }
   if (isQuantized(s)) {
     const zpf = k.local('v128');
-    fin.push(zpf.set(k.f32x4.splat(k.f32.convert_s.i32(zp.get()))));
+    fin.push(zpf.set(zpOffset(k, zp.get())));
+    const actV = s.act ? loadActVectors(k, act) : undefined;
+    if (actV) fin.push(...actV.set);
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => k.i32x4.trunc_sat_f32x4_s(
-        k.f32x4.add(k.f32x4.nearest(k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q))), zpf.get()));
+      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v, s.act === 'leaky');
       const o = k.local('v128');
       outV.push(o);
       fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
@@ -179,7 +260,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
   const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, wide));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
   k.w.keepOutOfLine(tile);
-  const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp] = k.params;
+  const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const i = k.local('i32'), j = k.local('i32'), q = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32');
@@ -203,7 +284,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
           tileA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
           s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
           s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
-          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()),
+          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()), act.get(),
         ]),
         j.set(i32.add(j.get(), c32(QNR))),
         bPanel.set(i32.add(bPanel.get(), pB.get())),
@@ -220,7 +301,7 @@ function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
 
 /** One output element at a time over the same layouts, with the same float32 requantization. */
 function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp] = k.params;
+  const [a, pA, b, ldb, pB, c, ldc, M, N, K, bias, mult, zp, , act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const m = k.local('i32'), n = k.local('i32'), p = k.local('i32'), pairs = k.local('i32');
@@ -237,12 +318,14 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
   if (s.out === 'i32') store = k.i32.store(0, 4, cAddr, acc.get());
   else if (s.out === 'f32') {
     const v = k.f32.mul(k.f32.convert_s.i32(acc.get()), k.f32.load(0, 4, multAt()));
-    store = k.f32.store(0, 4, cAddr, s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt())));
+    const biased = s.bias === 'none' ? v : k.f32.add(v, k.f32.load(0, 4, biasAt()));
+    store = k.f32.store(0, 4, cAddr, s.relu ? k.f32.max(biased, k.cf32(0)) : biased);
   } else {
     const mv = k.f32.load(0, 4, multAt());
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
-    const v = k.f32.add(k.f32.nearest(k.f32.mul(k.f32.convert_s.i32(acc.get()), mv)), k.f32.convert_s.i32(zp.get()));
+    const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc.get()), mv), () => k.f32.convert_s.i32(zp.get()),
+      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky');
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [
@@ -370,32 +453,43 @@ export function packRowsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string 
 export function packConstA(values: ArrayLike<number>, M: number, K: number, zpOfRow: (m: number) => number, signed: boolean, groups = 1):
   { bytes: Uint8Array; storage: QStorage; pA: number; groupBytes: number } {
   const pairs = (K + 1) >> 1, mg = M / groups, panels = Math.ceil(mg / QMR);
-  let narrow = true;
-  for (let m = 0; m < M && narrow; m++) if (zpOfRow(m) !== 0) narrow = false;
+  const storage = constStorage(M * K, (i) => Number(values[i]) - zpOfRow(Math.floor(i / K)), signed);
+  const narrow = storage !== 'i16';
   const perPanel = pairs * QMR * 2;
   const count = Math.max(1, groups * panels * perPanel);
-  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  const out = storage === 'i8' ? new Int8Array(count) : storage === 'u8' ? new Uint8Array(count) : new Int16Array(count);
   for (let g = 0; g < groups; g++) for (let r = 0; r < mg; r++) {
     const m = g * mg + r, zp = zpOfRow(m);
     const base = (g * panels + Math.floor(r / QMR)) * perPanel + (r % QMR) * 2;
     for (let q = 0; q < K; q++) out[base + (q >> 1) * QMR * 2 + (q & 1)] = Number(values[m * K + q]) - zp;
   }
   const e = narrow ? 1 : 2;
-  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', pA: perPanel * e, groupBytes: panels * perPanel * e };
+  return { bytes: new Uint8Array(out.buffer), storage, pA: perPanel * e, groupBytes: panels * perPanel * e };
+}
+
+/**
+ * The narrowest storage of n constant values v(i) (already minus their zero point): as stored when they are the
+ * 8-bit values themselves, else 'i8' when they fit (uint8 weights with zero point 128, quantize_dynamic's), else i16.
+ */
+function constStorage(n: number, v: (i: number) => number, signed: boolean): QStorage {
+  let lo = 0, hi = 0;
+  for (let i = 0; i < n; i++) { const x = v(i); if (x < lo) lo = x; if (x > hi) hi = x; }
+  if (signed ? lo >= -128 && hi <= 127 : lo >= 0 && hi <= 255) return signed ? 'i8' : 'u8';
+  return lo >= -128 && hi <= 127 ? 'i8' : 'i16';
 }
 
 /** The panels of a constant B (element (k, n) = at(k, n)), zero point per column subtracted. */
 export function packConstB(at: (k: number, n: number) => number, K: number, N: number, zpOfCol: (n: number) => number, signed: boolean):
   { bytes: Uint8Array; storage: QStorage; ldb: number; pB: number } {
   const pairs = (K + 1) >> 1, panels = Math.ceil(N / QNR);
-  let narrow = true;
-  for (let n = 0; n < N && narrow; n++) if (zpOfCol(n) !== 0) narrow = false;
+  const storage = constStorage(K * N, (i) => at(Math.floor(i / N), i % N) - zpOfCol(i % N), signed);
+  const narrow = storage !== 'i16';
   const count = Math.max(1, panels * pairs * QNR * 2);
-  const out = narrow ? (signed ? new Int8Array(count) : new Uint8Array(count)) : new Int16Array(count);
+  const out = storage === 'i8' ? new Int8Array(count) : storage === 'u8' ? new Uint8Array(count) : new Int16Array(count);
   for (let j = 0; j < panels; j++) for (let p = 0; p < pairs; p++) for (let c = 0; c < QNR; c++) for (let r = 0; r < 2; r++) {
     const n = j * QNR + c, kk = 2 * p + r;
     if (n < N && kk < K) out[((j * pairs + p) * QNR + c) * 2 + r] = at(kk, n) - zpOfCol(n);
   }
   const e = narrow ? 1 : 2;
-  return { bytes: new Uint8Array(out.buffer), storage: narrow ? (signed ? 'i8' : 'u8') : 'i16', ldb: QNR * 2 * e, pB: pairs * QNR * 2 * e };
+  return { bytes: new Uint8Array(out.buffer), storage, ldb: QNR * 2 * e, pB: pairs * QNR * 2 * e };
 }

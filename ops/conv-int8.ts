@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QEpilogue } from '../codegen/qgemm.js';
+import { actParams, callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -27,10 +27,16 @@ export interface QConvParams {
   xZp: number | Operand;
   /** i32 bias per output channel (already in the accumulator's scale). */
   bias?: Int32Array;
+  /** 'f32' output: float32 bias per output channel, added after the scaling. */
+  fbias?: Float32Array;
+  /** 'f32' output: a run-time float32 scalar multiplier for every channel (instead of mult). */
+  scaleOperand?: Operand;
   /** 'i32' output, or requantization: float32 multiplier per output channel, output zero point, clamp. */
   epilogue: QEpilogue;
   mult?: Float32Array;
   yZp: number;
+  /** A Relu / Clip / LeakyRelu between two quantizations fused after the requantization (epilogue.act). */
+  act?: QAct;
 }
 
 export interface QConvPlan {
@@ -55,15 +61,19 @@ export function planQConv(geo: ConvGeometry, cin: number, cout: number, group: n
 
 /** Scratch bytes of the GEMM path: the int8 im2col tile (unless pointwise) and the packed i16 tile. */
 /** Scratch of the GEMM path: the int8 im2col tile (unless pointwise), the packed i16 tile, the widened A panel. */
-function scratchLayout(p: QConvPlan): { colsBytes: number; packedBytes: number; total: number } {
+function scratchLayout(p: QConvPlan, cout: number): { colsBytes: number; packedBytes: number; multBytes: number; total: number } {
   const align = (n: number) => Math.ceil(n / 16) * 16;
   const colsBytes = p.pointwise ? 0 : align(p.K * p.colsPad + 64);
   const packedBytes = align(Math.ceil(p.colsPad / QNR) * (p.Kp / 2) * QNR * 4 + 64);
-  return { colsBytes, packedBytes, total: colsBytes + packedBytes + qgemmTmpBytes(p.K) };
+  // a run-time multiplier copied to every row (QConvParams.scaleOperand)
+  const multBytes = align(multRows(cout) * 4);
+  return { colsBytes, packedBytes, multBytes, total: colsBytes + packedBytes + multBytes + qgemmTmpBytes(p.K) };
 }
 
+const multRows = (cout: number) => Math.ceil(cout / QMR) * QMR + QMR;
+
 function qconvScratch(geo: ConvGeometry, cin: number, cout: number, group: number): number {
-  return scratchLayout(planQConv(geo, cin, cout, group)).total;
+  return scratchLayout(planQConv(geo, cin, cout, group), cout).total;
 }
 
 /** What an integer convolution op tells the shared variants: its geometry, and whether the int8 kernels apply. */
@@ -106,25 +116,28 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const a = packConstA(q.w, q.cout, p.K, q.wZp, q.wSigned, q.group);
   const aGroup = a.groupBytes;
   const wPtr = ctx.data(a.bytes);
-  const biasPtr = q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
-  const multPtr = q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
+  const fout = q.epilogue.out === 'f32';
+  const biasPtr = fout ? (q.fbias ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.fbias, q.cout).buffer)) : 0)
+    : q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
+  const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
+  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
   ensureSlack(ctx);
-  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: q.bias ? 'row' : 'none', scale: 'row' });
+  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row', act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
-  const eb = q.epilogue.out === 'i32' ? 4 : 1;
-  const { colsBytes, packedBytes } = scratchLayout(p);
+  const eb = q.epilogue.out === 'i32' || fout ? 4 : 1;
+  const { colsBytes, packedBytes, multBytes } = scratchLayout(p, q.cout);
   const runtimeZp = typeof q.xZp !== 'number';
 
-  const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${a.storage}:${ctx.target}`;
+  const key = `qconv:${JSON.stringify(q.geo)}:${q.batch}.${q.cin}.${q.cout}.${q.group}:${gemm}:${xType}:${runtimeZp}:${!!q.scaleOperand}:${a.storage}:${ctx.target}`;
   // Everything a layer's numbers change (pointers, zero points) is a parameter: layers of one shape share the kernel.
-  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
-    const [x, wp, yp, bias, mult, scratch, zpArg, yZp] = k.params;
+  const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, wp, yp, bias, mult, scratch, zpArg, yZp, act] = k.params;
     const { i32 } = k;
     const c32 = (v: number) => k.c32(v);
     const n = k.local('i32'), g = k.local('i32'), ch = k.local('i32'), zp = k.local('i32');
     const xg = k.local('i32'), yg = k.local('i32'), col0 = k.local('i32'), ncols = k.local('i32'), r0 = k.local('i32'), rc = k.local('i32');
-    const packed = k.local('i32');
+    const packed = k.local('i32'), multRow = k.local('i32'), m = k.local('i32');
     // With a run-time zero point the 2-D im2col's padding takes it as its fill parameter.
     const im2colCall = (src: Expr, dst: Expr): Expr => (patches ? patches(k, src, dst, r0.get(), rc.get(), runtimeZp ? zp.get() : undefined) : k.nop());
     const chunkBody: Expr[] = [
@@ -139,8 +152,8 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
         c: i32.add(yg.get(), i32.mul(col0.get(), c32(eb))), ldc: c32(p.outPlane * eb),
         M: c32(p.mg), N: ncols.get(), K: c32(p.K),
         bias: i32.add(bias.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        mult: i32.add(mult.get(), i32.mul(g.get(), c32(p.mg * 4))),
-        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes)),
+        mult: i32.add(multRow.get(), i32.mul(g.get(), c32(p.mg * 4))),
+        zp: yZp.get(), aTmp: i32.add(packed.get(), c32(packedBytes + multBytes)), act: act.get(),
       }),
     ];
     const groupBody: Expr[] = [
@@ -149,11 +162,17 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
       k.for(ch, 0, p.chunks, 1, () => chunkBody),
     ];
     const zpLoad = runtimeZp ? (xType === 'i8' ? k.i32.load8_s(0, 1, zpArg.get()) : k.i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
+    // the GEMM reads a multiplier per row: a run-time one is copied to every row first
+    const multSetup: Expr[] = q.scaleOperand ? [
+      multRow.set(i32.add(scratch.get(), c32(colsBytes + packedBytes))),
+      k.for(m, 0, multRows(q.cout), 1, () => k.f32.store(0, 4, i32.add(multRow.get(), i32.shl(m.get(), c32(2))), k.f32.load(0, 4, mult.get()))),
+    ] : [multRow.set(mult.get())];
     return [
       zp.set(zpLoad),
+      ...multSetup,
       packed.set(i32.add(scratch.get(), c32(colsBytes))),
       k.for(n, 0, q.batch, 1, () => k.for(g, 0, q.group, 1, () => groupBody)),
     ];
   });
-  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr, q.yZp]);
+  ctx.call(fn, [q.x.ptr, wPtr, y.ptr, biasPtr, multPtr, ctx.scratch(), typeof q.xZp === 'number' ? q.xZp : q.xZp.ptr, q.yZp, actPtr]);
 }

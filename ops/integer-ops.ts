@@ -7,9 +7,10 @@ import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, stridesOf, type Shape } from '../src/ir/graph.js';
 import { convGeometry as sharedGeometry, readConvAttrs, type ConvAttrs, type ConvGeometry as SharedGeometry } from './conv-geometry.js';
-import { int8ConvVariants } from './conv-int8.js';
+import { int8ConvVariants, type IntConvOp, type QConvParams } from './conv-int8.js';
 import { emitQMatMul, qmatmulScratch } from './matmul-int8.js';
 import { defineOp, type EmitCtx, type InputInfo, type Operand, type TensorInfo } from './types.js';
+import { INTERNAL_DOMAIN } from './internal-domain.js';
 
 type Failer = { fail(message: string): never };
 const INT8: DType[] = ['int8', 'uint8'];
@@ -264,21 +265,7 @@ export const ConvInteger = defineOp<ConvAttrs>({
     return [{ dtype: 'int32', shape: convGeometry(ctx, x!.shape, w!.shape, ctx.attrs).outShape }];
   },
   variants: [
-    ...int8ConvVariants<ConvAttrs>({
-      shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
-      fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
-      params(ctx) {
-        const [x, w, xzp, wzp] = ctx.inputs;
-        const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
-        const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
-        return {
-          x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
-          w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
-          xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp,
-          epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 }, yZp: 0,
-        };
-      },
-    }),
+    ...int8ConvVariants(convIntegerOp<ConvAttrs>(() => ({ epilogue: { out: 'i32', bias: 'none', scale: 'row', lo: 0, hi: 0 } }))),
     {
       // run-time weights
       name: 'integer-loop',
@@ -297,6 +284,28 @@ export const ConvInteger = defineOp<ConvAttrs>({
 });
 
 /**
+ * ConvInteger's inputs (x, w, x_zero_point, w_zero_point) on the int8 kernels; `finish` gives the epilogue (and
+ * what else differs between ConvInteger and ConvIntegerScaled).
+ */
+function convIntegerOp<A extends ConvAttrs>(finish: (ctx: EmitCtx<A>) => Pick<QConvParams, 'epilogue'> & Partial<QConvParams>): IntConvOp<A> {
+  return {
+    shape: (ctx) => { const g = convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs); return { geo: g.geo, cin: g.C, cout: g.M, group: g.group }; },
+    fast: (ctx) => fastConvInteger(ctx.inputs, convGeometry(ctx, ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.attrs)),
+    params(ctx) {
+      const [x, w, xzp, wzp] = ctx.inputs;
+      const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+      const wz = wzp ? Array.from(wzp.const!.data as ArrayLike<number>, Number) : [0];
+      return {
+        x: x!, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
+        w: w!.const!.data as ArrayLike<number>, wSigned: w!.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
+        xZp: !xzp ? 0 : xzp.const ? Number(xzp.const.data[0]) : xzp, yZp: 0,
+        ...finish(ctx),
+      };
+    },
+  };
+}
+
+/**
  * Constant weights (and weight zero points): the int8 GEMM. A run-time x_zero_point (DynamicQuantizeLinear's)
  * is read by the kernel; with padding that needs the 2-D im2col, which takes the padding value at run time.
  */
@@ -305,3 +314,40 @@ function fastConvInteger(ins: (Operand | InputInfo | undefined)[], g: ConvGeomet
   if (!w?.const || (wzp && !wzp.const) || (xzp && numel(xzp.shape) !== 1)) return false;
   return !xzp || !!xzp.const || g.inSpatial.length === 2;
 }
+
+interface ScaledAttrs extends ConvAttrs { relu: number }
+
+/**
+ * quantize_dynamic's ConvInteger -> Cast -> Mul(scale) -> Add(bias) [-> Relu] as one node (src/passes/
+ * fuse-integer-scale.ts builds it): the int8 GEMM's float epilogue computes relu(f32(acc) * scale + bias) with the
+ * same float32 operations, instead of materializing the i32 accumulators and four float passes. Inputs: x, w,
+ * x_zero_point, w_zero_point as ConvInteger's, then the float32 scalar scale (usually computed at run time) and
+ * an optional constant float32 bias of one value per output channel.
+ */
+export const ConvIntegerScaled = defineOp<ScaledAttrs>({
+  op: 'ConvIntegerScaled', domain: INTERNAL_DOMAIN, since: 1, dtypes: ['int8', 'uint8', 'float32'],
+  notes: 'internal (made from quantize_dynamic\'s ConvInteger -> Cast -> Mul -> Add -> Relu): the int8 GEMM with a float epilogue',
+  attrs: (a) => ({ ...convAttrs(a), relu: a.int('relu', 0) }),
+  infer(ctx): TensorInfo[] {
+    const [x, w, , , scale, bias] = ctx.inputs;
+    if (!x || !w || !INT8.includes(x.dtype) || !INT8.includes(w.dtype)) ctx.fail('x and w must be int8 or uint8');
+    const g = convGeometry(ctx, x!.shape, w!.shape, ctx.attrs);
+    if (!scale || scale.dtype !== 'float32' || numel(scale.shape) !== 1) ctx.fail('scale must be a float32 scalar');
+    if (bias && (bias.dtype !== 'float32' || !bias.const || numel(bias.shape) !== g.M)) ctx.fail(`bias must be ${g.M} constant float32 values`);
+    return [{ dtype: 'float32', shape: g.outShape }];
+  },
+  variants: [
+    ...int8ConvVariants(convIntegerOp<ScaledAttrs>((ctx) => {
+      const [, , , , scale, bias] = ctx.inputs;
+      return {
+        epilogue: { out: 'f32', bias: bias ? 'row' : 'none', scale: 'row', lo: 0, hi: 0, relu: ctx.attrs.relu !== 0 },
+        scaleOperand: scale!, fbias: bias ? Float32Array.from(bias.const!.data as ArrayLike<number>) : undefined,
+      };
+    })),
+    {
+      name: 'unsupported',
+      applies: () => true,
+      emit(ctx) { ctx.fail('internal: ConvIntegerScaled is only made for constant weights (the int8 GEMM)'); },
+    },
+  ],
+});

@@ -20,9 +20,14 @@ import { defineOp, type AttrReader, type EmitCtx, type InputInfo, type Operand, 
  * Clamp of the quantized output, in the output's integer domain: internal attributes that src/passes/lower-qdq.ts
  * sets when it folds a Relu or Clip between the op and its QuantizeLinear (never present in ONNX models).
  */
-export const QCLAMP = { lo: '_qmin', hi: '_qmax' } as const;
-export interface QClamp { lo: number; hi: number }
-export const readQClamp = (a: AttrReader): QClamp => ({ lo: a.int(QCLAMP.lo, -(2 ** 31)), hi: a.int(QCLAMP.hi, 2 ** 31 - 1) });
+export const QCLAMP = { lo: '_qmin', hi: '_qmax', act: '_act' } as const;
+/**
+ * act: a Relu or Clip between two quantizations, fused after the requantization (codegen/qgemm.ts QAct) as
+ * [final y_scale, final y_zero_point] or, for a LeakyRelu, [final y_scale, final y_zero_point, alpha] (the first
+ * quantization is the op's own y_scale / y_zero_point; the activation's clamp is lo / hi).
+ */
+export interface QClamp { lo: number; hi: number; act: number[] }
+export const readQClamp = (a: AttrReader): QClamp => ({ lo: a.int(QCLAMP.lo, -(2 ** 31)), hi: a.int(QCLAMP.hi, 2 ** 31 - 1), act: a.floats(QCLAMP.act, []) });
 
 const isF32Const = (i: InputInfo | Operand | undefined) => !!i?.const && i.dtype === 'float32';
 const isConst = (i: InputInfo | Operand | undefined) => !!i?.const;
@@ -140,7 +145,7 @@ export const QLinearConv = defineOp<ConvAttrs & QClamp>({
       emit(ctx) {
         const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as (Operand | undefined)[] as Operand[];
         const g = convGeometry(ctx, x.shape, w.shape, ctx.attrs);
-        if (ctx.attrs.lo > -129 || ctx.attrs.hi < 256) ctx.fail('internal: a fused clamp on a QLinearConv with run-time parameters');
+        if (ctx.attrs.lo > -129 || ctx.attrs.hi < 256 || ctx.attrs.act.length) ctx.fail('internal: a fused clamp on a QLinearConv with run-time parameters');
         const params: ConvParam[] = [
           convParam(ctx, xzp, g.M, 'x_zero_point', false), convParam(ctx, wzp, g.M, 'w_zero_point', true),
           convParam(ctx, xs, g.M, 'x_scale', false), convParam(ctx, ws, g.M, 'w_scale', true),
@@ -167,7 +172,7 @@ function fastQConv(ins: (InputInfo | Operand | undefined)[]): boolean {
 
 function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvParams {
   const [x, xs, xzp, w, ws, wzp, ys, yzp, bias] = ctx.inputs as Operand[];
-  const wz = nums(wzp.const!), out = ctx.outputs[0].dtype as 'int8' | 'uint8';
+  const wz = nums(wzp.const!), out = ctx.outputs[0].dtype as 'int8' | 'uint8', act = ctx.attrs.act;
   return {
     x, geo: g.geo, batch: g.N, cin: g.C, cout: g.M, group: g.group,
     w: w.const!.data as ArrayLike<number>, wSigned: w.dtype === 'int8', wZp: (m) => wz[wz.length === 1 ? 0 : m],
@@ -176,6 +181,7 @@ function qconvParams(ctx: EmitCtx<ConvAttrs & QClamp>, g: ConvGeometry): QConvPa
     epilogue: { out, bias: bias ? 'row' : 'none', scale: 'row', lo: ctx.attrs.lo, hi: ctx.attrs.hi },
     mult: multipliers(nums(xs.const!)[0], nums(ws.const!), nums(ys.const!)[0], g.M),
     yZp: nums(yzp.const!)[0],
+    act: act.length >= 2 ? { s1: nums(ys.const!)[0], s2: act[0], z2: act[1], alpha: act[2] } : undefined,
   };
 }
 

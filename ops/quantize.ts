@@ -3,6 +3,7 @@
 // element from the quantization layout.
 
 import { computeType, type Expr, type Kernel, type Local, type WType } from '../codegen/wasm.js';
+import { roundToLanes, zpOffset } from '../codegen/qgemm.js';
 import { DTYPE_SIZE, ONNX_DTYPE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
 import { defineOp, type EmitCtx, type Operand } from './types.js';
@@ -146,6 +147,11 @@ export const QuantizeLinear = defineOp<QAttrs>({
     if (!ctx.attrs.blockSize && emitQuantizeFast(ctx, divDt)) return;
     const t: 'f32' | 'f64' = divDt === 'float64' ? 'f64' : 'f32';
     const tmp = ctx.scratch();
+    if (ctx.target === 'simd' && l.strides.every((v) => v === 0) && x.dtype === 'float32' && s.dtype === 'float32' && divDt === 'float32' &&
+      (y.dtype === 'int8' || y.dtype === 'uint8')) {
+      emitQuantizeSimd(ctx, numel(x.shape), y.dtype);
+      return;
+    }
     emitQuantKernel(ctx, `qlin:${x.dtype}:${s.dtype}:${y.dtype}:${divDt}:${tmp}`, l, (k, p, e, si) => {
       const xv = roundTo(k, toFloat(k, k.load(x.dtype, at(k, p.x, e, x.dtype)), x.dtype, t), divDt, tmp);
       const sv = roundTo(k, toFloat(k, k.load(s.dtype, at(k, p.s, si, s.dtype)), s.dtype, t), divDt, tmp);
@@ -155,6 +161,39 @@ export const QuantizeLinear = defineOp<QAttrs>({
     });
   },
 });
+
+/**
+ * Per-tensor float32 -> int8/uint8 on simd (a model's input quantization): 16 values a step, x / scale rounded with
+ * the exact magic-number rounding; a NaN quotient gives 0 and infinities saturate, as the scalar loop (the tail) does.
+ */
+function emitQuantizeSimd(ctx: EmitCtx<QAttrs>, n: number, out: 'int8' | 'uint8'): void {
+  const [x, s, zp] = ctx.inputs as Operand[];
+  const v16 = n - (n % 16);
+  const fn = ctx.kernel(`qlin_simd:${n}:${out}:${!!zp}`, ['i32', 'i32', 'i32', 'i32'], (k) => {
+    const [xp, sp, zpp, yp] = k.params;
+    const scale = k.local('f32'), zpv = k.local('i32'), scaleV = k.local('v128'), off = k.local('v128'), q = k.local('v128');
+    const q4 = (i: Local, part: number): Expr[] => [
+      q.set(k.f32x4.div(k.v128.load(part * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get())),
+      // NaN lanes (0 / 0, NaN inputs) become 0
+      q.set(k.v128.and(roundToLanes(k, q.get(), off.get()), k.f32x4.eq(q.get(), q.get()))),
+    ];
+    const parts = [0, 1, 2, 3].map(() => k.local('v128'));
+    const narrow = (a: Expr, b: Expr) => (out === 'int8' ? k.i8x16.narrow_i16x8_s(a, b) : k.i8x16.narrow_i16x8_u(a, b));
+    return [
+      scale.set(k.f32.load(0, 4, sp.get())),
+      zpv.set(zp ? (out === 'int8' ? k.i32.load8_s(0, 1, zpp.get()) : k.i32.load8_u(0, 1, zpp.get())) : k.c32(0)),
+      scaleV.set(k.f32x4.splat(scale.get())), off.set(zpOffset(k, zpv.get())),
+      k.loop(0, v16, (i) => [
+        ...parts.flatMap((pv, j) => [...q4(i, j), pv.set(q.get())]),
+        k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
+          narrow(k.i16x8.narrow_i32x4_s(parts[0].get(), parts[1].get()), k.i16x8.narrow_i32x4_s(parts[2].get(), parts[3].get()))),
+      ], 16),
+      k.loop(v16, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
+        saturateRound(k, k.f32.div(k.f32.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scale.get()), zpv.get(), out, 'f32'))),
+    ];
+  });
+  ctx.call(fn, [x.ptr, s.ptr, zp ? zp.ptr : 0, ctx.outputs[0].ptr]);
+}
 
 export const DequantizeLinear = defineOp<QAttrs>({
   op: 'DequantizeLinear', since: 10, dtypes: ['int8', 'uint8', 'int16', 'uint16', 'int32', 'float32', 'float16', 'bfloat16'],
@@ -205,17 +244,46 @@ export const DynamicQuantizeLinear = defineOp({
       const [xp, yp, sp, zpp] = k.params;
       const lo = k.local('f32'), hi = k.local('f32'), scale = k.local('f32'), zp = k.local('i32');
       const xi = (i: Expr) => k.f32.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i, k.c32(2))));
+      // SIMD: min/max 4 lanes a step with pmin / pmax and a NaN flag (any NaN makes lo and hi NaN, as f32.min / max
+      // do; the sign of a zero bound changes neither scale nor zero point), and 16 values a step quantized with
+      // the exact magic-number rounding while the scale is finite and non-zero. Scalar loops finish the tail and
+      // take the degenerate cases (scale 0, infinities).
+      const v4 = k.simd ? n - (n % 4) : 0, v16 = k.simd ? n - (n % 16) : 0;
+      const [loV, hiV, nanV, scaleV, zpV] = k.simd ? [0, 1, 2, 3, 4].map(() => k.local('v128')) : [];
+      const lane = (v: Local, op: 'min' | 'max') => [1, 2, 3].reduce<Expr>((acc, l) => k.f32[op](acc, k.f32x4.extract_lane(v.get(), l)), k.f32x4.extract_lane(v.get(), 0));
+      const xv = k.simd ? k.local('v128') : undefined;
+      const minMax: Expr[] = v4 ? [
+        loV.set(k.f32x4.splat(k.cf32(0))), hiV.set(k.f32x4.splat(k.cf32(0))), nanV.set(k.i32x4.splat(k.c32(0))),
+        k.loop(0, v4, (i) => [
+          xv!.set(k.v128.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2))))),
+          loV.set(k.f32x4.pmin(loV.get(), xv!.get())),
+          hiV.set(k.f32x4.pmax(hiV.get(), xv!.get())),
+          nanV.set(k.v128.or(nanV.get(), k.f32x4.ne(xv!.get(), xv!.get()))),
+        ], 4),
+        k.if(k.v128.any_true(nanV.get()), [lo.set(k.cf32(NaN)), hi.set(k.cf32(NaN))], [lo.set(lane(loV, 'min')), hi.set(lane(hiV, 'max'))]),
+      ] : [];
+      const q4 = (i: Local, off: number) => roundToLanes(k, k.f32x4.div(k.v128.load(off * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get()), zpV.get());
+      const scalarQuant = (from: number, to: number) => k.loop(from, to, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
+        k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0), saturateRound(k, k.f32.div(xi(i.get()), scale.get()), zp.get(), 'uint8', 'f32'))));
+      const quantize16: Expr[] = v16 ? [
+        scaleV.set(k.f32x4.splat(scale.get())), zpV.set(zpOffset(k, zp.get())),
+        k.if(k.i32.and(k.f32.ne(scale.get(), k.cf32(0)), k.f32.eq(k.f32.sub(scale.get(), scale.get()), k.cf32(0))),
+          k.loop(0, v16, (i) => k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
+            k.i8x16.narrow_i16x8_u(k.i16x8.narrow_i32x4_s(q4(i, 0), q4(i, 1)), k.i16x8.narrow_i32x4_s(q4(i, 2), q4(i, 3)))), 16),
+          scalarQuant(0, v16)),
+      ] : [];
       return [
         lo.set(k.cf32(0)), hi.set(k.cf32(0)),
-        k.loop(0, n, (i) => [lo.set(k.f32.min(lo.get(), xi(i.get()))), hi.set(k.f32.max(hi.get(), xi(i.get())))]),
+        ...minMax,
+        k.loop(v4, n, (i) => [lo.set(k.f32.min(lo.get(), xi(i.get()))), hi.set(k.f32.max(hi.get(), xi(i.get())))]),
         scale.set(k.f32.div(k.f32.sub(hi.get(), lo.get()), k.cf32(255))),
         // All-zero input: scale 0, zero point 0 (no division by zero).
         zp.set(k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0),
           k.i32.trunc_s_sat.f32(k.f32.nearest(k.f32.min(k.f32.max(k.f32.sub(k.cf32(0), k.f32.div(lo.get(), scale.get())), k.cf32(0)), k.cf32(255)))))),
         k.f32.store(0, 4, sp.get(), scale.get()),
         k.i32.store8(0, 1, zpp.get(), zp.get()),
-        k.loop(0, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
-          k.select(k.f32.eq(scale.get(), k.cf32(0)), k.c32(0), saturateRound(k, k.f32.div(xi(i.get()), scale.get()), zp.get(), 'uint8', 'f32')))),
+        ...quantize16,
+        scalarQuant(v16, n),
       ];
     });
     ctx.call(fn, [x.ptr, y.ptr, ys.ptr, yzp.ptr]);

@@ -10,6 +10,7 @@ import { imageTensorShapes, insertImageInputs, type ImageInputOptions } from './
 import { inferAndFold, eliminateDeadCode } from './passes/infer.js';
 import { optimizeGraph } from './passes/optimize.js';
 import { lowerQdq, type QuantSummary } from './passes/lower-qdq.js';
+import { fuseIntegerScale } from './passes/fuse-integer-scale.js';
 import { flattenControlFlow } from './passes/control-flow.js';
 import { buildModule, type Manifest } from '../codegen/module.js';
 import { sectionSizes } from '../codegen/sections.js';
@@ -138,6 +139,7 @@ export function compileSync(model: Uint8Array | ArrayBuffer | string, options: C
   options.onProgress?.('passes');
   prepareGraph(graph, options);
   const quantization = lowerQdq(graph);
+  fuseIntegerScale(graph);
   eliminateDeadCode(graph);
   // Fold the DequantizeLinear nodes of constants that no int8 op took (and what depends only on them).
   if (graph.nodes.some((n) => n.opType === 'DequantizeLinear' && n.inputs.every((i) => !i || graph.values.get(i)?.const))) {

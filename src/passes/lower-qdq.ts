@@ -15,8 +15,9 @@
 import { lookupOp, INTERNAL_DOMAIN } from '../../ops/index.js';
 import { evaluateWithKernel } from './fold.js';
 import { lookupTable } from '../../ops/qlinear-lookup.js';
-import { dequantize, type QParam } from '../../ops/qparams.js';
+import { dequantize, quantize, type QParam } from '../../ops/qparams.js';
 import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
+import { eliminateDeadCode } from './infer.js';
 
 export interface QuantSummary {
   /** Lowered nodes by op type of the original float op. */
@@ -98,6 +99,7 @@ export function lowerQdq(graph: Graph): QuantSummary {
   const zpName = (p: QParams): string => p.zpName ?? addConst(`${p.q}_zp`, makeTensor(p.dtype, [], p.dtype === 'int8' ? Int8Array.of(0) : Uint8Array.of(0)));
 
   const replace = new Map<Node, Node[]>();
+  const lutOutput = new Map<Node, LutOutput>();
   const removed = new Set<Node>();
   const lowered = (op: string) => (summary.int8[op] = (summary.int8[op] ?? 0) + 1);
   const stayFloat = (n: Node, reason: string) => summary.float.push({ node: n.name, op: n.opType, reason });
@@ -176,7 +178,9 @@ export function lowerQdq(graph: Graph): QuantSummary {
       if (!has('QLinearLookup', INTERNAL_DOMAIN)) { stayFloat(node, 'no int8 lookup kernel'); continue; }
       const table = lookupTableFor(graph, node, ins[0]!, out);
       if (!table) { stayFloat(node, 'no evaluator for its table'); continue; }
-      commit([make('QLinearLookup', INTERNAL_DOMAIN, [ins[0]!.q, addConst(`${base}_table`, table)], [out.q])]);
+      const lut = make('QLinearLookup', INTERNAL_DOMAIN, [ins[0]!.q, addConst(`${base}_table`, table)], [out.q]);
+      lutOutput.set(lut, { q: { scale: out.scale[0], zp: out.zp[0] ?? 0, dtype: out.dtype }, alpha: op === 'LeakyRelu' ? Math.fround(Number(node.attrs.alpha ?? 0.01)) : undefined });
+      commit([lut]);
       continue;
     }
 
@@ -235,7 +239,64 @@ export function lowerQdq(graph: Graph): QuantSummary {
   }
 
   graph.nodes = graph.nodes.flatMap((n) => (removed.has(n) ? [] : replace.get(n) ?? [n]));
+  fuseClampIntoConv(graph, lutOutput);
   return summary;
+}
+
+/**
+ * QLinearConv -> QLinearLookup of a Relu, Clip or LeakyRelu (quantize_static's Conv -> Q -> DQ -> Relu -> Q): the lookup pass
+ * over the activation moves into the convolution's requantize epilogue.
+ *  - A table that only clamps (the Q keeps the Conv's parameters) becomes the epilogue's clamp (_qmin / _qmax).
+ *  - Otherwise, when the table is clamp(T(q), lo, hi) for T(q) = quantize(dequantize(q, s1, z1), s2, z2) (the
+ *    second requantization, monotone for positive scales: the Relu's or Clip's bound and q's own saturation are
+ *    clamps of it), the epilogue computes T in float32 after its rounding (QLinearConv's _act) and clamps to
+ *    [lo, hi]; a LeakyRelu (alpha > 0) scales T's negative side first. Exact: checked here on all 256 input
+ *    values, and T is monotone so out-of-range values clamp alike.
+ */
+/** A lookup's output quantization, and its op's alpha when it is a LeakyRelu. */
+interface LutOutput { q: QParam; alpha?: number }
+
+function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, LutOutput>): void {
+  eliminateDeadCode(graph);
+  const producer = new Map<string, Node>();
+  const uses = new Map<string, number>();
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) if (o) producer.set(o, n);
+    for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  const dropped = new Set<Node>();
+  for (const lut of graph.nodes) {
+    if (lut.opType !== 'QLinearLookup' || lut.domain !== INTERNAL_DOMAIN) continue;
+    const conv = producer.get(lut.inputs[0]);
+    const table = graph.values.get(lut.inputs[1])?.const;
+    const mid = graph.values.get(lut.inputs[0]), y = graph.values.get(lut.outputs[0]);
+    if (!conv || conv.opType !== 'QLinearConv' || conv.domain !== '' || !table || !mid || !y || mid.dtype !== y.dtype ||
+      uses.get(lut.inputs[0]) !== 1 || graph.outputs.includes(lut.inputs[0]) || '_act' in conv.attrs) continue;
+    // only where the int8 kernels run (a QOperator model's QLinearConv may have run-time or float16 parameters)
+    const constant = (i: number, dtype?: string) => { const v = graph.values.get(conv.inputs[i]); return !!v?.const && (!dtype || v.dtype === dtype); };
+    if (![1, 4, 6].every((i) => constant(i, 'float32')) || ![2, 3, 5, 7].every((i) => constant(i))) continue;
+    const values = Array.from({ length: 256 }, (_, b) => (mid.dtype === 'int8' ? (b << 24) >> 24 : b));
+    const out = values.map((v) => Number(table.data[v & 255]));
+    const lo = Math.min(...out), hi = Math.max(...out);
+    const fused: Record<string, number | number[]> = {
+      _qmin: Math.max(lo, Number(conv.attrs._qmin ?? -(2 ** 31))), _qmax: Math.min(hi, Number(conv.attrs._qmax ?? 2 ** 31 - 1)),
+    };
+    const clampOnly = values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, v)));
+    if (!clampOnly) {
+      const s1 = graph.values.get(conv.inputs[6])?.const, z1 = graph.values.get(conv.inputs[7])?.const, info = lutOutput.get(lut);
+      if (!s1 || !z1 || !info || '_qmin' in conv.attrs || '_qmax' in conv.attrs) continue;
+      const first: QParam = { scale: Number(s1.data[0]), zp: Number(z1.data[0]), dtype: mid.dtype }, last = info.q, alpha = info.alpha;
+      if (!(first.scale > 0 && last.scale > 0) || last.dtype !== mid.dtype || (alpha !== undefined && !(alpha > 0))) continue;
+      // a LeakyRelu's negative side, as the kernel computes it (alpha > 0 keeps the map monotone)
+      const leak = (x: number) => (alpha !== undefined && x < 0 ? Math.fround(x * alpha) : x);
+      if (!values.every((v, i) => out[i] === Math.min(hi, Math.max(lo, quantize(leak(dequantize(v, first)), last))))) continue;
+      fused._act = alpha !== undefined ? [last.scale, last.zp, alpha] : [last.scale, last.zp];
+    }
+    conv.attrs = { ...conv.attrs, ...fused };
+    conv.outputs = [lut.outputs[0]];
+    dropped.add(lut);
+  }
+  graph.nodes = graph.nodes.filter((n) => !dropped.has(n));
 }
 
 /** Layout ops through which a DequantizeLinear moves down (DQ(layout(q)) == layout(DQ(q)) for a per-tensor DQ). */

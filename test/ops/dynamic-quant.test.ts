@@ -1,35 +1,17 @@
-// A dynamically quantized conv net, written the way onnxruntime's quantize_dynamic writes one: each layer is
+// A dynamically quantized conv net, written the way onnxruntime's quantize_dynamic writes one (by the benchmark's builder,
+// benchmarks/models/dynamic-quant.ts): each layer is
 // DynamicQuantizeLinear (activation scale and zero point computed at run time) -> ConvInteger with constant uint8
 // weights -> Cast -> Mul by x_scale * w_scale -> Add bias -> Relu. ConvInteger runs on the int8 GEMM (pointwise,
 // im2col with the run-time zero point as padding, depthwise); checked against onnxruntime-node on both targets.
 
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/index.js';
+import { encodeModel } from '../../src/onnx/encode.js';
 import type { ModelSpec, NodeSpec } from '../../src/onnx/encode.js';
+import { dynamicConvLayer } from '../../benchmarks/models/dynamic-quant.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { checkBothTargets } from '../helpers/both-targets.js';
 import { randomTensor, rng } from '../helpers/oracle.js';
-
-const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
-
-/** quantize_dynamic's pattern for one Conv layer; returns the layer's float output name. */
-function dynamicConvLayer(spec: { nodes: NodeSpec[]; initializers: Record<string, Tensor> }, r: () => number, name: string, input: string,
-  cin: number, cout: number, k: number, attrs: Record<string, number | number[]>): string {
-  const group = Number(attrs.group ?? 1);
-  spec.initializers[`${name}_w`] = randomTensor('uint8', [cout, cin / group, k, k], r, 0, 255);
-  spec.initializers[`${name}_wz`] = { dtype: 'uint8', shape: [], data: Uint8Array.of(128) };
-  spec.initializers[`${name}_ws`] = f32([], [0.002 + 0.002 * r()]);
-  spec.initializers[`${name}_b`] = randomTensor('float32', [cout, 1, 1], r, -0.2, 0.2);
-  spec.nodes.push(
-    { op: 'DynamicQuantizeLinear', inputs: [input], outputs: [`${name}_xq`, `${name}_xs`, `${name}_xz`] },
-    { op: 'ConvInteger', inputs: [`${name}_xq`, `${name}_w`, `${name}_xz`, `${name}_wz`], outputs: [`${name}_acc`], attrs },
-    { op: 'Cast', inputs: [`${name}_acc`], outputs: [`${name}_accf`], attrs: { to: 1 } },
-    { op: 'Mul', inputs: [`${name}_xs`, `${name}_ws`], outputs: [`${name}_scale`] },
-    { op: 'Mul', inputs: [`${name}_accf`, `${name}_scale`], outputs: [`${name}_y0`] },
-    { op: 'Add', inputs: [`${name}_y0`, `${name}_b`], outputs: [`${name}_y1`] },
-    { op: 'Relu', inputs: [`${name}_y1`], outputs: [`${name}_y`] },
-  );
-  return `${name}_y`;
-}
 
 describe('dynamically quantized conv net (DynamicQuantizeLinear + ConvInteger) vs onnxruntime', () => {
   it('3x3 stem with padding, depthwise, pointwise, strided: both targets', async () => {
@@ -64,5 +46,32 @@ describe('dynamically quantized conv net (DynamicQuantizeLinear + ConvInteger) v
       ],
     };
     await checkBothTargets(model, { x: randomTensor('float32', [2, 5, 33], r, -2, 3) }, 0, 0);
+  });
+});
+
+describe('ConvInteger -> Cast -> Mul -> Add -> Relu fused into the int8 GEMM\'s float epilogue', () => {
+  it('every kernel variant, bias and Relu optional, operands in either order: same outputs as onnxruntime, both targets', async () => {
+    const r = rng(14);
+    const spec = { nodes: [] as NodeSpec[], initializers: {} as Record<string, Tensor> };
+    let h = dynamicConvLayer(spec, r, 'stem', 'x', 3, 8, 3, { pads: [1, 1, 1, 1] });
+    h = dynamicConvLayer(spec, r, 'dw', h, 8, 8, 3, { pads: [1, 1, 1, 1], strides: [2, 2], group: 8 });
+    h = dynamicConvLayer(spec, r, 'pw', h, 8, 12, 1, {});
+    // quantize_dynamic's layer without a bias and without a Relu, the Mul's operands swapped
+    const n0 = spec.nodes.length;
+    h = dynamicConvLayer(spec, r, 'last', h, 12, 5, 3, {});
+    const last = spec.nodes.slice(n0);
+    const mul = last.find((n) => n.inputs[0] === 'last_accf')!;
+    mul.inputs.reverse();
+    const add = last.findIndex((n) => n.op === 'Add');
+    spec.nodes.splice(n0 + add, 2);
+    mul.outputs = ['last_y'];
+    const model: ModelSpec = { opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 19, 21] }], outputs: [{ name: h }], ...spec };
+    const { report } = await compile(encodeModel(model));
+    expect(report.ops).toMatchObject({ ConvIntegerScaled: 4 });
+    expect(report.ops.Cast ?? 0).toBe(0);
+    expect(report.ops.Relu ?? 0).toBe(0);
+    expect(Object.keys(report.variants).filter((v) => v.startsWith('ConvIntegerScaled:')).sort())
+      .toEqual(['ConvIntegerScaled:int8-depthwise', 'ConvIntegerScaled:int8-im2col-gemm', 'ConvIntegerScaled:int8-pointwise-gemm']);
+    await checkBothTargets(model, { x: randomTensor('float32', [1, 3, 19, 21], r, -1, 1) }, 1e-4, 1e-5);
   });
 });

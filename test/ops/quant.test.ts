@@ -1,12 +1,13 @@
 // QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear / MatMulInteger / ConvInteger / QLinearMatMul /
 // QLinearConv against onnxruntime-node, both targets.
 
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../../src/onnx/encode.js';
 import { numberToF16Bits, type DType } from '../../src/ir/dtype.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { checkBothTargets, checkQuantizedBothTargets } from '../helpers/both-targets.js';
 import { qlinearConv2dRef, qlinearMatMulRef } from '../helpers/quant-reference.js';
-import { randomTensor, rng } from '../helpers/oracle.js';
+import { randomTensor, rng, runOurs } from '../helpers/oracle.js';
 
 const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const ints = (dtype: DType, shape: number[], values: number[]): Tensor => {
@@ -41,6 +42,32 @@ describe('quantization vs onnxruntime', () => {
         { op: 'QuantizeLinear', inputs: ['xBig', 's3', 'zi8'], outputs: ['q5'], attrs: { axis: 1 } },
       ],
     }, feeds, 0, 0);
+  });
+
+  it('QuantizeLinear per-tensor float32 -> int8/uint8 (the simd kernel): saturation, infinities, ties, odd length', async () => {
+    const r = rng(21);
+    const values = Array.from({ length: 37 }, () => Math.round((r() - 0.5) * 2000) * 0.25);
+    values[3] = Infinity; values[20] = -Infinity; values[36] = 0.75;
+    const x = f32([37], values);
+    await checkBothTargets({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [37] }],
+      outputs: ['qi', 'qu'].map((name) => ({ name })),
+      initializers: { s: f32([], [0.5]), zi8: ints('int8', [], [-5]), zu8: ints('uint8', [], [17]) },
+      nodes: [
+        { op: 'QuantizeLinear', inputs: ['x', 's', 'zi8'], outputs: ['qi'] },
+        { op: 'QuantizeLinear', inputs: ['x', 's', 'zu8'], outputs: ['qu'] },
+      ],
+    }, { x }, 0, 0);
+    // NaN: the simd kernel gives what the scalar loop gives (0)
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [20] }], outputs: [{ name: 'q' }],
+      initializers: { s: f32([], [0.5]), z: ints('int8', [], [3]) }, nodes: [{ op: 'QuantizeLinear', inputs: ['x', 's', 'z'], outputs: ['q'] }],
+    });
+    const nan = f32([20], Array.from({ length: 20 }, (_, i) => (i % 3 ? NaN : i)));
+    const [simd, scalar] = [await runOurs(model, { x: nan }, { target: 'simd' }), await runOurs(model, { x: nan }, { target: 'scalar' })];
+    expect(Array.from(simd.q.data as Int8Array)).toEqual(Array.from(scalar.q.data as Int8Array));
+    expect(Array.from(simd.q.data as Int8Array).filter((_, i) => i % 3).every((v) => v === 0)).toBe(true);
   });
 
   it('QuantizeLinear at opset 10 and 13 (per-tensor, per-axis)', async () => {
@@ -104,19 +131,22 @@ describe('quantization vs onnxruntime', () => {
     }, feeds, 0, 0);
   });
 
-  it('DynamicQuantizeLinear: mixed signs, all positive, all negative', async () => {
+  it('DynamicQuantizeLinear: mixed signs, all positive, all negative, SIMD body and tail', async () => {
     const r = rng(4);
     const feeds = {
       x: randomTensor('float32', [3, 7], r, -3, 5), p: randomTensor('float32', [10], r, 0.5, 9), n: randomTensor('float32', [2, 2], r, -7, -1),
+      b: randomTensor('float32', [5, 41], r, -0.7, 2.3),
     };
     await checkBothTargets({
       opset: 11,
-      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 7] }, { name: 'p', dtype: 'float32', shape: [10] }, { name: 'n', dtype: 'float32', shape: [2, 2] }],
-      outputs: ['y', 'ys', 'yz', 'py', 'pys', 'pyz', 'ny', 'nys', 'nyz'].map((name) => ({ name })),
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 7] }, { name: 'p', dtype: 'float32', shape: [10] }, { name: 'n', dtype: 'float32', shape: [2, 2] },
+        { name: 'b', dtype: 'float32', shape: [5, 41] }],
+      outputs: ['y', 'ys', 'yz', 'py', 'pys', 'pyz', 'ny', 'nys', 'nyz', 'by', 'bys', 'byz'].map((name) => ({ name })),
       nodes: [
         { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['y', 'ys', 'yz'] },
         { op: 'DynamicQuantizeLinear', inputs: ['p'], outputs: ['py', 'pys', 'pyz'] },
         { op: 'DynamicQuantizeLinear', inputs: ['n'], outputs: ['ny', 'nys', 'nyz'] },
+        { op: 'DynamicQuantizeLinear', inputs: ['b'], outputs: ['by', 'bys', 'byz'] },
       ],
     }, feeds, 1e-6, 0);
   });
