@@ -5,6 +5,11 @@
 import type { DType } from '../src/ir/dtype.js';
 import type { Expr, Kernel } from './wasm.js';
 
+/** A quantization parameter: a compile-time number, or a function giving a fresh expression for a run-time one. */
+export type LaneParam = number | (() => Expr);
+const f32Param = (k: Kernel, p: LaneParam) => (typeof p === 'number' ? k.cf32(p) : p());
+const i32Param = (k: Kernel, p: LaneParam) => (typeof p === 'number' ? k.c32(p) : p());
+
 /** The 16 byte lanes of v as four i32x4 (lanes 0-3, 4-7, 8-11, 12-15), sign- or zero-extended by dtype. */
 export function widenBytes(k: Kernel, v: Expr, dt: DType): Expr[] {
   const signed = dt === 'int8';
@@ -22,20 +27,23 @@ export function widenBytes(k: Kernel, v: Expr, dt: DType): Expr[] {
   ];
 }
 
-/** DequantizeLinear of four i32x4 quarters: (q - zp) * scale as f32x4 (integer subtraction first, as the scalar path). */
-export function dequantizeQuarters(k: Kernel, quarters: Expr[], zp: number, scale: number): Expr[] {
-  return quarters.map((q) => k.f32x4.mul(k.f32x4.convert_i32x4_s(zp ? k.i32x4.sub(q, k.i32x4.splat(k.c32(zp))) : q), k.f32x4.splat(k.cf32(scale))));
+/**
+ * DequantizeLinear of four i32x4 quarters: (q - zp) * scale as f32x4 (integer subtraction first, as the scalar path).
+ * A run-time zp is an i32 expression, a run-time scale an f32 one.
+ */
+export function dequantizeQuarters(k: Kernel, quarters: Expr[], zp: LaneParam, scale: LaneParam): Expr[] {
+  return quarters.map((q) => k.f32x4.mul(k.f32x4.convert_i32x4_s(zp ? k.i32x4.sub(q, k.i32x4.splat(i32Param(k, zp))) : q), k.f32x4.splat(f32Param(k, scale))));
 }
 
 /**
  * QuantizeLinear of four f32x4 (already divided by the scale): nearest (ties to even), + zp, truncated, narrowed to
  * 16 byte lanes. The saturating truncation and narrowings clamp to the type's range (NaN gives 0), as the scalar
- * path's clamp does, without the costly NaN-aware f32x4.min/max.
+ * path's clamp does, without the costly NaN-aware f32x4.min/max. A run-time zp is an f32 expression.
  */
-export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: number, dt: DType): Expr {
+export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: LaneParam, dt: DType): Expr {
   const q = scaled.map((v) => {
     let r = k.f32x4.nearest(v);
-    if (zp) r = k.f32x4.add(r, k.f32x4.splat(k.cf32(zp)));
+    if (zp) r = k.f32x4.add(r, k.f32x4.splat(f32Param(k, zp)));
     return k.i32x4.trunc_sat_f32x4_s(r);
   });
   const narrow = dt === 'int8' ? k.i8x16.narrow_i16x8_s : k.i8x16.narrow_i16x8_u;
@@ -47,11 +55,11 @@ export function quantizeQuarters(k: Kernel, scaled: Expr[], zp: number, dt: DTyp
  * saturation, clamped to the type's range in integers. The same value as ops/quantize.ts saturateRound (which
  * clamps in float) without V8's NaN-aware f32.min/max sequences.
  */
-export function quantizeScalar(k: Kernel, v: Expr, zp: number, dt: DType): Expr {
+export function quantizeScalar(k: Kernel, v: Expr, zp: LaneParam, dt: DType): Expr {
   const [lo, hi] = dt === 'int8' ? [-128, 127] : [0, 255];
   const r = k.local('i32');
   let x = k.f32.nearest(v);
-  if (zp) x = k.f32.add(x, k.cf32(zp));
+  if (zp) x = k.f32.add(x, f32Param(k, zp));
   return k.block([
     r.set(k.i32.trunc_s_sat.f32(x)),
     k.select(k.i32.lt_s(r.get(), k.c32(lo)), k.c32(lo), k.select(k.i32.gt_s(r.get(), k.c32(hi)), k.c32(hi), r.get())),

@@ -147,11 +147,6 @@ export const QuantizeLinear = defineOp<QAttrs>({
     if (!ctx.attrs.blockSize && emitQuantizeFast(ctx, divDt)) return;
     const t: 'f32' | 'f64' = divDt === 'float64' ? 'f64' : 'f32';
     const tmp = ctx.scratch();
-    if (ctx.target === 'simd' && l.strides.every((v) => v === 0) && x.dtype === 'float32' && s.dtype === 'float32' && divDt === 'float32' &&
-      (y.dtype === 'int8' || y.dtype === 'uint8')) {
-      emitQuantizeSimd(ctx, numel(x.shape), y.dtype);
-      return;
-    }
     emitQuantKernel(ctx, `qlin:${x.dtype}:${s.dtype}:${y.dtype}:${divDt}:${tmp}`, l, (k, p, e, si) => {
       const xv = roundTo(k, toFloat(k, k.load(x.dtype, at(k, p.x, e, x.dtype)), x.dtype, t), divDt, tmp);
       const sv = roundTo(k, toFloat(k, k.load(s.dtype, at(k, p.s, si, s.dtype)), s.dtype, t), divDt, tmp);
@@ -161,39 +156,6 @@ export const QuantizeLinear = defineOp<QAttrs>({
     });
   },
 });
-
-/**
- * Per-tensor float32 -> int8/uint8 on simd (a model's input quantization): 16 values a step, x / scale rounded with
- * the exact magic-number rounding; a NaN quotient gives 0 and infinities saturate, as the scalar loop (the tail) does.
- */
-function emitQuantizeSimd(ctx: EmitCtx<QAttrs>, n: number, out: 'int8' | 'uint8'): void {
-  const [x, s, zp] = ctx.inputs as Operand[];
-  const v16 = n - (n % 16);
-  const fn = ctx.kernel(`qlin_simd:${n}:${out}:${!!zp}`, ['i32', 'i32', 'i32', 'i32'], (k) => {
-    const [xp, sp, zpp, yp] = k.params;
-    const scale = k.local('f32'), zpv = k.local('i32'), scaleV = k.local('v128'), off = k.local('v128'), q = k.local('v128');
-    const q4 = (i: Local, part: number): Expr[] => [
-      q.set(k.f32x4.div(k.v128.load(part * 16, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scaleV.get())),
-      // NaN lanes (0 / 0, NaN inputs) become 0
-      q.set(k.v128.and(roundToLanes(k, q.get(), off.get()), k.f32x4.eq(q.get(), q.get()))),
-    ];
-    const parts = [0, 1, 2, 3].map(() => k.local('v128'));
-    const narrow = (a: Expr, b: Expr) => (out === 'int8' ? k.i8x16.narrow_i16x8_s(a, b) : k.i8x16.narrow_i16x8_u(a, b));
-    return [
-      scale.set(k.f32.load(0, 4, sp.get())),
-      zpv.set(zp ? (out === 'int8' ? k.i32.load8_s(0, 1, zpp.get()) : k.i32.load8_u(0, 1, zpp.get())) : k.c32(0)),
-      scaleV.set(k.f32x4.splat(scale.get())), off.set(zpOffset(k, zpv.get())),
-      k.loop(0, v16, (i) => [
-        ...parts.flatMap((pv, j) => [...q4(i, j), pv.set(q.get())]),
-        k.v128.store(0, 1, k.i32.add(yp.get(), i.get()),
-          narrow(k.i16x8.narrow_i32x4_s(parts[0].get(), parts[1].get()), k.i16x8.narrow_i32x4_s(parts[2].get(), parts[3].get()))),
-      ], 16),
-      k.loop(v16, n, (i) => k.i32.store8(0, 1, k.i32.add(yp.get(), i.get()),
-        saturateRound(k, k.f32.div(k.f32.load(0, 4, k.i32.add(xp.get(), k.i32.shl(i.get(), k.c32(2)))), scale.get()), zpv.get(), out, 'f32'))),
-    ];
-  });
-  ctx.call(fn, [x.ptr, s.ptr, zp ? zp.ptr : 0, ctx.outputs[0].ptr]);
-}
 
 export const DequantizeLinear = defineOp<QAttrs>({
   op: 'DequantizeLinear', since: 10, dtypes: ['int8', 'uint8', 'int16', 'uint16', 'int32', 'float32', 'float16', 'bfloat16'],
