@@ -4,11 +4,11 @@
 // HardSwish, a requantization between two scales...).
 //
 // QLinearLookup (internal domain: the lowering pass builds it), com.microsoft::QLinearSigmoid and
-// com.microsoft::QLinearLeakyRelu. On simd, 16 bytes at a time: the table is 16 sub-tables of 16 bytes and
-// i8x16.swizzle returns 0 for indices >= 16, so y = OR over i of swizzle(T_i, x - 16 i) (as XNNPACK's wasmsimd LUT
-// kernels do); scalar: a byte loop.
+// com.microsoft::QLinearLeakyRelu. Both targets run one byte loop unrolled 32 times, each byte a table load at a
+// constant offset: measured 1.6x faster than 16 i8x16.swizzle per 16 bytes (as XNNPACK's wasmsimd LUT kernels do),
+// which V8 lowers to two instructions each, all on the one shuffle port.
 
-import type { Expr, Kernel, Local } from '../codegen/wasm.js';
+import type { Expr, Local } from '../codegen/wasm.js';
 import type { DType } from '../src/ir/dtype.js';
 import { makeTensor, numel, type Tensor } from '../src/ir/graph.js';
 import { INTERNAL_DOMAIN } from './internal-domain.js';
@@ -36,47 +36,28 @@ export function lookupTable(
   return table;
 }
 
+/** Bytes per step of the lookup loop: unrolled table loads at constant offsets (then 16, then one at a time). */
+const UNROLL = 32;
+
 /**
  * fn(x, y, table): `rows` rows of `len` bytes, row r read at x + r * srcStride and written at y + r * dstStride
  * (QLinearConcat writes requantized inputs into their slab of the output this way).
  */
 export function lookupKernel(ctx: EmitCtx<unknown>, rows: number, len: number, srcStride = len, dstStride = len): string {
-  const simd = ctx.target === 'simd' && len >= 16;
-  return ctx.kernel(`lut:${rows}:${len}:${srcStride}:${dstStride}:${simd}`, ['i32', 'i32', 'i32'], (k) => {
+  return ctx.kernel(`lut:${rows}:${len}:${srcStride}:${dstStride}`, ['i32', 'i32', 'i32'], (k) => {
     const [x, y, table] = k.params;
-    const sub = simd ? Array.from({ length: 16 }, () => k.local('v128')) : [];
-    const row = (): Expr[] => {
-      const stmts: Expr[] = [];
-      const vecEnd = simd ? len - (len % 16) : 0;
-      if (vecEnd) stmts.push(k.loop(0, vecEnd, (i) => swizzle16(k, sub, k.i32.add(x.get(), i.get()), k.i32.add(y.get(), i.get())), 16));
-      if (vecEnd < len) {
-        stmts.push(k.loop(vecEnd, len, (i) =>
-          k.i32.store8(0, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(0, 1, k.i32.add(x.get(), i.get())))))));
-      }
-      return stmts;
-    };
-    return [
-      ...sub.map((t, i) => t.set(k.v128.load(16 * i, 1, table.get()))),
-      k.loop(0, rows, () => [
-        ...row(),
-        x.set(k.i32.add(x.get(), k.c32(srcStride))),
-        y.set(k.i32.add(y.get(), k.c32(dstStride))),
-      ]),
-    ];
+    /** y[i + j] = table[x[i + j]] for j in [from, to). */
+    const bytes = (i: Local, from: number, to: number): Expr[] => Array.from({ length: to - from }, (_, j) =>
+      k.i32.store8(from + j, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(from + j, 1, k.i32.add(x.get(), i.get()))))));
+    const end32 = len - (len % UNROLL), end16 = len - (len % 16);
+    return k.loop(0, rows, () => [
+      k.loop(0, end32, (i) => bytes(i, 0, UNROLL), UNROLL),
+      k.loop(end32, end16, (i) => bytes(i, 0, 16), 16),
+      k.loop(end16, len, (i) => bytes(i, 0, 1)),
+      x.set(k.i32.add(x.get(), k.c32(srcStride))),
+      y.set(k.i32.add(y.get(), k.c32(dstStride))),
+    ]);
   });
-}
-
-/** 16 bytes: y[j] = table[x[j]], with the table held as 16 v128 sub-tables. */
-function swizzle16(k: Kernel, sub: Local[], src: Expr, dst: Expr): Expr[] {
-  const idx = k.local('v128'), acc = k.local('v128');
-  const sixteen = () => k.i8x16.splat(k.c32(16));
-  const stmts: Expr[] = [idx.set(k.v128.load(0, 1, src)), acc.set(k.i8x16.swizzle(sub[0].get(), idx.get()))];
-  for (let i = 1; i < 16; i++) {
-    // bytes below 16 i wrap to >= 240 and those above stay >= 16: swizzle gives 0 for both
-    stmts.push(idx.set(k.i8x16.sub(idx.get(), sixteen())), acc.set(k.v128.or(acc.get(), k.i8x16.swizzle(sub[i].get(), idx.get()))));
-  }
-  stmts.push(k.v128.store(0, 1, dst, acc.get()));
-  return stmts;
 }
 
 /** Emits y = table[x] over the whole tensor. */
