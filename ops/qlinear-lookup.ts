@@ -40,31 +40,42 @@ export function lookupTable(
 const UNROLL = 32;
 
 /**
- * fn(x, y, table): `rows` rows of `len` bytes, row r read at x + r * srcStride and written at y + r * dstStride
- * (QLinearConcat writes requantized inputs into their slab of the output this way).
+ * fn(x, y, table, rows, len, srcStride, dstStride): `rows` rows of `len` bytes, row r read at x + r * srcStride and
+ * written at y + r * dstStride (QLinearConcat writes requantized inputs into their slab of the output this way).
+ * One function for every lookup of the model, the sizes being parameters, so that it is hot (optimized) early.
  */
-export function lookupKernel(ctx: EmitCtx<unknown>, rows: number, len: number, srcStride = len, dstStride = len): string {
-  return ctx.kernel(`lut:${rows}:${len}:${srcStride}:${dstStride}`, ['i32', 'i32', 'i32'], (k) => {
-    const [x, y, table] = k.params;
-    /** y[i + j] = table[x[i + j]] for j in [from, to). */
-    const bytes = (i: Local, from: number, to: number): Expr[] => Array.from({ length: to - from }, (_, j) =>
-      k.i32.store8(from + j, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(from + j, 1, k.i32.add(x.get(), i.get()))))));
-    const end32 = len - (len % UNROLL), end16 = len - (len % 16);
-    return k.loop(0, rows, () => [
-      k.loop(0, end32, (i) => bytes(i, 0, UNROLL), UNROLL),
-      k.loop(end32, end16, (i) => bytes(i, 0, 16), 16),
-      k.loop(end16, len, (i) => bytes(i, 0, 1)),
-      x.set(k.i32.add(x.get(), k.c32(srcStride))),
-      y.set(k.i32.add(y.get(), k.c32(dstStride))),
-    ]);
+function lookupKernel(ctx: EmitCtx<unknown>): string {
+  return ctx.kernel('lut', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, y, table, rows, len, srcStride, dstStride] = k.params;
+    const end32 = k.local('i32'), end16 = k.local('i32');
+    /** y[i + j] = table[x[i + j]] for j in [0, n). */
+    const bytes = (i: Local, n: number): Expr[] => Array.from({ length: n }, (_, j) =>
+      k.i32.store8(j, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(j, 1, k.i32.add(x.get(), i.get()))))));
+    return [
+      end32.set(k.i32.and(len.get(), k.c32(-UNROLL))),
+      end16.set(k.i32.and(len.get(), k.c32(-16))),
+      k.dynLoop(k.c32(0), rows.get(), () => {
+        const i = k.local('i32');
+        return [
+          k.dynFor(i, k.c32(0), end32.get(), UNROLL, () => bytes(i, UNROLL)),
+          k.dynFor(i, end32.get(), end16.get(), 16, () => bytes(i, 16)),
+          k.dynFor(i, end16.get(), len.get(), 1, () => bytes(i, 1)),
+          x.set(k.i32.add(x.get(), srcStride.get())),
+          y.set(k.i32.add(y.get(), dstStride.get())),
+        ];
+      }),
+    ];
   });
+}
+
+/** The call y = table[x] over `rows` rows of `len` bytes at the given strides (all bytes). */
+export function callLookup(ctx: EmitCtx<unknown>, x: number, y: number, table: Uint8Array, rows: number, len: number, srcStride = len, dstStride = len): void {
+  if (rows > 0 && len > 0) ctx.call(lookupKernel(ctx), [x, y, ctx.data(table, 16), rows, len, srcStride, dstStride]);
 }
 
 /** Emits y = table[x] over the whole tensor. */
 export function emitLookup(ctx: EmitCtx<unknown>, x: Operand, y: Operand, table: Uint8Array): void {
-  const n = numel(x.shape);
-  if (!n) return;
-  ctx.call(lookupKernel(ctx, 1, n), [x.ptr, y.ptr, ctx.data(table, 16)]);
+  callLookup(ctx, x.ptr, y.ptr, table, 1, numel(x.shape));
 }
 
 /** The lookup on constant data (constant folding). */
