@@ -38,7 +38,7 @@ export function fuseInt8Lookups(graph: Graph, lutOutput: Map<Node, LutOutput>): 
     return name;
   };
   const lookupNode = (origin: Node, x: string, table: string, y: string, q: QParam | undefined): Node => {
-    const n: Node = { name: `${origin.name || y}/lut`, opType: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: [x, table], outputs: [y], attrs: {}, origin: origin.origin ?? origin.name };
+    const n: Node = { name: fresh(`${origin.name || y}/lut`), opType: 'QLinearLookup', domain: INTERNAL_DOMAIN, inputs: [x, table], outputs: [y], attrs: {}, origin: origin.origin ?? origin.name };
     if (q) lutOutput.set(n, { q });
     return n;
   };
