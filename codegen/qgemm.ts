@@ -50,6 +50,11 @@ export interface QEpilogue {
    * Parameters: ACT_PARAMS at the `act` pointer (actParams).
    */
   act?: 'clamp' | 'leaky';
+  /**
+   * |f32(acc) * mult| <= 2^22 for every output (the caller proved it from the weights, the input's range and the
+   * multipliers with requantBound): the rounding skips its clamp to +-2^22, which then never acts.
+   */
+  bounded?: boolean;
 }
 
 /** The fused activation: the first quantization's scale, the output's scale and zero point, a LeakyRelu's alpha. */
@@ -72,24 +77,45 @@ export const zpOffset = (k: Kernel, zp: Expr) => k.i32x4.splat(k.i32.sub(zp, k.c
  * outside every 8-bit range, so the later saturation gives the same bytes), then rounded by the magic-number
  * addition. Exact, and a fraction of nearest + trunc_sat's cost on x64.
  */
-export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr): Expr {
-  return k.i32x4.add(roundedFloat(k, v), zpOff);
+export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr, bounded = false): Expr {
+  return k.i32x4.add(roundedFloat(k, v, bounded), zpOff);
 }
 
-/** MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22): the float form of roundToLanes' result. */
-function roundedFloat(k: Kernel, v: Expr): Expr {
-  const limited = k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
+/**
+ * MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22, unless the caller proved |v| <= 2^22): the float
+ * form of roundToLanes' result.
+ */
+function roundedFloat(k: Kernel, v: Expr, bounded = false): Expr {
+  const limited = bounded ? v : k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
   return k.f32x4.add(limited, k.f32x4.splat(k.cf32(MAGIC)));
+}
+
+/**
+ * Whether |f32(acc) * mult| stays within 2^22 for every row m (QEpilogue.bounded): |acc| <= |bias| + sum over k of
+ * |w - zw| * the input's largest |x - zx|, with a margin for float32's rounding of the product.
+ */
+export function requantBound(rows: number, wAbsSum: (m: number) => number, xMaxAbs: number, bias: (m: number) => number, mult: (m: number) => number): boolean {
+  for (let m = 0; m < rows; m++) {
+    const accMax = Math.abs(bias(m)) + wAbsSum(m) * xMaxAbs;
+    if (!(accMax * Math.abs(mult(m)) * 1.001 < ROUND_LIMIT)) return false;
+  }
+  return true;
+}
+
+/** The largest |x - zp| of an 8-bit input; a zero point known only at run time can be any value of the type. */
+export function inputMaxAbs(signed: boolean, zp: number | undefined): number {
+  if (zp === undefined) return 255;
+  return signed ? Math.max(Math.abs(-128 - zp), Math.abs(127 - zp)) : Math.max(Math.abs(zp), Math.abs(255 - zp));
 }
 
 /**
  * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
  * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
  */
-export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false): Expr {
-  if (!act) return roundToLanes(k, v, zpOff());
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false, bounded = false): Expr {
+  if (!act) return roundToLanes(k, v, zpOff(), bounded);
   // round(v) exactly, as a float: the magic number's addition subtracted back
-  const r = k.f32x4.sub(roundedFloat(k, v), k.f32x4.splat(k.cf32(MAGIC)));
+  const r = k.f32x4.sub(roundedFloat(k, v, bounded), k.f32x4.splat(k.cf32(MAGIC)));
   let x = k.f32x4.mul(r, act(0));
   if (leaky) {
     // max(x, 0) + min(x, 0) * alpha: one of the two is +0, so the sum is exactly x or f32(x * alpha)
@@ -104,7 +130,7 @@ export interface QGemmSpec extends QEpilogue {
   b: QStorage;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -178,42 +204,50 @@ export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: nu
   return k.f32.add(k.f32.nearest(k.f32.div(x, param(1))), param(2));
 }
 
-const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
+const PANEL_PARAMS = ['a', 'b', 'pB', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'N', 'act'] as const;
 
-/** One QMR x QNR tile over all of K with i16 A, in its own function so that its 8 accumulators stay in registers. */
-function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem, act] = k.params;
+/**
+ * One QMR-row panel of C against every column panel, with i16 A: per QMR x QNR tile the whole K runs with its 8
+ * accumulators in registers, then the epilogue. Its own function (the driver only walks the row panels), so that a
+ * small-K GEMM pays one call per row panel rather than per tile. The accumulators start at the i32 bias; a
+ * per-row multiplier is splatted once per row.
+ */
+function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
+  const [a, b, pB, pairs, c, ldc, bias, mult, zp, mRem, N, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
   const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
-  const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, b.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, b.get()) : k.v128.load8x8_u(off / 2, 8, b.get()));
+  const ap = k.local('i32'), bp = k.local('i32'), left = k.local('i32'), j = k.local('i32'), bPanel = k.local('i32'), cBlk = k.local('i32');
+  const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, bp.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, bp.get()) : k.v128.load8x8_u(off / 2, 8, bp.get()));
   // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
-  const splatA = (r: number) => k.v128.load32_splat(r * 4, 4, a.get());
   const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
   for (let r = 0; r < QMR; r++) {
-    step.push(av.set(splatA(r)));
+    step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
     step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
     step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
   }
-  step.push(a.set(i32.add(a.get(), c32(QMR * 4))));
-  step.push(b.set(i32.add(b.get(), c32(bPairBytes(s.b)))));
+  step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
+  step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
   const label = k.w.nextLabel('QK');
-  const kLoop = k.if(pairs.get(), k.m.loop(label, k.block([...step, pairs.set(i32.sub(pairs.get(), c32(1))), k.m.br(label, pairs.get())])));
+  const kLoop = [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
+    k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
 
-  // Rows past M are the panel's zero padding (computed, never stored).
+  // Per-row values are splatted, per-column values are the tile's columns (vector q at column j + 4q).
+  const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
+  const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
+  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
   const init: Expr[] = [];
-  for (const [x, y] of acc) init.push(x.set(k.i32x4.splat(c32(0))), y.set(k.i32x4.splat(c32(0))));
-
-  // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row. A per-row value is splatted,
-  // per-column values are the tile's columns (vector q of row r).
-  const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) =>
-    (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : k.v128.load(q * 16, 4, ptr.get()));
-  const fin: Expr[] = [];
-  if (s.out !== 'f32' && s.bias !== 'none') {
-    for (let r = 0; r < QMR; r++) for (let q = 0; q < 2; q++) fin.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), vec(bias, s.bias, r, q))));
+  const intBias = s.out !== 'f32' && s.bias !== 'none';
+  for (let r = 0; r < QMR; r++) {
+    if (!intBias) init.push(acc[r][0].set(k.i32x4.splat(c32(0))), acc[r][1].set(k.i32x4.splat(c32(0))));
+    else if (s.bias === 'row') init.push(acc[r][0].set(vec(bias, 'row', r, 0)), acc[r][1].set(acc[r][0].get()));
+    else init.push(acc[r][0].set(colVec(bias, 0)), acc[r][1].set(colVec(bias, 1)));
   }
-  const cRow = (r: number) => (r === 0 ? c.get() : i32.add(c.get(), i32.mul(ldc.get(), c32(r))));
+
+  // Epilogue: i32 stores, float32 scaling, or requantize + narrow to 8 bytes per row.
+  const cRow = (r: number) => (r === 0 ? cBlk.get() : i32.add(cBlk.get(), i32.mul(ldc.get(), c32(r))));
+  const fin: Expr[] = [];
   const outV: Local[] = [];
   if (s.out === 'f32') {
     for (let r = 0; r < QMR; r++) {
@@ -224,71 +258,81 @@ function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
       }
     }
   }
+  const setup: Expr[] = [];
   if (isQuantized(s)) {
     const zpf = k.local('v128');
-    fin.push(zpf.set(zpOffset(k, zp.get())));
+    setup.push(zpf.set(zpOffset(k, zp.get())));
     const actV = s.act ? loadActVectors(k, act) : undefined;
-    if (actV) fin.push(...actV.set);
+    if (actV) setup.push(...actV.set);
+    // the multipliers: one splat per row, or the tile's two column vectors shared by its rows
+    const mv = [k.local('v128'), k.local('v128')];
+    if (s.scale === 'col') fin.push(mv[0].set(colVec(mult, 0)), mv[1].set(colVec(mult, 1)));
     for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v, s.act === 'leaky');
+      if (s.scale === 'row') fin.push(mv[0].set(vec(mult, 'row', r, 0)));
+      const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
+      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded);
       const o = k.local('v128');
       outV.push(o);
       fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
     }
   }
+  const nRem = () => i32.sub(N.get(), j.get());
   const storeFull: Expr[] = [], storePartial: Expr[] = [];
   for (let r = 0; r < QMR; r++) {
+    const lanes: Expr[] = [];
     if (!isQuantized(s)) {
       storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
-      const lanes: Expr[] = [];
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
-      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
+      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
     } else {
       storeFull.push(k.v128.store64_lane(0, 1, 0, cRow(r), outV[r].get()));
-      const lanes: Expr[] = [];
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r].get(), l))));
-      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
+      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r].get(), l))));
     }
+    storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
   }
-  return [...init, kLoop, ...fin, k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem.get(), c32(QNR))), storeFull, storePartial)];
+  const eb = outBytes(s);
+  return [
+    ...setup,
+    j.set(c32(0)), bPanel.set(b.get()), cBlk.set(c.get()),
+    k.while(() => i32.lt_s(j.get(), N.get()), [
+      ...init, ...kLoop, ...fin,
+      k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull, storePartial),
+      j.set(i32.add(j.get(), c32(QNR))),
+      bPanel.set(i32.add(bPanel.get(), pB.get())),
+      cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
+    ]),
+  ];
 }
 
 function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
-  // The tile always reads i16 A (one load32_splat per row and pair): 8-bit A is widened a row panel at a time.
+  // The panel kernel always reads i16 A (one load32_splat per row and pair): 8-bit A is widened a row panel at a time.
   const wide: QGemmSpec = { ...s, a: 'i16' };
-  const tileName = `qgemm_tile_${qgemmKey(wide)}`;
-  const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, wide));
+  const panelName = `qgemm_panel_${qgemmKey(wide)}`;
+  const panel = k.w.addFunction(panelName, PANEL_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdPanel(t, wide));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
-  k.w.keepOutOfLine(tile);
+  k.w.keepOutOfLine(panel);
   const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
-  const i = k.local('i32'), j = k.local('i32'), q = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32');
-  const aBlk = k.local('i32'), tileA = k.local('i32'), cRow = k.local('i32'), cBlk = k.local('i32');
-  const eb = outBytes(s);
+  const i = k.local('i32'), q = k.local('i32'), pairs = k.local('i32');
+  const aBlk = k.local('i32'), tileA = k.local('i32'), cRow = k.local('i32');
   const widen = s.a === 'i16' ? [tileA.set(aBlk.get())] : [
     k.dynFor(q, c32(0), pA.get(), 8, () => k.v128.store(0, 16, i32.add(aTmp.get(), i32.shl(q.get(), c32(1))),
       s.a === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(aBlk.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(aBlk.get(), q.get())))),
     tileA.set(aTmp.get()),
   ];
   // Row panels outside, column panels inside: each A panel is widened once, the B panels stream from L2.
+  const rowPtr = (ptr: Local, side: 'row' | 'col') => (side === 'row' ? i32.add(ptr.get(), i32.shl(i.get(), c32(2))) : ptr.get());
   return [
     k.if(i32.or(i32.le_s(M.get(), c32(0)), i32.le_s(N.get(), c32(0))), k.return()),
     pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
     i.set(c32(0)), aBlk.set(a.get()), cRow.set(c.get()),
     k.while(() => i32.lt_s(i.get(), M.get()), [
       ...widen,
-      j.set(c32(0)), bPanel.set(b.get()), cBlk.set(cRow.get()),
-      k.while(() => i32.lt_s(j.get(), N.get()), [
-        k.call(tile, [
-          tileA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
-          s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
-          s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
-          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()), act.get(),
-        ]),
-        j.set(i32.add(j.get(), c32(QNR))),
-        bPanel.set(i32.add(bPanel.get(), pB.get())),
-        cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
+      k.call(panel, [
+        tileA.get(), b.get(), pB.get(), pairs.get(), cRow.get(), ldc.get(),
+        s.bias === 'none' ? c32(0) : rowPtr(bias, s.bias),
+        s.out === 'i32' ? c32(0) : rowPtr(mult, s.scale),
+        zp.get(), i32.sub(M.get(), i.get()), N.get(), act.get(),
       ]),
       i.set(i32.add(i.get(), c32(QMR))),
       aBlk.set(i32.add(aBlk.get(), pA.get())),

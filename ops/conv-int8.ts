@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { actParams, callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QAct, type QEpilogue } from '../codegen/qgemm.js';
+import { actParams, callQGemm, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -109,6 +109,15 @@ function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, val
   return out;
 }
 
+/** QEpilogue.bounded for a requantizing convolution whose multipliers are known at compile time. */
+export function requantIsBounded(q: QConvParams, K: number): boolean {
+  const e = q.epilogue;
+  if ((e.out !== 'int8' && e.out !== 'uint8') || !q.mult || q.scaleOperand) return false;
+  const wAbsSum = (m: number) => { let t = 0; for (let i = 0; i < K; i++) t += Math.abs(Number(q.w[m * K + i]) - q.wZp(m)); return t; };
+  const xMax = inputMaxAbs(q.x.dtype === 'int8', typeof q.xZp === 'number' ? q.xZp : undefined);
+  return requantBound(q.cout, wAbsSum, xMax, (m) => q.bias?.[m] ?? 0, (m) => q.mult![m]);
+}
+
 function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const y = ctx.outputs[0];
   const p = planQConv(q.geo, q.cin, q.cout, q.group);
@@ -122,7 +131,10 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
   const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
   ensureSlack(ctx);
-  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row', act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined });
+  const gemm = qgemmKernel(ctx, {
+    a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row',
+    act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined, bounded: requantIsBounded(q, p.K),
+  });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' || fout ? 4 : 1;
