@@ -175,6 +175,16 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(OW)), [...scalarOut, ow.set(i32.add(ow.get(), c32(1)))]));
     rowBody.push(yrow.set(i32.add(yrow.get(), c32(OW * eb))));
 
+    // One input row into the plane, exactly W bytes (the border around it must keep the zero point): 8-byte words,
+    // the last one overlapping the one before; a row shorter than a word byte by byte. Inline: a memory.copy call
+    // per row costs more than the copy on 7x7 and 14x14 planes.
+    const src = k.local('i32'), dst = k.local('i32'), off = k.local('i32');
+    const copyRow = (): Expr[] => {
+      const word = (at: () => Expr): Expr => k.i64.store(0, 1, i32.add(dst.get(), at()), k.i64.load(0, 1, i32.add(src.get(), at())));
+      if (W < 8) return Array.from({ length: W }, (_, b) => k.i32.store8(b, 1, dst.get(), k.i32.load8_u(b, 1, src.get())));
+      if (W <= 64) return [...Array.from({ length: W >> 3 }, (_, i) => word(() => c32(i * 8))), ...(W & 7 ? [word(() => c32(W - 8))] : [])];
+      return [k.dynFor(off, c32(0), c32(W - 7), 8, () => word(() => off.get())), ...(W & 7 ? [word(() => c32(W - 8))] : [])];
+    };
     const zpLoad = runtimeZp ? (xSigned ? k.i32.load8_s(0, 1, zpArg.get()) : k.i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
     // the padding is the zero point (its byte), so that it contributes nothing once zp * sum(taps) is taken out
     const iBias = fout ? c32(0) : k.i32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2))));
@@ -189,7 +199,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
         ...(fout ? [biasF.set(k.f32.load(0, 4, i32.add(bias.get(), i32.shl(c.get(), c32(2)))))] : []),
         multC.set(k.f32.load(0, 4, q.scaleOperand ? mult.get() : i32.add(mult.get(), i32.shl(c.get(), c32(2))))),
         ...channelSetup,
-        k.for(ih, 0, H, 1, () => k.copy(planeAt(i32.add(ih.get(), c32(pt)), c32(pl)), i32.add(xc.get(), i32.mul(ih.get(), c32(W))), W)),
+        k.for(ih, 0, H, 1, () => [src.set(i32.add(xc.get(), i32.mul(ih.get(), c32(W)))), dst.set(planeAt(i32.add(ih.get(), c32(pt)), c32(pl))), ...copyRow()]),
         k.for(oh, 0, OH, 1, () => rowBody),
         xc.set(i32.add(xc.get(), c32(H * W))),
       ]),
