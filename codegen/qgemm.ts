@@ -174,10 +174,12 @@ export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
  * Two i32x4 of requantized values -> their 8 bytes (the low half of the result), saturated to int8/uint8 and
  * clamped to [lo, hi] (a fused Relu or Clip in the integer domain). Shared with the int8 depthwise kernel.
  */
-export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint8', lo: number, hi: number): Expr {
+export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint8', lo: number, hi: number, next?: [Expr, Expr]): Expr {
   const signed = out === 'int8';
   const wide = k.i16x8.narrow_i32x4_s(v0, v1);
-  let bytes = signed ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(k.c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(k.c32(0)));
+  // a second row's 8 values (next) go to the high 8 bytes, narrowed and clamped by the same instructions
+  const wide2 = next ? k.i16x8.narrow_i32x4_s(next[0], next[1]) : k.i16x8.splat(k.c32(0));
+  let bytes = signed ? k.i8x16.narrow_i16x8_s(wide, wide2) : k.i8x16.narrow_i16x8_u(wide, wide2);
   const [tlo, thi] = signed ? [-128, 127] : [0, 255];
   if (lo > tlo) bytes = signed ? k.i8x16.max_s(bytes, k.i8x16.splat(k.c32(lo))) : k.i8x16.max_u(bytes, k.i8x16.splat(k.c32(lo)));
   if (hi < thi) bytes = signed ? k.i8x16.min_s(bytes, k.i8x16.splat(k.c32(hi))) : k.i8x16.min_u(bytes, k.i8x16.splat(k.c32(hi)));
@@ -267,13 +269,19 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
     // the multipliers: one splat per row, or the tile's two column vectors shared by its rows
     const mv = [k.local('v128'), k.local('v128')];
     if (s.scale === 'col') fin.push(mv[0].set(colVec(mult, 0)), mv[1].set(colVec(mult, 1)));
-    for (let r = 0; r < QMR; r++) {
-      if (s.scale === 'row') fin.push(mv[0].set(vec(mult, 'row', r, 0)));
-      const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
-      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded);
+    // rows r and r + 1 narrow into one vector (bytes 0-7 and 8-15)
+    const rq: Local[] = [k.local('v128'), k.local('v128')];
+    for (let r = 0; r < QMR; r += 2) {
+      const rows: Expr[][] = [];
+      for (const rr of [r, r + 1]) {
+        if (s.scale === 'row') fin.push(mv[0].set(vec(mult, 'row', rr, 0)));
+        const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
+        const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded);
+        if (rr === r) { fin.push(rq[0].set(requant(0)), rq[1].set(requant(1))); rows.push([rq[0].get(), rq[1].get()]); } else rows.push([requant(0), requant(1)]);
+      }
       const o = k.local('v128');
       outV.push(o);
-      fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
+      fin.push(o.set(narrowToBytes(k, rows[0][0], rows[0][1], s.out as 'int8' | 'uint8', s.lo, s.hi, [rows[1][0], rows[1][1]])));
     }
   }
   const nRem = () => i32.sub(N.get(), j.get());
@@ -284,8 +292,8 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
       storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
       for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
     } else {
-      storeFull.push(k.v128.store64_lane(0, 1, 0, cRow(r), outV[r].get()));
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r].get(), l))));
+      storeFull.push(k.v128.store64_lane(0, 1, r & 1, cRow(r), outV[r >> 1].get()));
+      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r >> 1].get(), (r & 1) * 8 + l))));
     }
     storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
   }
