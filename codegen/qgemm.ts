@@ -21,6 +21,7 @@
 //    int8/uint8 and clamped to [lo, hi] (a fused Relu/Clip), mult a float32 per row or per column. The scalar target
 //    computes the same integers with the same float32 operations.
 
+import { roundHalfEven } from '../ops/qparams.js';
 import type { EmitCtx } from '../ops/types.js';
 import type { Expr, Kernel, Local } from './wasm.js';
 
@@ -47,9 +48,10 @@ export interface QEpilogue {
    * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
    * activation's clamp and q1's saturation are clamps of a monotone map, so they are [lo, hi] on the final value
    * (src/passes/lower-qdq.ts computes them). 'leaky': a LeakyRelu, f32(r * s1) < 0 multiplied by alpha first.
-   * Parameters: ACT_PARAMS at the `act` pointer (actParams).
+   * Parameters: ACT_PARAMS at the `act` pointer (actParams). 'ratio': a 'clamp' whose float32 division proved
+   * equal to one multiplication, round(f32(r * c)) + z2 with c in the s1 slot (fusedAct).
    */
-  act?: 'clamp' | 'leaky';
+  act?: 'clamp' | 'leaky' | 'ratio';
   /**
    * |f32(acc) * mult| <= 2^22 for every output (the caller proved it from the weights, the input's range and the
    * multipliers with requantBound): the rounding skips its clamp to +-2^22, which then never acts.
@@ -65,6 +67,27 @@ export function actParams(a: QAct): Float32Array {
   const p = Float32Array.of(a.s1, a.s2, a.z2, 0, a.alpha ?? 1);
   new Int32Array(p.buffer)[3] = a.z2 - MAGIC_BITS;
   return p;
+}
+
+/**
+ * The fused activation's kernel form and parameters for a result clamped to [lo, hi] (within the output type): a
+ * Relu/Clip whose round(f32(f32(r * s1) / s2)) equals round(f32(r * c)) for c = f32(s1 / s2) on every r that the
+ * clamp does not decide runs as that one multiplication ('ratio': no division, a fifth of a small-K GEMM's or a
+ * depthwise layer's epilogue). Both maps are monotone, so checking r from where both are <= lo up to where both
+ * are >= hi proves it for every r.
+ */
+export function fusedAct(a: QAct, lo: number, hi: number): { kind: 'clamp' | 'leaky' | 'ratio'; params: Float32Array } {
+  if (a.alpha !== undefined) return { kind: 'leaky', params: actParams(a) };
+  // the kernel's float32 values and operations
+  const s1 = Math.fround(a.s1), s2 = Math.fround(a.s2), c = Math.fround(s1 / s2);
+  const general = (r: number) => roundHalfEven(Math.fround(Math.fround(r * s1) / s2)) + a.z2;
+  const single = (r: number) => roundHalfEven(Math.fround(r * c)) + a.z2;
+  const limit = 1 << 20;
+  let proven = s1 > 0 && s2 > 0 && Number.isFinite(c) && c > 0;
+  let r = Math.floor((lo - a.z2) / c) - 2;
+  for (let n = 0; proven && !(general(r) <= lo && single(r) <= lo); n++, r--) if (n > limit) proven = false;
+  for (let n = 0; proven && !(general(r) >= hi && single(r) >= hi); n++, r++) if (n > limit || general(r) !== single(r)) proven = false;
+  return proven ? { kind: 'ratio', params: actParams({ s1: c, s2: 1, z2: a.z2 }) } : { kind: 'clamp', params: actParams(a) };
 }
 
 /** 1.5 * 2^23: adding it to |v| <= 2^22 rounds v half to even (the FPU's rounding) into the low mantissa bits. */
@@ -112,7 +135,7 @@ export function inputMaxAbs(signed: boolean, zp: number | undefined): number {
  * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
  * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
  */
-export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false, bounded = false): Expr {
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false, bounded = false, ratio = false): Expr {
   if (!act) return roundToLanes(k, v, zpOff(), bounded);
   // round(v) exactly, as a float: the magic number's addition subtracted back
   const r = k.f32x4.sub(roundedFloat(k, v, bounded), k.f32x4.splat(k.cf32(MAGIC)));
@@ -122,7 +145,7 @@ export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: nu
     const t = k.local('v128');
     x = k.block([t.set(x), k.f32x4.add(k.f32x4.pmax(t.get(), k.f32x4.splat(k.cf32(0))), k.f32x4.mul(k.f32x4.pmin(t.get(), k.f32x4.splat(k.cf32(0))), act(4)))], 'v128');
   }
-  return roundToLanes(k, k.f32x4.div(x, act(1)), act(3));
+  return roundToLanes(k, ratio ? x : k.f32x4.div(x, act(1)), act(3));
 }
 
 export interface QGemmSpec extends QEpilogue {
@@ -196,14 +219,14 @@ export function loadActVectors(k: Kernel, ptr: Local): { set: Expr[]; v: (i: num
  * The scalar requantization of acc * mult (f32): round_half_even + zp as f32, or with a fused activation
  * (param(i) reads ACT_PARAMS[i]) round_half_even(f32(round(v) * s1) / s2) + z2. The same integers as requantLanes.
  */
-export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false): Expr {
+export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false, ratio = false): Expr {
   if (!param) return k.f32.add(k.f32.nearest(v), zp());
   let x = k.f32.mul(k.f32.nearest(v), param(0));
   if (leaky) {
     const t = k.local('f32');
     x = k.block([t.set(x), k.select(k.f32.lt(t.get(), k.cf32(0)), k.f32.mul(t.get(), param(4)), t.get())], 'f32');
   }
-  return k.f32.add(k.f32.nearest(k.f32.div(x, param(1))), param(2));
+  return k.f32.add(k.f32.nearest(ratio ? x : k.f32.div(x, param(1))), param(2));
 }
 
 const PANEL_PARAMS = ['a', 'b', 'pB', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'N', 'act'] as const;
@@ -276,7 +299,7 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
       for (const rr of [r, r + 1]) {
         if (s.scale === 'row') fin.push(mv[0].set(vec(mult, 'row', rr, 0)));
         const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
-        const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded);
+        const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio');
         if (rr === r) { fin.push(rq[0].set(requant(0)), rq[1].set(requant(1))); rows.push([rq[0].get(), rq[1].get()]); } else rows.push([requant(0), requant(1)]);
       }
       const o = k.local('v128');
@@ -377,7 +400,7 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
     const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc.get()), mv), () => k.f32.convert_s.i32(zp.get()),
-      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky');
+      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky', s.act === 'ratio');
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [

@@ -9,10 +9,10 @@
 // last partial vector stores all 8 lanes (the next row overwrites the excess) except on the tensor's last row.
 // The scalar target computes the same integers.
 
-import { actParams, narrowToBytes, requantLanes, requantScalar, zpOffset } from '../codegen/qgemm.js';
+import { fusedAct, narrowToBytes, requantLanes, requantScalar, zpOffset } from '../codegen/qgemm.js';
 import type { Expr, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
-import { requantIsBounded, type QConvParams } from './conv-int8.js';
+import { outRange, requantIsBounded, type QConvParams } from './conv-int8.js';
 import type { EmitCtx } from './types.js';
 
 export function depthwiseInt8Applies(geo: ConvGeometry, cin: number, cout: number, group: number): boolean {
@@ -55,8 +55,10 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const xSigned = q.x.dtype === 'int8';
   const runtimeZp = typeof q.xZp !== 'number';
   const bounded = requantIsBounded(q, T);
+  const [lo, hi] = outRange(q) ?? [0, 0];
+  const act = q.act && outRange(q) ? fusedAct(q.act, lo, hi) : undefined;
   const eb = e.out === 'i32' || fout ? 4 : 1;
-  const key = `qconv_dw:${!!q.scaleOperand}:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${bounded}:${ctx.target}`;
+  const key = `qconv_dw:${!!q.scaleOperand}:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${act?.kind}:${bounded}:${ctx.target}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [x, wt, y, bias, mult, plane, zpArg, sums] = k.params;
     const { i32 } = k;
@@ -64,14 +66,12 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     const nc = k.local('i32'), c = k.local('i32'), ih = k.local('i32'), oh = k.local('i32'), ow = k.local('i32');
     const xc = k.local('i32'), yrow = k.local('i32'), prow = k.local('i32'), wc = k.local('i32'), pb = k.local('i32');
     const zp = k.local('i32'), biasC = k.local('i32'), multC = k.local('f32'), biasF = k.local('f32'), accS = k.local('i32');
-    const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
-    const lo = Math.max(tlo, e.lo), hi = Math.min(thi, e.hi);
     // A fused Relu / Clip between two quantizations: its parameters are constants of this kernel, splatted at each
     // use rather than held in locals (the SIMD loop's registers are taken by the taps and accumulators).
-    const actBits = q.act && e.out !== 'i32' ? new Int32Array(actParams(q.act).buffer) : undefined;
+    const actBits = act ? new Int32Array(act.params.buffer) : undefined;
     const actV = actBits ? (i: number) => k.i32x4.splat(k.c32(actBits[i])) : undefined;
     const actS = actBits ? (i: number) => k.f32.reinterpret(k.c32(actBits[i])) : undefined;
-    const leaky = q.act?.alpha !== undefined;
+    const leaky = act?.kind === 'leaky', ratio = act?.kind === 'ratio';
     const planeAt = (row: Expr, col: Expr) => i32.add(plane.get(), i32.add(i32.mul(row, c32(wp)), col));
 
     // One output value (scalar target, and the SIMD path's tail): acc over the taps, then requantize and store.
@@ -81,7 +81,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
         const v = k.f32.add(k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), biasF.get());
         return k.f32.store(0, 4, at, e.relu ? k.f32.max(v, k.cf32(0)) : v);
       }
-      const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS, leaky);
+      const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc), multC.get()), () => k.cf32(q.yZp), actS, leaky, ratio);
       return k.i32.store8(0, 1, at, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
     };
     const scalarOut: Expr[] = [accS.set(biasC.get()), pb.set(i32.add(prow.get(), i32.mul(ow.get(), c32(sw))))];
@@ -142,7 +142,7 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
           vec.push(xv.set(k.i8x16.shuffle(lo4.get(), hi4.get(), lanes([0, 4, 1, 5]))), hi4.set(k.i8x16.shuffle(lo4.get(), hi4.get(), lanes([2, 6, 3, 7]))), lo4.set(xv.get()));
         }
         if (!wide) {
-          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), multV.get()), () => zpOffset(k, c32(q.yZp)), actV, leaky, bounded);
+          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), multV.get()), () => zpOffset(k, c32(q.yZp)), actV, leaky, bounded, ratio);
           const bytes = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi);
           // even/odd columns: bytes e0..e3 o0..o3 interleaved back
           vec.push(xv.set(evenOdd ? k.i8x16.shuffle(bytes, k.i8x16.splat(c32(0)), [0, 4, 1, 5, 2, 6, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15]) : bytes));

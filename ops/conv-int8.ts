@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { actParams, callQGemm, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, type QAct, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -109,6 +109,14 @@ function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, val
   return out;
 }
 
+/** The clamp of a requantized result within its type (a fused Relu/Clip's), or undefined for i32/f32 outputs. */
+export function outRange(q: QConvParams): [number, number] | undefined {
+  const e = q.epilogue;
+  if (e.out !== 'int8' && e.out !== 'uint8') return undefined;
+  const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
+  return [Math.max(tlo, e.lo), Math.min(thi, e.hi)];
+}
+
 /** QEpilogue.bounded for a requantizing convolution whose multipliers are known at compile time. */
 export function requantIsBounded(q: QConvParams, K: number): boolean {
   const e = q.epilogue;
@@ -129,11 +137,12 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const biasPtr = fout ? (q.fbias ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.fbias, q.cout).buffer)) : 0)
     : q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
-  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
+  const act = q.act && outRange(q) ? fusedAct(q.act, ...outRange(q)!) : undefined;
+  const actPtr = act ? ctx.data(new Uint8Array(act.params.buffer)) : 0;
   ensureSlack(ctx);
   const gemm = qgemmKernel(ctx, {
     a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row',
-    act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined, bounded: requantIsBounded(q, p.K),
+    act: act?.kind, bounded: requantIsBounded(q, p.K),
   });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });

@@ -11,6 +11,7 @@ import { encodeModel, type NodeSpec } from '../../src/onnx/encode.js';
 import type { DType } from '../../src/ir/dtype.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { dequantize, quantize } from '../../ops/qparams.js';
+import { fusedAct } from '../../codegen/qgemm.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs } from '../helpers/oracle.js';
 import { qlinearConv2dRef, type Conv2dAttrs } from '../helpers/quant-reference.js';
 
@@ -19,12 +20,17 @@ const q = (dtype: DType, shape: number[], values: number[]): Tensor => ({ dtype,
 const range = (dt: DType): [number, number] => (dt === 'int8' ? [-128, 127] : [0, 255]);
 
 type Kind = 'depthwise' | 'pointwise' | 'stem';
-type Act = 'none' | 'relu-same' | 'clip6';
+type Act = 'none' | 'relu-same' | 'clip6' | 'relu-scaled';
 
 interface Case {
   kind: Kind; x: number[]; cout: number; k: number[]; attrs: Conv2dAttrs;
   xdt: DType; weights: 'int8-per-channel' | 'int8-per-tensor-zp' | 'uint8-per-tensor-zp';
   bias: boolean; saturating: boolean; act: Act; variant: string;
+  /**
+   * A Relu into another scale with these (s1, s2): scales whose division is not one multiplication. The first
+   * quantization's zero point is its type's minimum, so the fused clamp is the whole type (divisionScales' range).
+   */
+  scales?: [number, number];
 }
 
 function makeCase(seed: number, kind: Kind): Case {
@@ -65,8 +71,20 @@ for (let i = 0; i < 12; i++) CASES.push(makeCase(1000 + i, 'depthwise'));
 for (let i = 0; i < 10; i++) CASES.push(makeCase(2000 + i, 'pointwise'));
 for (let i = 0; i < 8; i++) CASES.push(makeCase(3000 + i, 'stem'));
 
+/** Output scales (s1, s2) of a Relu into int8/uint8 [z2, max] whose division fusedAct cannot replace. */
+function divisionScales(seed: number, dt: DType): [number, number] {
+  const r = rng(seed);
+  const [lo, hi] = range(dt);
+  for (;;) {
+    const s1 = Math.fround(0.05 + 0.2 * r()), s2 = Math.fround(s1 * (0.3 + 0.6 * r()));
+    if (fusedAct({ s1, s2, z2: lo }, lo, hi).kind === 'clamp') return [s1, s2];
+  }
+}
+const withDivision = (c: Case, seed: number): Case => ({ ...c, act: 'relu-scaled', scales: divisionScales(seed, c.xdt), saturating: false });
+CASES.push(withDivision(makeCase(1003, 'depthwise'), 1), withDivision(makeCase(2003, 'pointwise'), 2), withDivision(makeCase(3003, 'stem'), 3));
+
 const describeCase = (c: Case) => `${c.kind} x ${c.x.join('x')} -> ${c.cout}, k${c.k[0]} s${c.attrs.strides![0]} d${c.attrs.dilations![0]} pads ${c.attrs.pads!.join(',')}, ` +
-  `${c.xdt}, ${c.weights}${c.bias ? ', bias' : ''}${c.saturating ? ', saturating' : ''}${c.act === 'none' ? '' : `, ${c.act}`}`;
+  `${c.xdt}, ${c.weights}${c.bias ? ', bias' : ''}${c.saturating ? ', saturating' : ''}${c.act === 'none' ? '' : `, ${c.act}`}${c.scales ? ' (a division the fusion keeps)' : ''}`;
 
 describe('int8 depthwise, small-K pointwise and few-channel stem convolutions on random shapes', () => {
   for (const [i, c] of CASES.entries()) {
@@ -84,11 +102,12 @@ describe('int8 depthwise, small-K pointwise and few-channel stem convolutions on
       const wz = perChannel ? q('int8', [c.cout], new Array(c.cout).fill(0)) : q(wdt, [], [wzp]);
       const xs = f32([0.02]), xz = q(c.xdt, [], [Math.round(xlo + (xhi - xlo) * r())]);
       // a typical output scale, or one so small that most outputs saturate
-      const s1 = c.saturating ? 1e-7 : Math.fround(0.03 * Math.sqrt(K) * (0.5 + r())), z1 = Math.round(xlo + 40 + (xhi - xlo - 80) * r());
+      const s1 = c.scales ? c.scales[0] : c.saturating ? 1e-7 : Math.fround(0.03 * Math.sqrt(K) * (0.5 + r())), z1 = c.scales ? xlo : Math.round(xlo + 40 + (xhi - xlo - 80) * r());
       const ys = f32([s1]), yz = q(c.xdt, [], [z1]);
       const bias = c.bias ? randomTensor('int32', [c.cout], r, -3000, 3000) : undefined;
-      // Relu keeping the output's scale (lowered to a clamp of its range), or Clip(0, 6) into a narrower scale
-      const s2 = c.act === 'clip6' ? Math.fround(s1 * 0.43) : s1, z2 = c.act === 'clip6' ? xlo : z1;
+      // Relu keeping the output's scale (lowered to a clamp of its range), Clip(0, 6) into a narrower scale, or Relu
+      // into the given one
+      const s2 = c.scales ? c.scales[1] : c.act === 'clip6' ? Math.fround(s1 * 0.43) : s1, z2 = c.act === 'relu-same' ? z1 : xlo;
       const nodes: NodeSpec[] = [{ op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', ...(bias ? ['bias'] : [])], outputs: [c.act === 'none' ? 'y' : 'yq'], attrs: c.attrs as Record<string, number | number[]> }];
       if (c.act !== 'none') {
         nodes.push({ op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['yf'] },
@@ -123,4 +142,31 @@ describe('int8 depthwise, small-K pointwise and few-channel stem convolutions on
       }
     });
   }
+});
+
+describe('a fused Relu/Clip runs as one multiplication only where that is the spec\'s division', () => {
+  it('fusedAct: "ratio" agrees with round(f32(f32(r * s1) / s2)) + z2 on every r after the clamp; "clamp" where some r differs', () => {
+    const r = rng(4242);
+    const kinds = { ratio: 0, clamp: 0 };
+    const roundEven = (v: number) => { const f = Math.floor(v), d = v - f; return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; };
+    // the two maps disagree somewhere for about one scale pair in 700: search until a few of each kind are seen
+    for (let t = 0; t < 40000 && (kinds.clamp < 3 || kinds.ratio < 40); t++) {
+      const s1 = Math.fround(0.001 + 0.2 * r()), s2 = Math.fround(s1 * (0.3 + 0.7 * r()));
+      const z2 = Math.round(-128 + 100 * r()), lo = Math.max(-128, z2), hi = Math.min(127, z2 + Math.round(60 + 190 * r()));
+      const { kind, params } = fusedAct({ s1, s2, z2 }, lo, hi);
+      if (kind === 'leaky') throw new Error('no alpha given');
+      if (kind === 'ratio' && kinds.ratio >= 40) continue;
+      kinds[kind]++;
+      const clamp = (v: number) => Math.min(Math.max(v, lo), hi);
+      const c = Math.fround(s1 / s2);
+      let differs = false;
+      for (let x = -70000; x <= 70000 && !differs; x++) {
+        const spec = clamp(roundEven(Math.fround(Math.fround(x * s1) / s2)) + z2);
+        differs = spec !== clamp(roundEven(Math.fround(x * (kind === 'ratio' ? params[0] : c))) + z2);
+      }
+      expect(differs, `s1 ${s1} s2 ${s2} z2 ${z2} [${lo}, ${hi}]: ${kind}`).toBe(kind === 'clamp');
+    }
+    expect(kinds.ratio).toBe(40);
+    expect(kinds.clamp).toBe(3);
+  });
 });
