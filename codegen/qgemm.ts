@@ -53,8 +53,9 @@ export interface QEpilogue {
    */
   act?: 'clamp' | 'leaky' | 'ratio';
   /**
-   * |f32(acc) * mult| <= 2^22 for every output (the caller proved it from the weights, the input's range and the
-   * multipliers with requantBound): the rounding skips its clamp to +-2^22, which then never acts.
+   * |f32(acc) * mult| <= 2^22 for every output, and so is a fused activation's second rounding input (the caller
+   * proved it from the weights, the input's range, the multipliers and the activation's scales with requantBound
+   * and roundingsBounded): the roundings skip their clamp to +-2^22, which then never acts.
    */
   bounded?: boolean;
 }
@@ -114,15 +115,25 @@ function roundedFloat(k: Kernel, v: Expr, bounded = false): Expr {
 }
 
 /**
- * Whether |f32(acc) * mult| stays within 2^22 for every row m (QEpilogue.bounded): |acc| <= |bias| + sum over k of
- * |w - zw| * the input's largest |x - zx|, with a margin for float32's rounding of the product.
+ * The largest |f32(acc) * mult| over rows m: |acc| <= |bias| + sum over k of |w - zw| * the input's largest
+ * |x - zx|, with a margin for float32's rounding of the product.
  */
-export function requantBound(rows: number, wAbsSum: (m: number) => number, xMaxAbs: number, bias: (m: number) => number, mult: (m: number) => number): boolean {
-  for (let m = 0; m < rows; m++) {
-    const accMax = Math.abs(bias(m)) + wAbsSum(m) * xMaxAbs;
-    if (!(accMax * Math.abs(mult(m)) * 1.001 < ROUND_LIMIT)) return false;
-  }
-  return true;
+export function requantBound(rows: number, wAbsSum: (m: number) => number, xMaxAbs: number, bias: (m: number) => number, mult: (m: number) => number): number {
+  let max = 0;
+  for (let m = 0; m < rows; m++) max = Math.max(max, (Math.abs(bias(m)) + wAbsSum(m) * xMaxAbs) * Math.abs(mult(m)) * 1.001);
+  return max;
+}
+
+/**
+ * QEpilogue.bounded: whether both roundings' inputs stay within 2^22 given the first's bound (requantBound) and
+ * the fused activation (fusedAct): the second rounds r * c, or f32(r * s1) / s2 (times alpha when above 1).
+ */
+export function roundingsBounded(maxAbs: number, act?: { kind: 'clamp' | 'leaky' | 'ratio'; params: Float32Array }): boolean {
+  if (!(maxAbs < ROUND_LIMIT)) return false;
+  if (!act) return true;
+  const [s1, s2, , , alpha] = act.params;
+  const factor = act.kind === 'ratio' ? s1 : (s1 / s2) * Math.max(1, act.kind === 'leaky' ? alpha : 1);
+  return (maxAbs + 1) * factor * 1.001 < ROUND_LIMIT;
 }
 
 /** The largest |x - zp| of an 8-bit input; a zero point known only at run time can be any value of the type. */
@@ -145,7 +156,7 @@ export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: nu
     const t = k.local('v128');
     x = k.block([t.set(x), k.f32x4.add(k.f32x4.pmax(t.get(), k.f32x4.splat(k.cf32(0))), k.f32x4.mul(k.f32x4.pmin(t.get(), k.f32x4.splat(k.cf32(0))), act(4)))], 'v128');
   }
-  return roundToLanes(k, ratio ? x : k.f32x4.div(x, act(1)), act(3));
+  return roundToLanes(k, ratio ? x : k.f32x4.div(x, act(1)), act(3), bounded);
 }
 
 export interface QGemmSpec extends QEpilogue {

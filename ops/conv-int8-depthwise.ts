@@ -54,9 +54,9 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : ctx.data(new Uint8Array(Float32Array.from({ length: C }, (_, c) => q.mult?.[c] ?? 0).buffer));
   const xSigned = q.x.dtype === 'int8';
   const runtimeZp = typeof q.xZp !== 'number';
-  const bounded = requantIsBounded(q, T);
   const [lo, hi] = outRange(q) ?? [0, 0];
   const act = q.act && outRange(q) ? fusedAct(q.act, lo, hi) : undefined;
+  const bounded = requantIsBounded(q, T, act);
   const eb = e.out === 'i32' || fout ? 4 : 1;
   const key = `qconv_dw:${!!q.scaleOperand}:${JSON.stringify(g)}:${q.batch}:${C}:${JSON.stringify(e)}:${xSigned}:${runtimeZp}:${q.yZp}:${JSON.stringify(q.act ?? null)}:${act?.kind}:${bounded}:${ctx.target}`;
   const fn = ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {

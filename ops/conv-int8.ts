@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, type QAct, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, roundingsBounded, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -118,12 +118,12 @@ export function outRange(q: QConvParams): [number, number] | undefined {
 }
 
 /** QEpilogue.bounded for a requantizing convolution whose multipliers are known at compile time. */
-export function requantIsBounded(q: QConvParams, K: number): boolean {
+export function requantIsBounded(q: QConvParams, K: number, act?: ReturnType<typeof fusedAct>): boolean {
   const e = q.epilogue;
   if ((e.out !== 'int8' && e.out !== 'uint8') || !q.mult || q.scaleOperand) return false;
   const wAbsSum = (m: number) => { let t = 0; for (let i = 0; i < K; i++) t += Math.abs(Number(q.w[m * K + i]) - q.wZp(m)); return t; };
   const xMax = inputMaxAbs(q.x.dtype === 'int8', typeof q.xZp === 'number' ? q.xZp : undefined);
-  return requantBound(q.cout, wAbsSum, xMax, (m) => q.bias?.[m] ?? 0, (m) => q.mult![m]);
+  return roundingsBounded(requantBound(q.cout, wAbsSum, xMax, (m) => q.bias?.[m] ?? 0, (m) => q.mult![m]), act);
 }
 
 function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
@@ -142,7 +142,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   ensureSlack(ctx);
   const gemm = qgemmKernel(ctx, {
     a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row',
-    act: act?.kind, bounded: requantIsBounded(q, p.K),
+    act: act?.kind, bounded: requantIsBounded(q, p.K, act),
   });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });

@@ -82,9 +82,12 @@ function divisionScales(seed: number, dt: DType): [number, number] {
 }
 const withDivision = (c: Case, seed: number): Case => ({ ...c, act: 'relu-scaled', scales: divisionScales(seed, c.xdt), saturating: false });
 CASES.push(withDivision(makeCase(1003, 'depthwise'), 1), withDivision(makeCase(2003, 'pointwise'), 2), withDivision(makeCase(3003, 'stem'), 3));
+// a second scale so small that the fused activation's second rounding saturates (its clamp must stay)
+const withTinySecondScale = (c: Case): Case => ({ ...c, act: 'relu-scaled', scales: [0.1, Math.fround(0.1 * 1e-6)], saturating: false });
+CASES.push(withTinySecondScale(makeCase(1004, 'depthwise')), withTinySecondScale(makeCase(2004, 'pointwise')));
 
 const describeCase = (c: Case) => `${c.kind} x ${c.x.join('x')} -> ${c.cout}, k${c.k[0]} s${c.attrs.strides![0]} d${c.attrs.dilations![0]} pads ${c.attrs.pads!.join(',')}, ` +
-  `${c.xdt}, ${c.weights}${c.bias ? ', bias' : ''}${c.saturating ? ', saturating' : ''}${c.act === 'none' ? '' : `, ${c.act}`}${c.scales ? ' (a division the fusion keeps)' : ''}`;
+  `${c.xdt}, ${c.weights}${c.bias ? ', bias' : ''}${c.saturating ? ', saturating' : ''}${c.act === 'none' ? '' : `, ${c.act}`}${c.scales ? ` (scales ${c.scales[0]} -> ${c.scales[1]})` : ''}`;
 
 describe('int8 depthwise, small-K pointwise and few-channel stem convolutions on random shapes', () => {
   for (const [i, c] of CASES.entries()) {
