@@ -93,6 +93,10 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
     scalarOut.push(scalarStore(accS.get(), i32.add(yrow.get(), i32.mul(ow.get(), c32(eb)))));
 
     const channelSetup: Expr[] = [];
+    const wide = e.out === 'i32' || fout;
+    const twoRows = k.simd && dw === 1 && sw === 1 && sh === 1 && dh === 1 && !wide && OH >= 2;
+    const pairBody: Expr[] = [];
+    const vecEnd = OW - (OW % 8);
     const rowBody: Expr[] = [prow.set(i32.add(plane.get(), i32.mul(oh.get(), c32(sh * wp)))), ow.set(c32(0))];
     if (k.simd) {
       const lo4 = k.local('v128'), hi4 = k.local('v128'), xv = k.local('v128'), multV = k.local('v128');
@@ -106,7 +110,6 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       const tapV: Local[] = Array.from({ length: paired ? KH * pairs : T }, () => k.local('v128'));
       // stride 1 paired: lo4 holds columns 0, 2, 4, 6 and hi4 columns 1, 3, 5, 7
       const evenOdd = paired && sw === 1;
-      const wide = e.out === 'i32' || fout;
       // 8 output columns from ow into lo4/hi4 (i32 or f32 lanes) or xv (8 bytes)
       const compute = (): Expr[] => {
         const vec: Expr[] = [pb.set(i32.add(prow.get(), i32.mul(ow.get(), c32(sw)))), lo4.set(k.i32x4.splat(biasC.get())), hi4.set(lo4.get())];
@@ -154,13 +157,43 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
       const storeLanes = (n: number) => Array.from({ length: n }, (_, l) => (wide
         ? k.i32.store(l * 4, 4, out(), k.i32x4.extract_lane((l < 4 ? lo4 : hi4).get(), l & 3))
         : k.i32.store8(l, 1, out(), k.i8x16.extract_lane_u(xv.get(), l))));
-      const vecEnd = OW - (OW % 8);
       if (vecEnd > 0) rowBody.push(k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...compute(), ...storeAll(), ow.set(i32.add(ow.get(), c32(8)))]));
       if (OW % 8) {
         // the row's last OW % 8 columns: one more vector (the plane's slack holds what it reads past the row); all 8
         // lanes are stored, the excess landing on outputs written later, except on the tensor's very last row
         const lastRow = i32.and(i32.eq(nc.get(), c32(q.batch * C - 1)), i32.eq(oh.get(), c32(OH - 1)));
         rowBody.push(...compute(), k.if(lastRow, storeLanes(OW % 8), storeAll()), ow.set(c32(OW)));
+      }
+      if (twoRows) {
+        // Two output rows per step (stride 1, unit dilations, 8-bit output): the KH - 1 input rows they share are
+        // loaded once, each load feeding both rows' accumulators; both rows narrow into one vector.
+        const loB = k.local('v128'), hiB = k.local('v128'), xa = k.local('v128'), xb = k.local('v128');
+        const compute2 = (): Expr[] => {
+          const vec: Expr[] = [pb.set(i32.add(prow.get(), ow.get())), lo4.set(k.i32x4.splat(biasC.get())), hi4.set(lo4.get()), loB.set(lo4.get()), hiB.set(lo4.get())];
+          const acc = (a: Local, x: Local, t: Local) => a.set(k.i32x4.add(a.get(), k.i32x4.dot_i16x8_s(x.get(), t.get())));
+          for (let i = 0; i <= KH; i++) for (let j = 0; j < pairs; j++) {
+            vec.push(xa.set(load8(i * wp + 2 * j)), xb.set(load8(i * wp + 2 * j + 1)));
+            if (i < KH) vec.push(acc(lo4, xa, tapV[i * pairs + j]), acc(hi4, xb, tapV[i * pairs + j]));
+            if (i > 0) vec.push(acc(loB, xa, tapV[(i - 1) * pairs + j]), acc(hiB, xb, tapV[(i - 1) * pairs + j]));
+          }
+          const rq = (v: Local) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(v.get()), multV.get()), () => zpOffset(k, c32(q.yZp)), actV, leaky, bounded, ratio);
+          const bytes = narrowToBytes(k, rq(lo4), rq(hi4), e.out as 'int8' | 'uint8', lo, hi, [rq(loB), rq(hiB)]);
+          // each row's even/odd columns interleaved back: row oh in bytes 0-7, row oh + 1 in bytes 8-15
+          vec.push(xv.set(k.i8x16.shuffle(bytes, k.i8x16.splat(c32(0)), [0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15])));
+          return vec;
+        };
+        const outA = () => i32.add(yrow.get(), ow.get()), outB = () => i32.add(yrow.get(), i32.add(ow.get(), c32(OW)));
+        const storeA = () => k.v128.store64_lane(0, 1, 0, outA(), xv.get()), storeB = () => k.v128.store64_lane(0, 1, 1, outB(), xv.get());
+        pairBody.push(prow.set(i32.add(plane.get(), i32.mul(oh.get(), c32(wp)))));
+        if (OW % 8) {
+          // The rows' last OW % 8 columns first: row oh's excess lands on row oh + 1's first columns, stored after
+          // it; row oh + 1's on later outputs, except on the tensor's very last row.
+          const lastPair = i32.and(i32.eq(nc.get(), c32(q.batch * C - 1)), i32.eq(oh.get(), c32(OH - 2)));
+          pairBody.push(ow.set(c32(vecEnd)), ...compute2(), storeA(),
+            k.if(lastPair, Array.from({ length: OW % 8 }, (_, l) => k.i32.store8(l, 1, outB(), k.i8x16.extract_lane_u(xv.get(), 8 + l))), [storeB()]));
+        }
+        if (vecEnd > 0) pairBody.push(ow.set(c32(0)), k.while(() => i32.lt_s(ow.get(), c32(vecEnd)), [...compute2(), storeA(), storeB(), ow.set(i32.add(ow.get(), c32(8)))]));
+        pairBody.push(yrow.set(i32.add(yrow.get(), c32(2 * OW))));
       }
       // taps splatted once per channel
       channelSetup.push(multV.set(k.f32x4.splat(multC.get())));
@@ -200,7 +233,8 @@ export function emitDepthwiseInt8(ctx: EmitCtx<unknown>, q: QConvParams): void {
         multC.set(k.f32.load(0, 4, q.scaleOperand ? mult.get() : i32.add(mult.get(), i32.shl(c.get(), c32(2))))),
         ...channelSetup,
         k.for(ih, 0, H, 1, () => [src.set(i32.add(xc.get(), i32.mul(ih.get(), c32(W)))), dst.set(planeAt(i32.add(ih.get(), c32(pt)), c32(pl))), ...copyRow()]),
-        k.for(oh, 0, OH, 1, () => rowBody),
+        ...(twoRows ? [k.for(oh, 0, OH - (OH & 1), 2, () => pairBody), ...(OH & 1 ? [oh.set(c32(OH - 1)), ...rowBody] : [])]
+          : [k.for(oh, 0, OH, 1, () => rowBody)]),
         xc.set(i32.add(xc.get(), c32(H * W))),
       ]),
     ];
