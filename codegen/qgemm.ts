@@ -256,88 +256,95 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
   const ap = k.local('i32'), bp = k.local('i32'), left = k.local('i32'), j = k.local('i32'), bPanel = k.local('i32'), cBlk = k.local('i32');
   const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, bp.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, bp.get()) : k.v128.load8x8_u(off / 2, 8, bp.get()));
-  // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
-  const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
-  for (let r = 0; r < QMR; r++) {
-    step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
-    step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
-    step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
-  }
-  step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
-  step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
-  const label = k.w.nextLabel('QK');
-  const kLoop = [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
-    k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
+  // A tile of QNR columns (vectors q = 0, 1), or of QNR / 2 (half: vector 0 only) for a last panel of at most 4
+  // columns (a 7x7 layer's 49 columns end with one).
+  const vecs = (half: boolean) => (half ? [0] : [0, 1]);
+  const kLoop = (half: boolean): Expr[] => {
+    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
+    const step: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
+    for (let r = 0; r < QMR; r++) {
+      step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
+      for (const q of vecs(half)) step.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get()))));
+    }
+    step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
+    step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
+    const label = k.w.nextLabel('QK');
+    return [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
+      k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
+  };
 
   // Per-row values are splatted, per-column values are the tile's columns (vector q at column j + 4q).
   const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
   const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
   // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
-  const init: Expr[] = [];
   const intBias = s.out !== 'f32' && s.bias !== 'none';
-  for (let r = 0; r < QMR; r++) {
-    if (!intBias) init.push(acc[r][0].set(k.i32x4.splat(c32(0))), acc[r][1].set(k.i32x4.splat(c32(0))));
-    else if (s.bias === 'row') init.push(acc[r][0].set(vec(bias, 'row', r, 0)), acc[r][1].set(acc[r][0].get()));
-    else init.push(acc[r][0].set(colVec(bias, 0)), acc[r][1].set(colVec(bias, 1)));
-  }
+  const init = (half: boolean): Expr[] => {
+    const e: Expr[] = [];
+    for (let r = 0; r < QMR; r++) {
+      for (const q of vecs(half)) {
+        if (!intBias) e.push(acc[r][q].set(k.i32x4.splat(c32(0))));
+        else if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
+        else e.push(acc[r][q].set(q ? acc[r][0].get() : vec(bias, 'row', r, 0)));
+      }
+    }
+    return e;
+  };
 
   // Epilogue: i32 stores, float32 scaling, or requantize + narrow to 8 bytes per row.
   const cRow = (r: number) => (r === 0 ? cBlk.get() : i32.add(cBlk.get(), i32.mul(ldc.get(), c32(r))));
-  const fin: Expr[] = [];
-  const outV: Local[] = [];
-  if (s.out === 'f32') {
-    for (let r = 0; r < QMR; r++) {
-      for (let q = 0; q < 2; q++) {
-        const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
-        const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
-        fin.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
+  const outV: Local[] = [k.local('v128'), k.local('v128')];
+  const setup: Expr[] = [];
+  const zpf = k.local('v128');
+  const actV = isQuantized(s) && s.act ? loadActVectors(k, act) : undefined;
+  if (isQuantized(s)) setup.push(zpf.set(zpOffset(k, zp.get())), ...(actV ? actV.set : []));
+  const mv = [k.local('v128'), k.local('v128')];
+  const rq: Local[] = [k.local('v128'), k.local('v128')];
+  const fin = (half: boolean): Expr[] => {
+    const e: Expr[] = [];
+    if (s.out === 'f32') {
+      for (let r = 0; r < QMR; r++) {
+        for (const q of vecs(half)) {
+          const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
+          const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
+          e.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
+        }
       }
     }
-  }
-  const setup: Expr[] = [];
-  if (isQuantized(s)) {
-    const zpf = k.local('v128');
-    setup.push(zpf.set(zpOffset(k, zp.get())));
-    const actV = s.act ? loadActVectors(k, act) : undefined;
-    if (actV) setup.push(...actV.set);
-    // the multipliers: one splat per row, or the tile's two column vectors shared by its rows
-    const mv = [k.local('v128'), k.local('v128')];
-    if (s.scale === 'col') fin.push(mv[0].set(colVec(mult, 0)), mv[1].set(colVec(mult, 1)));
-    // rows r and r + 1 narrow into one vector (bytes 0-7 and 8-15)
-    const rq: Local[] = [k.local('v128'), k.local('v128')];
+    if (!isQuantized(s)) return e;
+    // the multipliers: one splat per row, or the tile's column vectors shared by its rows
+    if (s.scale === 'col') for (const q of vecs(half)) e.push(mv[q].set(colVec(mult, q)));
+    // rows r and r + 1 narrow into one vector (bytes 0-7 and 8-15); a half tile's upper lanes are zeros
     for (let r = 0; r < QMR; r += 2) {
       const rows: Expr[][] = [];
       for (const rr of [r, r + 1]) {
-        if (s.scale === 'row') fin.push(mv[0].set(vec(mult, 'row', rr, 0)));
+        if (s.scale === 'row') e.push(mv[0].set(vec(mult, 'row', rr, 0)));
         const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
-        const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio');
-        if (rr === r) { fin.push(rq[0].set(requant(0)), rq[1].set(requant(1))); rows.push([rq[0].get(), rq[1].get()]); } else rows.push([requant(0), requant(1)]);
+        const requant = (q: number) => (half && q ? k.i32x4.splat(c32(0)) : requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio'));
+        if (rr === r) { e.push(rq[0].set(requant(0)), rq[1].set(requant(1))); rows.push([rq[0].get(), rq[1].get()]); } else rows.push([requant(0), requant(1)]);
       }
-      const o = k.local('v128');
-      outV.push(o);
-      fin.push(o.set(narrowToBytes(k, rows[0][0], rows[0][1], s.out as 'int8' | 'uint8', s.lo, s.hi, [rows[1][0], rows[1][1]])));
+      e.push(outV[r >> 1].set(narrowToBytes(k, rows[0][0], rows[0][1], s.out as 'int8' | 'uint8', s.lo, s.hi, [rows[1][0], rows[1][1]])));
     }
-  }
+    return e;
+  };
   const nRem = () => i32.sub(N.get(), j.get());
-  const storeFull: Expr[] = [], storePartial: Expr[] = [];
-  for (let r = 0; r < QMR; r++) {
-    const lanes: Expr[] = [];
-    if (!isQuantized(s)) {
-      storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
-    } else {
-      storeFull.push(k.v128.store64_lane(0, 1, r & 1, cRow(r), outV[r >> 1].get()));
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r >> 1].get(), (r & 1) * 8 + l))));
-    }
-    storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
-  }
+  const storeFull = (): Expr[] => Array.from({ length: QMR }, (_, r) => (isQuantized(s) ? [k.v128.store64_lane(0, 1, r & 1, cRow(r), outV[r >> 1].get())]
+    : [k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get())])).flat();
+  // the first nRem columns of the rows below mRem
+  const storePartial = (cols: number): Expr[] => Array.from({ length: QMR }, (_, r) => {
+    const lanes = Array.from({ length: cols }, (_, l) => k.if(i32.gt_s(nRem(), c32(l)), isQuantized(s)
+      ? k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r >> 1].get(), (r & 1) * 8 + l))
+      : k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
+    return r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes);
+  });
+  const fullTile = [...init(false), ...kLoop(false), ...fin(false),
+    k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))];
+  const tile = isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
   const eb = outBytes(s);
   return [
     ...setup,
     j.set(c32(0)), bPanel.set(b.get()), cBlk.set(c.get()),
     k.while(() => i32.lt_s(j.get(), N.get()), [
-      ...init, ...kLoop, ...fin,
-      k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull, storePartial),
+      ...tile,
       j.set(i32.add(j.get(), c32(QNR))),
       bPanel.set(i32.add(bPanel.get(), pB.get())),
       cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
