@@ -162,9 +162,14 @@ export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: nu
 export interface QGemmSpec extends QEpilogue {
   a: QStorage;
   b: QStorage;
+  /**
+   * Some call's N ends with a panel of 1 to 4 columns (a 7x7 layer's 49): the SIMD kernel carries a half tile for
+   * it (one B vector, four accumulators) instead of a full one; about 0.8 KB of code, so only where it is used.
+   */
+  halfTile?: boolean;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -257,7 +262,7 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   const ap = k.local('i32'), bp = k.local('i32'), left = k.local('i32'), j = k.local('i32'), bPanel = k.local('i32'), cBlk = k.local('i32');
   const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, bp.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, bp.get()) : k.v128.load8x8_u(off / 2, 8, bp.get()));
   // A tile of QNR columns (vectors q = 0, 1), or of QNR / 2 (half: vector 0 only) for a last panel of at most 4
-  // columns (a 7x7 layer's 49 columns end with one).
+  // columns (QGemmSpec.halfTile).
   const vecs = (half: boolean) => (half ? [0] : [0, 1]);
   const kLoop = (half: boolean): Expr[] => {
     // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
@@ -338,7 +343,7 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   });
   const fullTile = [...init(false), ...kLoop(false), ...fin(false),
     k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))];
-  const tile = isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
+  const tile = s.halfTile && isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
   const eb = outBytes(s);
   return [
     ...setup,

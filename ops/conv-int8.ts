@@ -117,6 +117,12 @@ export function outRange(q: QConvParams): [number, number] | undefined {
   return [Math.max(tlo, e.lo), Math.min(thi, e.hi)];
 }
 
+/** Whether a chunk's columns end with a panel of 1 to 4 (QGemmSpec.halfTile). */
+function endsWithHalfPanel(p: QConvPlan): boolean {
+  const last = (p.rows - (p.chunks - 1) * p.chunk) * p.ow;
+  return [p.chunk * p.ow, last].some((n) => n % QNR > 0 && n % QNR <= QNR / 2);
+}
+
 /** QEpilogue.bounded for a requantizing convolution whose multipliers are known at compile time. */
 export function requantIsBounded(q: QConvParams, K: number, act?: ReturnType<typeof fusedAct>): boolean {
   const e = q.epilogue;
@@ -142,7 +148,7 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   ensureSlack(ctx);
   const gemm = qgemmKernel(ctx, {
     a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row',
-    act: act?.kind, bounded: requantIsBounded(q, p.K, act),
+    act: act?.kind, bounded: requantIsBounded(q, p.K, act), halfTile: endsWithHalfPanel(p),
   });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
