@@ -21,6 +21,7 @@
 //    int8/uint8 and clamped to [lo, hi] (a fused Relu/Clip), mult a float32 per row or per column. The scalar target
 //    computes the same integers with the same float32 operations.
 
+import { roundHalfEven } from '../ops/qparams.js';
 import type { EmitCtx } from '../ops/types.js';
 import type { Expr, Kernel, Local } from './wasm.js';
 
@@ -47,9 +48,16 @@ export interface QEpilogue {
    * value r = round(acc * mult) goes on as round(f32(r * s1) / s2) + z2, the spec's DQ -> Q in float32. The
    * activation's clamp and q1's saturation are clamps of a monotone map, so they are [lo, hi] on the final value
    * (src/passes/lower-qdq.ts computes them). 'leaky': a LeakyRelu, f32(r * s1) < 0 multiplied by alpha first.
-   * Parameters: ACT_PARAMS at the `act` pointer (actParams).
+   * Parameters: ACT_PARAMS at the `act` pointer (actParams). 'ratio': a 'clamp' whose float32 division proved
+   * equal to one multiplication, round(f32(r * c)) + z2 with c in the s1 slot (fusedAct).
    */
-  act?: 'clamp' | 'leaky';
+  act?: 'clamp' | 'leaky' | 'ratio';
+  /**
+   * |f32(acc) * mult| <= 2^22 for every output, and so is a fused activation's second rounding input (the caller
+   * proved it from the weights, the input's range, the multipliers and the activation's scales with requantBound
+   * and roundingsBounded): the roundings skip their clamp to +-2^22, which then never acts.
+   */
+  bounded?: boolean;
 }
 
 /** The fused activation: the first quantization's scale, the output's scale and zero point, a LeakyRelu's alpha. */
@@ -62,6 +70,27 @@ export function actParams(a: QAct): Float32Array {
   return p;
 }
 
+/**
+ * The fused activation's kernel form and parameters for a result clamped to [lo, hi] (within the output type): a
+ * Relu/Clip whose round(f32(f32(r * s1) / s2)) equals round(f32(r * c)) for c = f32(s1 / s2) on every r that the
+ * clamp does not decide runs as that one multiplication ('ratio': no division, a fifth of a small-K GEMM's or a
+ * depthwise layer's epilogue). Both maps are monotone, so checking r from where both are <= lo up to where both
+ * are >= hi proves it for every r.
+ */
+export function fusedAct(a: QAct, lo: number, hi: number): { kind: 'clamp' | 'leaky' | 'ratio'; params: Float32Array } {
+  if (a.alpha !== undefined) return { kind: 'leaky', params: actParams(a) };
+  // the kernel's float32 values and operations
+  const s1 = Math.fround(a.s1), s2 = Math.fround(a.s2), c = Math.fround(s1 / s2);
+  const general = (r: number) => roundHalfEven(Math.fround(Math.fround(r * s1) / s2)) + a.z2;
+  const single = (r: number) => roundHalfEven(Math.fround(r * c)) + a.z2;
+  const limit = 1 << 20;
+  let proven = s1 > 0 && s2 > 0 && Number.isFinite(c) && c > 0;
+  let r = Math.floor((lo - a.z2) / c) - 2;
+  for (let n = 0; proven && !(general(r) <= lo && single(r) <= lo); n++, r--) if (n > limit) proven = false;
+  for (let n = 0; proven && !(general(r) >= hi && single(r) >= hi); n++, r++) if (n > limit || general(r) !== single(r)) proven = false;
+  return proven ? { kind: 'ratio', params: actParams({ s1: c, s2: 1, z2: a.z2 }) } : { kind: 'clamp', params: actParams(a) };
+}
+
 /** 1.5 * 2^23: adding it to |v| <= 2^22 rounds v half to even (the FPU's rounding) into the low mantissa bits. */
 const MAGIC = 12582912, MAGIC_BITS = 0x4b400000, ROUND_LIMIT = 4194304;
 /** The i32 lane offset roundToLanes adds: the zero point minus the magic number's bits. */
@@ -72,39 +101,75 @@ export const zpOffset = (k: Kernel, zp: Expr) => k.i32x4.splat(k.i32.sub(zp, k.c
  * outside every 8-bit range, so the later saturation gives the same bytes), then rounded by the magic-number
  * addition. Exact, and a fraction of nearest + trunc_sat's cost on x64.
  */
-export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr): Expr {
-  return k.i32x4.add(roundedFloat(k, v), zpOff);
+export function roundToLanes(k: Kernel, v: Expr, zpOff: Expr, bounded = false): Expr {
+  return k.i32x4.add(roundedFloat(k, v, bounded), zpOff);
 }
 
-/** MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22): the float form of roundToLanes' result. */
-function roundedFloat(k: Kernel, v: Expr): Expr {
-  const limited = k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
+/**
+ * MAGIC + round_half_even(v) as f32 lanes (v clamped to +-2^22, unless the caller proved |v| <= 2^22): the float
+ * form of roundToLanes' result.
+ */
+function roundedFloat(k: Kernel, v: Expr, bounded = false): Expr {
+  const limited = bounded ? v : k.f32x4.pmax(k.f32x4.pmin(v, k.f32x4.splat(k.cf32(ROUND_LIMIT))), k.f32x4.splat(k.cf32(-ROUND_LIMIT)));
   return k.f32x4.add(limited, k.f32x4.splat(k.cf32(MAGIC)));
+}
+
+/**
+ * The largest |f32(acc) * mult| over rows m: |acc| <= |bias| + sum over k of |w - zw| * the input's largest
+ * |x - zx|, with a margin for float32's rounding of the product.
+ */
+export function requantBound(rows: number, wAbsSum: (m: number) => number, xMaxAbs: number, bias: (m: number) => number, mult: (m: number) => number): number {
+  let max = 0;
+  for (let m = 0; m < rows; m++) max = Math.max(max, (Math.abs(bias(m)) + wAbsSum(m) * xMaxAbs) * Math.abs(mult(m)) * 1.001);
+  return max;
+}
+
+/**
+ * QEpilogue.bounded: whether both roundings' inputs stay within 2^22 given the first's bound (requantBound) and
+ * the fused activation (fusedAct): the second rounds r * c, or f32(r * s1) / s2 (times alpha when above 1).
+ */
+export function roundingsBounded(maxAbs: number, act?: { kind: 'clamp' | 'leaky' | 'ratio'; params: Float32Array }): boolean {
+  if (!(maxAbs < ROUND_LIMIT)) return false;
+  if (!act) return true;
+  const [s1, s2, , , alpha] = act.params;
+  const factor = act.kind === 'ratio' ? s1 : (s1 / s2) * Math.max(1, act.kind === 'leaky' ? alpha : 1);
+  return (maxAbs + 1) * factor * 1.001 < ROUND_LIMIT;
+}
+
+/** The largest |x - zp| of an 8-bit input; a zero point known only at run time can be any value of the type. */
+export function inputMaxAbs(signed: boolean, zp: number | undefined): number {
+  if (zp === undefined) return 255;
+  return signed ? Math.max(Math.abs(-128 - zp), Math.abs(127 - zp)) : Math.max(Math.abs(zp), Math.abs(255 - zp));
 }
 
 /**
  * requantize(v) on four f32 lanes v = acc * mult: round_half_even(v) + zp as i32 lanes (zpOff = zpOffset(zp)), or
  * with a fused activation (act = its ACT_PARAMS splatted) round_half_even(f32(round(v) * s1) / s2) + z2.
  */
-export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false): Expr {
-  if (!act) return roundToLanes(k, v, zpOff());
+export function requantLanes(k: Kernel, v: Expr, zpOff: () => Expr, act?: (i: number) => Expr, leaky = false, bounded = false, ratio = false): Expr {
+  if (!act) return roundToLanes(k, v, zpOff(), bounded);
   // round(v) exactly, as a float: the magic number's addition subtracted back
-  const r = k.f32x4.sub(roundedFloat(k, v), k.f32x4.splat(k.cf32(MAGIC)));
+  const r = k.f32x4.sub(roundedFloat(k, v, bounded), k.f32x4.splat(k.cf32(MAGIC)));
   let x = k.f32x4.mul(r, act(0));
   if (leaky) {
     // max(x, 0) + min(x, 0) * alpha: one of the two is +0, so the sum is exactly x or f32(x * alpha)
     const t = k.local('v128');
     x = k.block([t.set(x), k.f32x4.add(k.f32x4.pmax(t.get(), k.f32x4.splat(k.cf32(0))), k.f32x4.mul(k.f32x4.pmin(t.get(), k.f32x4.splat(k.cf32(0))), act(4)))], 'v128');
   }
-  return roundToLanes(k, k.f32x4.div(x, act(1)), act(3));
+  return roundToLanes(k, ratio ? x : k.f32x4.div(x, act(1)), act(3), bounded);
 }
 
 export interface QGemmSpec extends QEpilogue {
   a: QStorage;
   b: QStorage;
+  /**
+   * Some call's N ends with a panel of 1 to 4 columns (a 7x7 layer's 49): the SIMD kernel carries a half tile for
+   * it (one B vector, four accumulators) instead of a full one; about 0.8 KB of code, so only where it is used.
+   */
+  halfTile?: boolean;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -148,10 +213,12 @@ export function callQGemm(k: Kernel, fn: string, g: QGemmArgs): Expr {
  * Two i32x4 of requantized values -> their 8 bytes (the low half of the result), saturated to int8/uint8 and
  * clamped to [lo, hi] (a fused Relu or Clip in the integer domain). Shared with the int8 depthwise kernel.
  */
-export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint8', lo: number, hi: number): Expr {
+export function narrowToBytes(k: Kernel, v0: Expr, v1: Expr, out: 'int8' | 'uint8', lo: number, hi: number, next?: [Expr, Expr]): Expr {
   const signed = out === 'int8';
   const wide = k.i16x8.narrow_i32x4_s(v0, v1);
-  let bytes = signed ? k.i8x16.narrow_i16x8_s(wide, k.i16x8.splat(k.c32(0))) : k.i8x16.narrow_i16x8_u(wide, k.i16x8.splat(k.c32(0)));
+  // a second row's 8 values (next) go to the high 8 bytes, narrowed and clamped by the same instructions
+  const wide2 = next ? k.i16x8.narrow_i32x4_s(next[0], next[1]) : k.i16x8.splat(k.c32(0));
+  let bytes = signed ? k.i8x16.narrow_i16x8_s(wide, wide2) : k.i8x16.narrow_i16x8_u(wide, wide2);
   const [tlo, thi] = signed ? [-128, 127] : [0, 255];
   if (lo > tlo) bytes = signed ? k.i8x16.max_s(bytes, k.i8x16.splat(k.c32(lo))) : k.i8x16.max_u(bytes, k.i8x16.splat(k.c32(lo)));
   if (hi < thi) bytes = signed ? k.i8x16.min_s(bytes, k.i8x16.splat(k.c32(hi))) : k.i8x16.min_u(bytes, k.i8x16.splat(k.c32(hi)));
@@ -168,127 +235,158 @@ export function loadActVectors(k: Kernel, ptr: Local): { set: Expr[]; v: (i: num
  * The scalar requantization of acc * mult (f32): round_half_even + zp as f32, or with a fused activation
  * (param(i) reads ACT_PARAMS[i]) round_half_even(f32(round(v) * s1) / s2) + z2. The same integers as requantLanes.
  */
-export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false): Expr {
+export function requantScalar(k: Kernel, v: Expr, zp: () => Expr, param?: (i: number) => Expr, leaky = false, ratio = false): Expr {
   if (!param) return k.f32.add(k.f32.nearest(v), zp());
   let x = k.f32.mul(k.f32.nearest(v), param(0));
   if (leaky) {
     const t = k.local('f32');
     x = k.block([t.set(x), k.select(k.f32.lt(t.get(), k.cf32(0)), k.f32.mul(t.get(), param(4)), t.get())], 'f32');
   }
-  return k.f32.add(k.f32.nearest(k.f32.div(x, param(1))), param(2));
+  return k.f32.add(k.f32.nearest(ratio ? x : k.f32.div(x, param(1))), param(2));
 }
 
-const TILE_PARAMS = ['a', 'b', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'nRem', 'act'] as const;
+const PANEL_PARAMS = ['a', 'b', 'pB', 'pairs', 'c', 'ldc', 'bias', 'mult', 'zp', 'mRem', 'N', 'act'] as const;
 
-/** One QMR x QNR tile over all of K with i16 A, in its own function so that its 8 accumulators stay in registers. */
-function buildSimdTile(k: Kernel, s: QGemmSpec): Expr[] {
-  const [a, b, pairs, c, ldc, bias, mult, zp, mRem, nRem, act] = k.params;
+/**
+ * One QMR-row panel of C against every column panel, with i16 A: per QMR x QNR tile the whole K runs with its 8
+ * accumulators in registers, then the epilogue. Its own function (the driver only walks the row panels), so that a
+ * small-K GEMM pays one call per row panel rather than per tile. The accumulators start at the i32 bias; a
+ * per-row multiplier is splatted once per row.
+ */
+function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
+  const [a, b, pB, pairs, c, ldc, bias, mult, zp, mRem, N, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const acc: Local[][] = Array.from({ length: QMR }, () => [k.local('v128'), k.local('v128')]);
   const b0 = k.local('v128'), b1 = k.local('v128'), av = k.local('v128');
-  const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, b.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, b.get()) : k.v128.load8x8_u(off / 2, 8, b.get()));
-  // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
-  const splatA = (r: number) => k.v128.load32_splat(r * 4, 4, a.get());
-  const step: Expr[] = [b0.set(loadB(0)), b1.set(loadB(16))];
-  for (let r = 0; r < QMR; r++) {
-    step.push(av.set(splatA(r)));
-    step.push(acc[r][0].set(k.i32x4.add(acc[r][0].get(), k.i32x4.dot_i16x8_s(av.get(), b0.get()))));
-    step.push(acc[r][1].set(k.i32x4.add(acc[r][1].get(), k.i32x4.dot_i16x8_s(av.get(), b1.get()))));
-  }
-  step.push(a.set(i32.add(a.get(), c32(QMR * 4))));
-  step.push(b.set(i32.add(b.get(), c32(bPairBytes(s.b)))));
-  const label = k.w.nextLabel('QK');
-  const kLoop = k.if(pairs.get(), k.m.loop(label, k.block([...step, pairs.set(i32.sub(pairs.get(), c32(1))), k.m.br(label, pairs.get())])));
-
-  // Rows past M are the panel's zero padding (computed, never stored).
-  const init: Expr[] = [];
-  for (const [x, y] of acc) init.push(x.set(k.i32x4.splat(c32(0))), y.set(k.i32x4.splat(c32(0))));
-
-  // Epilogue: bias, then either i32 stores or requantize + narrow to 8 bytes per row. A per-row value is splatted,
-  // per-column values are the tile's columns (vector q of row r).
-  const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) =>
-    (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : k.v128.load(q * 16, 4, ptr.get()));
-  const fin: Expr[] = [];
-  if (s.out !== 'f32' && s.bias !== 'none') {
-    for (let r = 0; r < QMR; r++) for (let q = 0; q < 2; q++) fin.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), vec(bias, s.bias, r, q))));
-  }
-  const cRow = (r: number) => (r === 0 ? c.get() : i32.add(c.get(), i32.mul(ldc.get(), c32(r))));
-  const outV: Local[] = [];
-  if (s.out === 'f32') {
+  const ap = k.local('i32'), bp = k.local('i32'), left = k.local('i32'), j = k.local('i32'), bPanel = k.local('i32'), cBlk = k.local('i32');
+  const loadB = (off: number) => (s.b === 'i16' ? k.v128.load(off, 16, bp.get()) : s.b === 'i8' ? k.v128.load8x8_s(off / 2, 8, bp.get()) : k.v128.load8x8_u(off / 2, 8, bp.get()));
+  // A tile of QNR columns (vectors q = 0, 1), or of QNR / 2 (half: vector 0 only) for a last panel of at most 4
+  // columns (QGemmSpec.halfTile).
+  const vecs = (half: boolean) => (half ? [0] : [0, 1]);
+  const kLoop = (half: boolean): Expr[] => {
+    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
+    const step: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
     for (let r = 0; r < QMR; r++) {
-      for (let q = 0; q < 2; q++) {
-        const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
-        const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
-        fin.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
+      step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
+      for (const q of vecs(half)) step.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get()))));
+    }
+    step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
+    step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
+    const label = k.w.nextLabel('QK');
+    return [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
+      k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
+  };
+
+  // Per-row values are splatted, per-column values are the tile's columns (vector q at column j + 4q).
+  const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
+  const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
+  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
+  const intBias = s.out !== 'f32' && s.bias !== 'none';
+  const init = (half: boolean): Expr[] => {
+    const e: Expr[] = [];
+    for (let r = 0; r < QMR; r++) {
+      for (const q of vecs(half)) {
+        if (!intBias) e.push(acc[r][q].set(k.i32x4.splat(c32(0))));
+        else if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
+        else e.push(acc[r][q].set(q ? acc[r][0].get() : vec(bias, 'row', r, 0)));
       }
     }
-  }
-  if (isQuantized(s)) {
-    const zpf = k.local('v128');
-    fin.push(zpf.set(zpOffset(k, zp.get())));
-    const actV = s.act ? loadActVectors(k, act) : undefined;
-    if (actV) fin.push(...actV.set);
-    for (let r = 0; r < QMR; r++) {
-      const requant = (q: number) => requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q)), () => zpf.get(), actV?.v, s.act === 'leaky');
-      const o = k.local('v128');
-      outV.push(o);
-      fin.push(o.set(narrowToBytes(k, requant(0), requant(1), s.out as 'int8' | 'uint8', s.lo, s.hi)));
+    return e;
+  };
+
+  // Epilogue: i32 stores, float32 scaling, or requantize + narrow to 8 bytes per row.
+  const cRow = (r: number) => (r === 0 ? cBlk.get() : i32.add(cBlk.get(), i32.mul(ldc.get(), c32(r))));
+  const outV: Local[] = [k.local('v128'), k.local('v128')];
+  const setup: Expr[] = [];
+  const zpf = k.local('v128');
+  const actV = isQuantized(s) && s.act ? loadActVectors(k, act) : undefined;
+  if (isQuantized(s)) setup.push(zpf.set(zpOffset(k, zp.get())), ...(actV ? actV.set : []));
+  const mv = [k.local('v128'), k.local('v128')];
+  const rq: Local[] = [k.local('v128'), k.local('v128')];
+  const fin = (half: boolean): Expr[] => {
+    const e: Expr[] = [];
+    if (s.out === 'f32') {
+      for (let r = 0; r < QMR; r++) {
+        for (const q of vecs(half)) {
+          const v = k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[r][q].get()), vec(mult, s.scale, r, q));
+          const biased = s.bias === 'none' ? v : k.f32x4.add(v, vec(bias, s.bias, r, q));
+          e.push(acc[r][q].set(s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased));
+        }
+      }
     }
-  }
-  const storeFull: Expr[] = [], storePartial: Expr[] = [];
-  for (let r = 0; r < QMR; r++) {
-    if (!isQuantized(s)) {
-      storeFull.push(k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get()));
-      const lanes: Expr[] = [];
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
-      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
-    } else {
-      storeFull.push(k.v128.store64_lane(0, 1, 0, cRow(r), outV[r].get()));
-      const lanes: Expr[] = [];
-      for (let l = 0; l < QNR; l++) lanes.push(k.if(i32.gt_s(nRem.get(), c32(l)), k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r].get(), l))));
-      storePartial.push(r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes));
+    if (!isQuantized(s)) return e;
+    // the multipliers: one splat per row, or the tile's column vectors shared by its rows
+    if (s.scale === 'col') for (const q of vecs(half)) e.push(mv[q].set(colVec(mult, q)));
+    // rows r and r + 1 narrow into one vector (bytes 0-7 and 8-15); a half tile's upper lanes are zeros
+    for (let r = 0; r < QMR; r += 2) {
+      const rows: Expr[][] = [];
+      for (const rr of [r, r + 1]) {
+        if (s.scale === 'row') e.push(mv[0].set(vec(mult, 'row', rr, 0)));
+        const m = (q: number) => mv[s.scale === 'row' ? 0 : q].get();
+        const requant = (q: number) => (half && q ? k.i32x4.splat(c32(0)) : requantLanes(k, k.f32x4.mul(k.f32x4.convert_i32x4_s(acc[rr][q].get()), m(q)), () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio'));
+        if (rr === r) { e.push(rq[0].set(requant(0)), rq[1].set(requant(1))); rows.push([rq[0].get(), rq[1].get()]); } else rows.push([requant(0), requant(1)]);
+      }
+      e.push(outV[r >> 1].set(narrowToBytes(k, rows[0][0], rows[0][1], s.out as 'int8' | 'uint8', s.lo, s.hi, [rows[1][0], rows[1][1]])));
     }
-  }
-  return [...init, kLoop, ...fin, k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem.get(), c32(QNR))), storeFull, storePartial)];
+    return e;
+  };
+  const nRem = () => i32.sub(N.get(), j.get());
+  const storeFull = (): Expr[] => Array.from({ length: QMR }, (_, r) => (isQuantized(s) ? [k.v128.store64_lane(0, 1, r & 1, cRow(r), outV[r >> 1].get())]
+    : [k.v128.store(0, 4, cRow(r), acc[r][0].get()), k.v128.store(16, 4, cRow(r), acc[r][1].get())])).flat();
+  // the first nRem columns of the rows below mRem
+  const storePartial = (cols: number): Expr[] => Array.from({ length: QMR }, (_, r) => {
+    const lanes = Array.from({ length: cols }, (_, l) => k.if(i32.gt_s(nRem(), c32(l)), isQuantized(s)
+      ? k.i32.store8(l, 1, cRow(r), k.i8x16.extract_lane_u(outV[r >> 1].get(), (r & 1) * 8 + l))
+      : k.i32.store(l * 4, 4, cRow(r), k.i32x4.extract_lane(acc[r][l >> 2].get(), l & 3))));
+    return r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes);
+  });
+  const fullTile = [...init(false), ...kLoop(false), ...fin(false),
+    k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))];
+  const tile = s.halfTile && isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
+  const eb = outBytes(s);
+  return [
+    ...setup,
+    j.set(c32(0)), bPanel.set(b.get()), cBlk.set(c.get()),
+    k.while(() => i32.lt_s(j.get(), N.get()), [
+      ...tile,
+      j.set(i32.add(j.get(), c32(QNR))),
+      bPanel.set(i32.add(bPanel.get(), pB.get())),
+      cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
+    ]),
+  ];
 }
 
 function buildSimd(k: Kernel, s: QGemmSpec): Expr[] {
-  // The tile always reads i16 A (one load32_splat per row and pair): 8-bit A is widened a row panel at a time.
+  // The panel kernel always reads i16 A (one load32_splat per row and pair): 8-bit A is widened a row panel at a time.
   const wide: QGemmSpec = { ...s, a: 'i16' };
-  const tileName = `qgemm_tile_${qgemmKey(wide)}`;
-  const tile = k.w.addFunction(tileName, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdTile(t, wide));
+  const panelName = `qgemm_panel_${qgemmKey(wide)}`;
+  const panel = k.w.addFunction(panelName, PANEL_PARAMS.map(() => 'i32' as const), 'none', (t) => buildSimdPanel(t, wide));
   // A single call site: binaryen would inline it, and inside the driver's loop nest V8 spills the accumulators.
-  k.w.keepOutOfLine(tile);
+  k.w.keepOutOfLine(panel);
   const [a, pA, b, , pB, c, ldc, M, N, K, bias, mult, zp, aTmp, act] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
-  const i = k.local('i32'), j = k.local('i32'), q = k.local('i32'), pairs = k.local('i32'), bPanel = k.local('i32');
-  const aBlk = k.local('i32'), tileA = k.local('i32'), cRow = k.local('i32'), cBlk = k.local('i32');
-  const eb = outBytes(s);
+  const i = k.local('i32'), q = k.local('i32'), pairs = k.local('i32');
+  const aBlk = k.local('i32'), tileA = k.local('i32'), cRow = k.local('i32');
   const widen = s.a === 'i16' ? [tileA.set(aBlk.get())] : [
     k.dynFor(q, c32(0), pA.get(), 8, () => k.v128.store(0, 16, i32.add(aTmp.get(), i32.shl(q.get(), c32(1))),
       s.a === 'i8' ? k.v128.load8x8_s(0, 1, i32.add(aBlk.get(), q.get())) : k.v128.load8x8_u(0, 1, i32.add(aBlk.get(), q.get())))),
     tileA.set(aTmp.get()),
   ];
   // Row panels outside, column panels inside: each A panel is widened once, the B panels stream from L2.
+  const rowPtr = (ptr: Local, side: 'row' | 'col') => (side === 'row' ? i32.add(ptr.get(), i32.shl(i.get(), c32(2))) : ptr.get());
   return [
     k.if(i32.or(i32.le_s(M.get(), c32(0)), i32.le_s(N.get(), c32(0))), k.return()),
     pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
     i.set(c32(0)), aBlk.set(a.get()), cRow.set(c.get()),
     k.while(() => i32.lt_s(i.get(), M.get()), [
       ...widen,
-      j.set(c32(0)), bPanel.set(b.get()), cBlk.set(cRow.get()),
-      k.while(() => i32.lt_s(j.get(), N.get()), [
-        k.call(tile, [
-          tileA.get(), bPanel.get(), pairs.get(), cBlk.get(), ldc.get(),
-          s.bias === 'row' ? i32.add(bias.get(), i32.shl(i.get(), c32(2))) : s.bias === 'col' ? i32.add(bias.get(), i32.shl(j.get(), c32(2))) : c32(0),
-          s.out === 'i32' ? c32(0) : s.scale === 'row' ? i32.add(mult.get(), i32.shl(i.get(), c32(2))) : i32.add(mult.get(), i32.shl(j.get(), c32(2))),
-          zp.get(), i32.sub(M.get(), i.get()), i32.sub(N.get(), j.get()), act.get(),
-        ]),
-        j.set(i32.add(j.get(), c32(QNR))),
-        bPanel.set(i32.add(bPanel.get(), pB.get())),
-        cBlk.set(i32.add(cBlk.get(), c32(QNR * eb))),
+      k.call(panel, [
+        tileA.get(), b.get(), pB.get(), pairs.get(), cRow.get(), ldc.get(),
+        s.bias === 'none' ? c32(0) : rowPtr(bias, s.bias),
+        s.out === 'i32' ? c32(0) : rowPtr(mult, s.scale),
+        zp.get(), i32.sub(M.get(), i.get()), N.get(), act.get(),
       ]),
       i.set(i32.add(i.get(), c32(QMR))),
       aBlk.set(i32.add(aBlk.get(), pA.get())),
@@ -325,7 +423,7 @@ function buildScalar(k: Kernel, s: QGemmSpec): Expr[] {
     const [tlo, thi] = s.out === 'int8' ? [-128, 127] : [0, 255];
     const lo = Math.max(tlo, s.lo), hi = Math.min(thi, s.hi);
     const v = requantScalar(k, k.f32.mul(k.f32.convert_s.i32(acc.get()), mv), () => k.f32.convert_s.i32(zp.get()),
-      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky');
+      s.act ? (i) => k.f32.load(i * 4, 4, act.get()) : undefined, s.act === 'leaky', s.act === 'ratio');
     store = k.i32.store8(0, 1, cAddr, k.i32.trunc_s_sat.f32(k.f32.min(k.f32.max(v, k.cf32(lo)), k.cf32(hi))));
   }
   return [

@@ -343,9 +343,14 @@ export class Kernel {
   }
 
   fill(dst: Expr, byte: number, bytes: number): Expr {
+    return this.fillWith(dst, this.c32(byte), bytes);
+  }
+
+  /** memset of a static byte count with a run-time byte value. */
+  fillWith(dst: Expr, value: Expr, bytes: number): Expr {
     if (bytes <= 0) return this.nop();
-    if (this.simd) return this.m.memory.fill(dst, this.c32(byte), this.c32(bytes));
-    return this.call(memsetHelper(this.w), [dst, this.c32(byte), this.c32(bytes)]);
+    if (this.simd) return this.m.memory.fill(dst, value, this.c32(bytes));
+    return this.call(memsetHelper(this.w), [dst, value, this.c32(bytes)]);
   }
 }
 

@@ -6,7 +6,7 @@
 // (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
-import { actParams, callQGemm, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, type QAct, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, roundingsBounded, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
@@ -109,6 +109,29 @@ function padded<T extends Int32Array | Float32Array>(make: (n: number) => T, val
   return out;
 }
 
+/** The clamp of a requantized result within its type (a fused Relu/Clip's), or undefined for i32/f32 outputs. */
+export function outRange(q: QConvParams): [number, number] | undefined {
+  const e = q.epilogue;
+  if (e.out !== 'int8' && e.out !== 'uint8') return undefined;
+  const [tlo, thi] = e.out === 'int8' ? [-128, 127] : [0, 255];
+  return [Math.max(tlo, e.lo), Math.min(thi, e.hi)];
+}
+
+/** Whether a chunk's columns end with a panel of 1 to 4 (QGemmSpec.halfTile). */
+function endsWithHalfPanel(p: QConvPlan): boolean {
+  const last = (p.rows - (p.chunks - 1) * p.chunk) * p.ow;
+  return [p.chunk * p.ow, last].some((n) => n % QNR > 0 && n % QNR <= QNR / 2);
+}
+
+/** QEpilogue.bounded for a requantizing convolution whose multipliers are known at compile time. */
+export function requantIsBounded(q: QConvParams, K: number, act?: ReturnType<typeof fusedAct>): boolean {
+  const e = q.epilogue;
+  if ((e.out !== 'int8' && e.out !== 'uint8') || !q.mult || q.scaleOperand) return false;
+  const wAbsSum = (m: number) => { let t = 0; for (let i = 0; i < K; i++) t += Math.abs(Number(q.w[m * K + i]) - q.wZp(m)); return t; };
+  const xMax = inputMaxAbs(q.x.dtype === 'int8', typeof q.xZp === 'number' ? q.xZp : undefined);
+  return roundingsBounded(requantBound(q.cout, wAbsSum, xMax, (m) => q.bias?.[m] ?? 0, (m) => q.mult![m]), act);
+}
+
 function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const y = ctx.outputs[0];
   const p = planQConv(q.geo, q.cin, q.cout, q.group);
@@ -120,9 +143,13 @@ function emitQConv(ctx: EmitCtx<unknown>, q: QConvParams): void {
   const biasPtr = fout ? (q.fbias ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.fbias, q.cout).buffer)) : 0)
     : q.bias ? ctx.data(new Uint8Array(padded((n) => new Int32Array(n), q.bias, q.cout).buffer)) : 0;
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(padded((n) => new Float32Array(n), q.mult, q.cout).buffer)) : 0;
-  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
+  const act = q.act && outRange(q) ? fusedAct(q.act, ...outRange(q)!) : undefined;
+  const actPtr = act ? ctx.data(new Uint8Array(act.params.buffer)) : 0;
   ensureSlack(ctx);
-  const gemm = qgemmKernel(ctx, { a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row', act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined });
+  const gemm = qgemmKernel(ctx, {
+    a: a.storage, b: 'i16', ...q.epilogue, bias: (fout ? q.fbias : q.bias) ? 'row' : 'none', scale: 'row',
+    act: act?.kind, bounded: requantIsBounded(q, p.K, act), halfTile: endsWithHalfPanel(p),
+  });
   const pack = packPairsKernel(ctx, xType);
   const patches = p.pointwise ? undefined : im2col(ctx, { geo: q.geo, channels: p.cg, elemBytes: 1, rowBytes: p.colsPad, fill: typeof q.xZp === 'number' ? q.xZp : 0 });
   const eb = q.epilogue.out === 'i32' || fout ? 4 : 1;
