@@ -24,10 +24,25 @@ export const GEMV_MAX_ROWS = 4;
 /** Vectors per panel row for M rows: M * NV accumulators stay within the 16 registers V8 uses. */
 const VECTORS: Record<number, number> = { 1: 6, 2: 4, 3: 2, 4: 2 };
 
+/**
+ * Weights at least this large come from memory, not cache, on every run (they evict each other): for them a
+ * one-row GEMV reads two panels at once as two sequential streams (4 vectors each), which keeps more loads in
+ * flight and runs 10-15% faster than one stream; weights in cache run slower that way (8 accumulators cost
+ * more than the extra stream gains), so smaller ones keep one stream. Measured with benchmarks/gemv-floor.ts.
+ */
+export const GEMV_TWO_STREAM_BYTES = 16 << 20;
+
+/** Panels read at once (1 or 2) for an M x K by K x N product on the target. */
+export function gemvStreams(M: number, K: number, N: number, target: Target): number {
+  return target === 'simd' && M === 1 && K * N * 4 >= GEMV_TWO_STREAM_BYTES ? 2 : 1;
+}
+
+const STREAM_VECTORS = 4;
+
 /** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
-export function gemvPanel(M: number, N: number, target: Target): number {
+export function gemvPanel(M: number, N: number, target: Target, streams = 1): number {
   const L = target === 'simd' ? 4 : 1;
-  return Math.min(VECTORS[M], Math.ceil(N / L)) * L;
+  return Math.min(streams > 1 ? STREAM_VECTORS : VECTORS[M], Math.ceil(N / L)) * L;
 }
 
 export interface GemvVariant {
@@ -35,6 +50,8 @@ export interface GemvVariant {
   M: number;
   /** Columns per panel (gemvPanel). */
   PW: number;
+  /** Panels read at once (gemvStreams); 1 when absent. */
+  streams?: number;
   bias: 'none' | 'col';
   residual: boolean;
   act: Epilogue['act'];
@@ -53,10 +70,12 @@ const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'N', 'K', 'bias', 'res'
 /** The shared GEMV function for this variant (created on first use). */
 export function gemvKernel(ctx: EmitCtx<unknown>, v: GemvVariant): string {
   if (!(v.M >= 1 && v.M <= GEMV_MAX_ROWS)) throw new Error(`internal: GEMV for M = ${v.M}`);
-  const key = `gemv:${v.M}x${v.PW}:${v.bias}:${v.residual}:${activationKey(v.act)}`;
+  const key = `gemv:${v.M}x${v.PW}x${v.streams ?? 1}:${v.bias}:${v.residual}:${activationKey(v.act)}`;
   const fn = ctx.kernel(key, PARAMS.map(() => 'i32' as const), (k) => buildGemv(k, v));
   // A hot kernel: let V8 optimize it while the weights load (see EmitCtx.prime); every operand in the zero area.
-  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 0, v.PW, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
+  // N covers the multi-stream tile and the single one.
+  const N = ((v.streams ?? 1) + 1) * v.PW;
+  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 0, N, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
   return fn;
 }
 
@@ -79,38 +98,60 @@ export function ensureGemvSlack(ctx: EmitCtx<unknown>): void {
   });
 }
 
-function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
+const TILE_PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'K', 'bias', 'res', 'ldres', 'nRem'] as const;
+
+/**
+ * The tile over `ns` consecutive panels at once, each read as its own sequential stream, in its own function:
+ * inside the driver's panel loop V8 spilled the accumulators (twice the time on weights in cache).
+ * b, c, bias and res point at the tile's first column; nRem is the columns left from there.
+ */
+function tileFunction(k: Kernel, v: GemvVariant, ns: number): string {
+  const name = `gemv_tile${ns}x${v.M}x${v.PW}_${v.bias}_${v.residual ? 'res' : 'nores'}_${activationKey(v.act).replace(/[^a-z0-9]/gi, '_')}`;
+  const fn = k.w.addFunction(name, TILE_PARAMS.map(() => 'i32' as const), 'none', (t) => buildTile(t, v, ns));
+  k.w.keepOutOfLine(fn);
+  return fn;
+}
+
+function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   const V = lanes(k);
   const { M, PW } = v;
   const NV = PW / V.L;
-  const [a, sA, b, ldb, pB, c, ldc, N, K, bias, res, ldres] = k.params;
+  const [a, sA, b, ldb, pB, c, ldc, K, bias, res, ldres, nRem] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const add = (x: Expr, y: Expr) => i32.add(x, y);
-  const j = k.local('i32'), kk = k.local('i32'), nRem = k.local('i32');
-  const pb = k.local('i32'), bPanel = k.local('i32'), cCol = k.local('i32');
+  const kk = k.local('i32');
+  const pb: Local[] = Array.from({ length: ns }, () => k.local('i32'));
   const pa: Local[] = Array.from({ length: M }, () => k.local('i32'));
-  const acc: Local[][] = Array.from({ length: M }, () => Array.from({ length: NV }, () => k.local(V.type)));
+  // acc[s][r][q]: stream (panel) s, row r, vector q
+  const acc: Local[][][] = Array.from({ length: ns }, () => Array.from({ length: M }, () => Array.from({ length: NV }, () => k.local(V.type))));
   const bv = k.local(V.type);
   const av: Local[] = Array.from({ length: M }, () => k.local(V.type));
   const off = (q: number) => q * V.L * 4;
   const row = (base: Expr, stride: Local, r: number) => (r === 0 ? base : add(base, i32.mul(stride.get(), c32(r))));
+  /** Byte offset of vector q of panel s. */
+  const colOff = (s: number, q: number) => s * PW * 4 + off(q);
 
   const init: Expr[] = [];
-  for (let r = 0; r < M; r++) {
-    init.push(pa[r].set(row(a.get(), sA, r)));
-    for (let q = 0; q < NV; q++) init.push(acc[r][q].set(v.bias === 'col' ? V.load(add(bias.get(), i32.shl(j.get(), c32(2))), off(q)) : V.zero()));
+  for (let s = 0; s < ns; s++) {
+    init.push(pb[s].set(s === 0 ? b.get() : add(b.get(), i32.mul(pB.get(), c32(s)))));
+    for (let r = 0; r < M; r++) {
+      for (let q = 0; q < NV; q++) init.push(acc[s][r][q].set(v.bias === 'col' ? V.load(bias.get(), colOff(s, q)) : V.zero()));
+    }
   }
+  for (let r = 0; r < M; r++) init.push(pa[r].set(row(a.get(), sA, r)));
 
-  // Each B vector is used as soon as it is loaded: M*NV accumulators, M splats and one B vector live at a time.
+  // Each B vector is used as soon as it is loaded: ns*M*NV accumulators, M splats and one B vector live.
   const step: Expr[] = [];
   for (let r = 0; r < M; r++) step.push(av[r].set(V.loadSplat(pa[r].get())));
   for (let q = 0; q < NV; q++) {
-    step.push(bv.set(V.load(pb.get(), off(q))));
-    for (let r = 0; r < M; r++) step.push(acc[r][q].set(V.add(acc[r][q].get(), V.mul(av[r].get(), bv.get()))));
+    for (let s = 0; s < ns; s++) {
+      step.push(bv.set(V.load(pb[s].get(), off(q))));
+      for (let r = 0; r < M; r++) step.push(acc[s][r][q].set(V.add(acc[s][r][q].get(), V.mul(av[r].get(), bv.get()))));
+    }
   }
   for (let r = 0; r < M; r++) step.push(pa[r].set(add(pa[r].get(), c32(4))));
-  step.push(pb.set(add(pb.get(), ldb.get())));
+  for (let s = 0; s < ns; s++) step.push(pb[s].set(add(pb[s].get(), ldb.get())));
   const label = k.w.nextLabel('K');
   const kLoop = k.if(i32.gt_s(K.get(), c32(0)), [
     kk.set(K.get()),
@@ -118,41 +159,59 @@ function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
   ]);
 
   const finish: Expr[] = [];
-  if (v.residual) {
-    for (let r = 0; r < M; r++) {
-      for (let q = 0; q < NV; q++) finish.push(acc[r][q].set(V.add(acc[r][q].get(), V.load(add(row(res.get(), ldres, r), i32.shl(j.get(), c32(2))), off(q)))));
+  for (let s = 0; s < ns; s++) {
+    if (v.residual) {
+      for (let r = 0; r < M; r++) {
+        for (let q = 0; q < NV; q++) finish.push(acc[s][r][q].set(V.add(acc[s][r][q].get(), V.load(row(res.get(), ldres, r), colOff(s, q)))));
+      }
     }
+    if (v.act.kind !== 'none') for (const rr of acc[s]) for (const x of rr) finish.push(x.set(applyActivation(k, v.act, x.get())));
   }
-  if (v.act.kind !== 'none') for (const r of acc) for (const x of r) finish.push(x.set(applyActivation(k, v.act, x.get())));
 
   const storeFull: Expr[] = [];
   const storePartial: Expr[] = [];
-  for (let r = 0; r < M; r++) {
-    const cRow = () => row(cCol.get(), ldc, r);
-    for (let q = 0; q < NV; q++) {
-      storeFull.push(V.store(cRow(), acc[r][q].get(), off(q)));
-      const laneStores: Expr[] = [];
-      for (let l = 0; l < V.L; l++) laneStores.push(k.if(i32.gt_s(nRem.get(), c32(q * V.L + l)), V.storeLane(cRow(), acc[r][q].get(), l, off(q))));
-      storePartial.push(V.L > 1 ? k.if(i32.ge_s(nRem.get(), c32((q + 1) * V.L)), V.store(cRow(), acc[r][q].get(), off(q)), laneStores) : laneStores[0]);
+  for (let s = 0; s < ns; s++) {
+    for (let r = 0; r < M; r++) {
+      for (let q = 0; q < NV; q++) {
+        const x = acc[s][r][q], o = colOff(s, q), first = s * PW + q * V.L;
+        storeFull.push(V.store(row(c.get(), ldc, r), x.get(), o));
+        const laneStores: Expr[] = [];
+        for (let l = 0; l < V.L; l++) laneStores.push(k.if(i32.gt_s(nRem.get(), c32(first + l)), V.storeLane(row(c.get(), ldc, r), x.get(), l, o)));
+        storePartial.push(V.L > 1 ? k.if(i32.ge_s(nRem.get(), c32(first + V.L)), V.store(row(c.get(), ldc, r), x.get(), o), laneStores) : laneStores[0]);
+      }
     }
   }
+  return [...init, kLoop, ...finish, k.if(i32.ge_s(nRem.get(), c32(ns * PW)), storeFull, storePartial)];
+}
 
-  const panels = k.w.nextLabel('P');
+function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
+  const S = v.streams ?? 1;
+  const single = tileFunction(k, v, 1);
+  const wide = S > 1 ? tileFunction(k, v, S) : single;
+  const { PW } = v;
+  const [a, sA, b, ldb, pB, c, ldc, N, K, bias, res, ldres] = k.params;
+  const { i32 } = k;
+  const c32 = (x: number) => k.c32(x);
+  const add = (x: Expr, y: Expr) => i32.add(x, y);
+  const j = k.local('i32'), nRem = k.local('i32'), bPanel = k.local('i32'), jb = k.local('i32');
+  const call = (fn: string) => k.call(fn, [
+    a.get(), sA.get(), bPanel.get(), ldb.get(), pB.get(), add(c.get(), jb.get()), ldc.get(), K.get(),
+    add(bias.get(), jb.get()), add(res.get(), jb.get()), ldres.get(), nRem.get(),
+  ]);
+  const next = (ns: number) => [j.set(add(j.get(), c32(ns * PW))), bPanel.set(add(bPanel.get(), i32.mul(pB.get(), c32(ns))))];
+  const loop = k.w.nextLabel('P');
   return [
     k.if(i32.le_s(N.get(), c32(0)), k.return()),
     j.set(c32(0)),
     bPanel.set(b.get()),
-    k.m.loop(panels, k.block([
+    k.m.loop(loop, k.block([
       nRem.set(i32.sub(N.get(), j.get())),
-      cCol.set(add(c.get(), i32.shl(j.get(), c32(2)))),
-      pb.set(bPanel.get()),
-      ...init,
-      kLoop,
-      ...finish,
-      k.if(i32.ge_s(nRem.get(), c32(PW)), storeFull, storePartial),
-      j.set(add(j.get(), c32(PW))),
-      bPanel.set(add(bPanel.get(), pB.get())),
-      k.m.br(panels, i32.lt_s(j.get(), N.get())),
+      jb.set(i32.shl(j.get(), c32(2))),
+      // S panels at once while S whole panels remain, then one at a time (the last may be partial)
+      S > 1
+        ? k.if(i32.ge_s(nRem.get(), c32(S * PW)), [call(wide), ...next(S)], [call(single), ...next(1)])
+        : k.block([call(single), ...next(1)]),
+      k.m.br(loop, i32.lt_s(j.get(), N.get())),
     ])),
   ];
 }

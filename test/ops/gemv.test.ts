@@ -5,6 +5,7 @@
 // operands, and the fused epilogues (bias, residual, activation). Each case also checks that the variant ran.
 
 import { describe, expect, it } from 'vitest';
+import { gemvStreams } from '../../codegen/gemv.js';
 import { compile } from '../../src/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { encodeModel, float, type ModelSpec, type NodeSpec, type ValueSpec } from '../../src/onnx/encode.js';
@@ -66,6 +67,33 @@ describe('Gemm GEMV variant (M <= 4)', () => {
       nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
     });
     expect((await compile(model)).report.variants).toEqual({ 'Gemm:gemm': 1 });
+  });
+});
+
+// Weights too large for the cache take the two-stream tile (panel pairs, then single panels for the rest, the
+// last one partial): a Gemm with bias and Relu, and a MatMul with a constant B and a residual.
+describe('GEMV on weights read as two streams', () => {
+  it('Gemm 1x1031 by 1031x4077, bias, Relu', async () => {
+    const r = rng(77);
+    const K = 1031, N = 4077;
+    expect(gemvStreams(1, K, N, 'simd')).toBe(2);
+    expect(gemvStreams(1, K, N, 'scalar')).toBe(1);
+    await check({
+      opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }], outputs: [{ name: 'y' }],
+      initializers: { b: randomTensor('float32', [N, K], r), c: randomTensor('float32', [N], r) },
+      nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'c'], outputs: ['g'], attrs: { transB: 1 } }, { op: 'Relu', inputs: ['g'], outputs: ['y'] }],
+    }, { a: randomTensor('float32', [1, K], r) }, 'Gemm:gemv');
+  });
+
+  it('MatMul 1x2053 by 2053x2045 + residual', async () => {
+    const r = rng(78);
+    const K = 2053, N = 2045;
+    expect(gemvStreams(1, K, N, 'simd')).toBe(2);
+    await check({
+      opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }, { name: 'skip', dtype: 'float32', shape: [1, N] }], outputs: [{ name: 'y' }],
+      initializers: { b: randomTensor('float32', [K, N], r) },
+      nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'skip'], outputs: ['y'] }],
+    }, { a: randomTensor('float32', [1, K], r), skip: randomTensor('float32', [1, N], r) }, 'MatMul:gemv');
   });
 });
 
