@@ -25,19 +25,17 @@ export const GEMV_MAX_ROWS = 4;
 const VECTORS: Record<number, number> = { 1: 6, 2: 4, 3: 2, 4: 2 };
 
 /**
- * Weights at least this large come from memory, not cache, on every run (they evict each other): for them a
- * one-row GEMV reads two panels at once as two sequential streams (4 vectors each), which keeps more loads in
- * flight and runs 10-15% faster than one stream; weights in cache run slower that way (8 accumulators cost
- * more than the extra stream gains), so smaller ones keep one stream. Measured with benchmarks/gemv-floor.ts.
+ * A one-row GEMV reads two streams at once: the whole panels split in two runs, one tile reading panel g of
+ * each run, so that each stream walks its run from start to end. Two streams keep more loads in flight than one
+ * and a hardware prefetcher follows each across panels: 8-25% faster than one stream of 6-vector panels on
+ * weights from memory and from the last-level cache (benchmarks/gemv-floor.ts). 3 vectors per stream: V8 loads
+ * every B vector of a step before the first multiply, so 2 x 4 vectors + 8 accumulators spilled to the stack.
  */
-export const GEMV_TWO_STREAM_BYTES = 16 << 20;
-
-/** Panels read at once (1 or 2) for an M x K by K x N product on the target. */
-export function gemvStreams(M: number, K: number, N: number, target: Target): number {
-  return target === 'simd' && M === 1 && K * N * 4 >= GEMV_TWO_STREAM_BYTES ? 2 : 1;
+export function gemvStreams(M: number, target: Target): number {
+  return target === 'simd' && M === 1 ? 2 : 1;
 }
 
-const STREAM_VECTORS = 4;
+const STREAM_VECTORS = 3;
 
 /** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
 export function gemvPanel(M: number, N: number, target: Target, streams = 1): number {
@@ -98,7 +96,7 @@ export function ensureGemvSlack(ctx: EmitCtx<unknown>): void {
   });
 }
 
-const TILE_PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'K', 'bias', 'res', 'ldres', 'nRem'] as const;
+const TILE_PARAMS = ['a', 'sA', 'b', 'ldb', 'sdist', 'c', 'ldc', 'K', 'bias', 'res', 'ldres', 'nRem', 'cdist'] as const;
 
 /**
  * The tile over `ns` consecutive panels at once, each read as its own sequential stream, in its own function:
@@ -116,7 +114,7 @@ function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   const V = lanes(k);
   const { M, PW } = v;
   const NV = PW / V.L;
-  const [a, sA, b, ldb, pB, c, ldc, K, bias, res, ldres, nRem] = k.params;
+  const [a, sA, b, ldb, sdist, c, ldc, K, bias, res, ldres, nRem, cdist] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const add = (x: Expr, y: Expr) => i32.add(x, y);
@@ -130,13 +128,14 @@ function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   const off = (q: number) => q * V.L * 4;
   const row = (base: Expr, stride: Local, r: number) => (r === 0 ? base : add(base, i32.mul(stride.get(), c32(r))));
   /** Byte offset of vector q of panel s. */
-  const colOff = (s: number, q: number) => s * PW * 4 + off(q);
+  /** Stream s's address in C, the bias or the residual (cdist bytes apart). */
+  const at = (base: Local, s: number) => (s === 0 ? base.get() : add(base.get(), i32.mul(cdist.get(), c32(s))));
 
   const init: Expr[] = [];
   for (let s = 0; s < ns; s++) {
-    init.push(pb[s].set(s === 0 ? b.get() : add(b.get(), i32.mul(pB.get(), c32(s)))));
+    init.push(pb[s].set(s === 0 ? b.get() : add(b.get(), i32.mul(sdist.get(), c32(s)))));
     for (let r = 0; r < M; r++) {
-      for (let q = 0; q < NV; q++) init.push(acc[s][r][q].set(v.bias === 'col' ? V.load(bias.get(), colOff(s, q)) : V.zero()));
+      for (let q = 0; q < NV; q++) init.push(acc[s][r][q].set(v.bias === 'col' ? V.load(at(bias, s), off(q)) : V.zero()));
     }
   }
   for (let r = 0; r < M; r++) init.push(pa[r].set(row(a.get(), sA, r)));
@@ -162,56 +161,79 @@ function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   for (let s = 0; s < ns; s++) {
     if (v.residual) {
       for (let r = 0; r < M; r++) {
-        for (let q = 0; q < NV; q++) finish.push(acc[s][r][q].set(V.add(acc[s][r][q].get(), V.load(row(res.get(), ldres, r), colOff(s, q)))));
+        for (let q = 0; q < NV; q++) finish.push(acc[s][r][q].set(V.add(acc[s][r][q].get(), V.load(row(at(res, s), ldres, r), off(q)))));
       }
     }
     if (v.act.kind !== 'none') for (const rr of acc[s]) for (const x of rr) finish.push(x.set(applyActivation(k, v.act, x.get())));
   }
 
   const storeFull: Expr[] = [];
+  for (let s = 0; s < ns; s++) for (let r = 0; r < M; r++) for (let q = 0; q < NV; q++) storeFull.push(V.store(row(at(c, s), ldc, r), acc[s][r][q].get(), off(q)));
+  // the multi-stream tile only ever runs on whole panels; the single one may be the partial last panel
+  if (ns > 1) return [...init, kLoop, ...finish, ...storeFull];
   const storePartial: Expr[] = [];
-  for (let s = 0; s < ns; s++) {
-    for (let r = 0; r < M; r++) {
-      for (let q = 0; q < NV; q++) {
-        const x = acc[s][r][q], o = colOff(s, q), first = s * PW + q * V.L;
-        storeFull.push(V.store(row(c.get(), ldc, r), x.get(), o));
-        const laneStores: Expr[] = [];
-        for (let l = 0; l < V.L; l++) laneStores.push(k.if(i32.gt_s(nRem.get(), c32(first + l)), V.storeLane(row(c.get(), ldc, r), x.get(), l, o)));
-        storePartial.push(V.L > 1 ? k.if(i32.ge_s(nRem.get(), c32(first + V.L)), V.store(row(c.get(), ldc, r), x.get(), o), laneStores) : laneStores[0]);
-      }
+  for (let r = 0; r < M; r++) {
+    for (let q = 0; q < NV; q++) {
+      const x = acc[0][r][q];
+      const laneStores: Expr[] = [];
+      for (let l = 0; l < V.L; l++) laneStores.push(k.if(i32.gt_s(nRem.get(), c32(q * V.L + l)), V.storeLane(row(c.get(), ldc, r), x.get(), l, off(q))));
+      storePartial.push(V.L > 1 ? k.if(i32.ge_s(nRem.get(), c32((q + 1) * V.L)), V.store(row(c.get(), ldc, r), x.get(), off(q)), laneStores) : laneStores[0]);
     }
   }
-  return [...init, kLoop, ...finish, k.if(i32.ge_s(nRem.get(), c32(ns * PW)), storeFull, storePartial)];
+  return [...init, kLoop, ...finish, k.if(i32.ge_s(nRem.get(), c32(PW)), storeFull, storePartial)];
 }
 
 function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
   const S = v.streams ?? 1;
   const single = tileFunction(k, v, 1);
-  const wide = S > 1 ? tileFunction(k, v, S) : single;
   const { PW } = v;
   const [a, sA, b, ldb, pB, c, ldc, N, K, bias, res, ldres] = k.params;
   const { i32 } = k;
   const c32 = (x: number) => k.c32(x);
   const add = (x: Expr, y: Expr) => i32.add(x, y);
   const j = k.local('i32'), nRem = k.local('i32'), bPanel = k.local('i32'), jb = k.local('i32');
-  const call = (fn: string) => k.call(fn, [
-    a.get(), sA.get(), bPanel.get(), ldb.get(), pB.get(), add(c.get(), jb.get()), ldc.get(), K.get(),
-    add(bias.get(), jb.get()), add(res.get(), jb.get()), ldres.get(), nRem.get(),
+  const call = (fn: string, sdist: Expr, cdist: Expr) => k.call(fn, [
+    a.get(), sA.get(), bPanel.get(), ldb.get(), sdist, add(c.get(), jb.get()), ldc.get(), K.get(),
+    add(bias.get(), jb.get()), add(res.get(), jb.get()), ldres.get(), nRem.get(), cdist,
   ]);
-  const next = (ns: number) => [j.set(add(j.get(), c32(ns * PW))), bPanel.set(add(bPanel.get(), i32.mul(pB.get(), c32(ns))))];
+  const next = () => [j.set(add(j.get(), c32(PW))), bPanel.set(add(bPanel.get(), pB.get()))];
+  const setCol = () => [nRem.set(i32.sub(N.get(), j.get())), jb.set(i32.shl(j.get(), c32(2)))];
+
+  // S streams: the whole panels split into S runs of G consecutive panels; tile g reads panel g of every run,
+  // so each stream walks its run from start to end (a hardware prefetcher follows it across panels).
+  const streamed: Expr[] = [];
+  if (S > 1) {
+    const wide = tileFunction(k, v, S);
+    const G = k.local('i32'), g = k.local('i32');
+    const label = k.w.nextLabel('G');
+    streamed.push(
+      G.set(i32.div_u(i32.div_u(N.get(), c32(PW)), c32(S))),
+      k.if(G.get(), [
+        g.set(G.get()),
+        k.m.loop(label, k.block([
+          ...setCol(),
+          call(wide, i32.mul(pB.get(), G.get()), i32.mul(G.get(), c32(PW * 4))),
+          ...next(),
+          g.set(i32.sub(g.get(), c32(1))),
+          k.m.br(label, g.get()),
+        ])),
+        j.set(i32.mul(G.get(), c32(S * PW))),
+        bPanel.set(add(b.get(), i32.mul(pB.get(), i32.mul(G.get(), c32(S))))),
+      ]),
+    );
+  }
   const loop = k.w.nextLabel('P');
   return [
     k.if(i32.le_s(N.get(), c32(0)), k.return()),
     j.set(c32(0)),
     bPanel.set(b.get()),
-    k.m.loop(loop, k.block([
-      nRem.set(i32.sub(N.get(), j.get())),
-      jb.set(i32.shl(j.get(), c32(2))),
-      // S panels at once while S whole panels remain, then one at a time (the last may be partial)
-      S > 1
-        ? k.if(i32.ge_s(nRem.get(), c32(S * PW)), [call(wide), ...next(S)], [call(single), ...next(1)])
-        : k.block([call(single), ...next(1)]),
+    ...streamed,
+    // the panels left, one at a time (the last may be partial)
+    k.if(i32.lt_s(j.get(), N.get()), k.m.loop(loop, k.block([
+      ...setCol(),
+      call(single, c32(0), c32(0)),
+      ...next(),
       k.m.br(loop, i32.lt_s(j.get(), N.get())),
-    ])),
+    ]))),
   ];
 }

@@ -70,31 +70,38 @@ describe('Gemm GEMV variant (M <= 4)', () => {
   });
 });
 
-// Weights too large for the cache take the two-stream tile (panel pairs, then single panels for the rest, the
-// last one partial): a Gemm with bias and Relu, and a MatMul with a constant B and a residual.
-describe('GEMV on weights read as two streams', () => {
-  it('Gemm 1x1031 by 1031x4077, bias, Relu', async () => {
-    const r = rng(77);
-    const K = 1031, N = 4077;
-    expect(gemvStreams(1, K, N, 'simd')).toBe(2);
-    expect(gemvStreams(1, K, N, 'scalar')).toBe(1);
-    await check({
-      opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }], outputs: [{ name: 'y' }],
-      initializers: { b: randomTensor('float32', [N, K], r), c: randomTensor('float32', [N], r) },
-      nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'c'], outputs: ['g'], attrs: { transB: 1 } }, { op: 'Relu', inputs: ['g'], outputs: ['y'] }],
-    }, { a: randomTensor('float32', [1, K], r) }, 'Gemm:gemv');
+// One row on 'simd' reads two streams: the whole panels split into two runs (tile g reads panel g of each),
+// then the panels left one at a time, the last maybe partial. N covers: no whole panel, exactly two runs, an odd
+// panel left, an odd panel and a partial one left; with bias + Relu, and a MatMul with a residual.
+describe('GEMV with two streams (M = 1)', () => {
+  it('streams: two for one row on simd, else one', () => {
+    expect(gemvStreams(1, 'simd')).toBe(2);
+    expect(gemvStreams(1, 'scalar')).toBe(1);
+    expect(gemvStreams(2, 'simd')).toBe(1);
   });
-
-  it('MatMul 1x2053 by 2053x2045 + residual', async () => {
-    const r = rng(78);
-    const K = 2053, N = 2045;
-    expect(gemvStreams(1, K, N, 'simd')).toBe(2);
-    await check({
-      opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }, { name: 'skip', dtype: 'float32', shape: [1, N] }], outputs: [{ name: 'y' }],
-      initializers: { b: randomTensor('float32', [K, N], r) },
-      nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'skip'], outputs: ['y'] }],
-    }, { a: randomTensor('float32', [1, K], r), skip: randomTensor('float32', [1, N], r) }, 'MatMul:gemv');
-  });
+  for (const [K, N] of [[37, 9], [300, 24], [129, 36], [300, 185], [2053, 517]]) {
+    it(`Gemm 1x${K} by ${K}x${N} (transB), bias, Relu`, async () => {
+      const r = rng(K * 31 + N);
+      await check({
+        opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }], outputs: [{ name: 'y' }],
+        initializers: { b: randomTensor('float32', [N, K], r), c: randomTensor('float32', [N], r) },
+        nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'c'], outputs: ['g'], attrs: { transB: 1 } }, { op: 'Relu', inputs: ['g'], outputs: ['y'] }],
+      }, { a: randomTensor('float32', [1, K], r) }, 'Gemm:gemv');
+    });
+  }
+  for (const [K, N, constB] of [[77, 100, true], [64, 150, false]] as const) {
+    it(`MatMul 1x${K} by ${K}x${N}${constB ? ' const' : ''} + residual`, async () => {
+      const r = rng(K * 17 + N);
+      const inputs: ValueSpec[] = [{ name: 'a', dtype: 'float32', shape: [1, K] }, { name: 'skip', dtype: 'float32', shape: [1, N] }];
+      const inits: Record<string, Tensor> = {};
+      const feeds: Feeds = { a: randomTensor('float32', [1, K], r), skip: randomTensor('float32', [1, N], r) };
+      operand('b', randomTensor('float32', [K, N], r), constB, inputs, inits, feeds);
+      await check({
+        opset: 13, inputs, outputs: [{ name: 'y' }], initializers: inits,
+        nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'skip'], outputs: ['y'] }],
+      }, feeds, 'MatMul:gemv');
+    });
+  }
 });
 
 describe('MatMul GEMV variant', () => {
