@@ -61,7 +61,7 @@ async function streamEngine(S: number): Promise<{ name: string; run: () => unkno
   const parsed = wabt.parseWat(`stream${S}.wat`, streamWat(S), { simd: true });
   const { buffer } = parsed.toBinary({});
   parsed.destroy();
-  const { instance } = await WebAssembly.instantiate(buffer);
+  const instance = await WebAssembly.instantiate(new WebAssembly.Module(buffer as BufferSource), {});
   const mem = new Float32Array((instance.exports.memory as WebAssembly.Memory).buffer, 0, BYTES / 4);
   for (let i = 0; i < mem.length; i++) mem[i] = (i & 255) * 1e-3;
   const stream = instance.exports.stream as (bytes: number) => number;
