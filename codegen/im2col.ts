@@ -120,9 +120,19 @@ function segment(k: Kernel, e: number, ow: Local, seg: Local, colBase: Local, st
     const evenBytes = Array.from({ length: 16 }, (_, i) => 2 * e * Math.floor(i / e) + (i % e));
     const unit = () => vecLoop(from(0));
     const even = () => vecLoop(k.i8x16.shuffle(from(0), from(16), evenBytes));
-    if (typeof stride !== 'number') copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even())));
-    else if (stride === 1) copy.push(unit());
+    // Larger strides (stems such as 11x11 stride 4), 4-byte elements: four loads gathered into one vector store.
+    const gather = (): Expr => {
+      const p = () => at(colBase, i32.mul(ow.get(), val(k, stride)), e);
+      let v = k.i32x4.splat(k.i32.load(0, 4, p()));
+      for (let l = 1; l < 4; l++) v = k.i32x4.replace_lane(v, l, k.i32.load(0, 4, i32.add(p(), i32.mul(val(k, stride), c32(4 * l)))));
+      return vecLoop(v);
+    };
+    if (typeof stride !== 'number') {
+      const wide = e === 4 ? gather() : k.nop();
+      copy.push(k.if(i32.eq(stride.get(), c32(1)), unit(), k.if(i32.eq(stride.get(), c32(2)), even(), wide)));
+    } else if (stride === 1) copy.push(unit());
     else if (stride === 2) copy.push(even());
+    else if (e === 4) copy.push(gather());
   }
   copy.push(k.while(() => i32.lt_s(ow.get(), hi.get()), [
     rawStore(k, e, at(seg, ow.get(), e), rawLoad(k, e, at(colBase, i32.mul(ow.get(), val(k, stride)), e))),

@@ -127,6 +127,11 @@ describe('Conv', () => {
     ['depthwise stride 3 (general path on simd)', { x: [1, 6, 20, 20], w: [6, 1, 3, 3], attrs: { group: 6, strides: [3, 3], pads: [1, 1, 1, 1] }, bias: false }],
     ['depthwise multiplier 2', { x: [1, 8, 10, 10], w: [16, 1, 3, 3], attrs: { group: 8, pads: [1, 1, 1, 1] }, bias: true }],
     ['7x7 stride 2 pad 3', { x: [1, 3, 37, 37], w: [16, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] }, bias: true }],
+    // strides past 2 gather four input columns per vector on simd (im2col): whole vectors, a tail, padding
+    ['11x11 stride 4 pad 2 (AlexNet stem shape), 51x51', { x: [1, 3, 51, 51], w: [8, 3, 11, 11], attrs: { strides: [4, 4], pads: [2, 2, 2, 2] }, bias: true }],
+    ['5x5 strides 3x5, asymmetric pads, 2 groups', { x: [2, 4, 23, 47], w: [6, 2, 5, 5], attrs: { group: 2, strides: [3, 5], pads: [1, 2, 0, 4] }, bias: false }],
+    ['1-D k=4 stride 3 pad 1', { x: [1, 5, 61], w: [7, 5, 4], attrs: { strides: [3], pads: [1, 2] }, bias: true }],
+    ['3-D stride 1x1x4', { x: [1, 2, 3, 4, 30], w: [3, 2, 2, 2, 3], attrs: { strides: [1, 1, 4], pads: [0, 1, 1, 1, 0, 2] }, bias: true }],
   ];
   for (const [name, c] of fixed) {
     for (const target of TARGETS) {

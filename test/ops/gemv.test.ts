@@ -5,6 +5,7 @@
 // operands, and the fused epilogues (bias, residual, activation). Each case also checks that the variant ran.
 
 import { describe, expect, it } from 'vitest';
+import { gemvStreams } from '../../codegen/gemv.js';
 import { compile } from '../../src/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { encodeModel, float, type ModelSpec, type NodeSpec, type ValueSpec } from '../../src/onnx/encode.js';
@@ -67,6 +68,40 @@ describe('Gemm GEMV variant (M <= 4)', () => {
     });
     expect((await compile(model)).report.variants).toEqual({ 'Gemm:gemm': 1 });
   });
+});
+
+// One row on 'simd' reads two streams: the whole panels split into two runs (tile g reads panel g of each),
+// then the panels left one at a time, the last maybe partial. N covers: no whole panel, exactly two runs, an odd
+// panel left, an odd panel and a partial one left; with bias + Relu, and a MatMul with a residual.
+describe('GEMV with two streams (M = 1)', () => {
+  it('streams: two for one row on simd, else one', () => {
+    expect(gemvStreams(1, 'simd')).toBe(2);
+    expect(gemvStreams(1, 'scalar')).toBe(1);
+    expect(gemvStreams(2, 'simd')).toBe(1);
+  });
+  for (const [K, N] of [[37, 9], [300, 24], [129, 36], [300, 185], [2053, 517]]) {
+    it(`Gemm 1x${K} by ${K}x${N} (transB), bias, Relu`, async () => {
+      const r = rng(K * 31 + N);
+      await check({
+        opset: 13, inputs: [{ name: 'a', dtype: 'float32', shape: [1, K] }], outputs: [{ name: 'y' }],
+        initializers: { b: randomTensor('float32', [N, K], r), c: randomTensor('float32', [N], r) },
+        nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'c'], outputs: ['g'], attrs: { transB: 1 } }, { op: 'Relu', inputs: ['g'], outputs: ['y'] }],
+      }, { a: randomTensor('float32', [1, K], r) }, 'Gemm:gemv');
+    });
+  }
+  for (const [K, N, constB] of [[77, 100, true], [64, 150, false]] as const) {
+    it(`MatMul 1x${K} by ${K}x${N}${constB ? ' const' : ''} + residual`, async () => {
+      const r = rng(K * 17 + N);
+      const inputs: ValueSpec[] = [{ name: 'a', dtype: 'float32', shape: [1, K] }, { name: 'skip', dtype: 'float32', shape: [1, N] }];
+      const inits: Record<string, Tensor> = {};
+      const feeds: Feeds = { a: randomTensor('float32', [1, K], r), skip: randomTensor('float32', [1, N], r) };
+      operand('b', randomTensor('float32', [K, N], r), constB, inputs, inits, feeds);
+      await check({
+        opset: 13, inputs, outputs: [{ name: 'y' }], initializers: inits,
+        nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'skip'], outputs: ['y'] }],
+      }, feeds, 'MatMul:gemv');
+    });
+  }
 });
 
 describe('MatMul GEMV variant', () => {
