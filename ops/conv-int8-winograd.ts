@@ -123,12 +123,15 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
     const ty0 = k.local('i32'), nTY = k.local('i32'), co0 = k.local('i32'), cb = k.local('i32'), xn = k.local('i32'), yn = k.local('i32');
     const at = (off: number) => i32.add(scratch.get(), c32(off));
     const slice = (off: number, bytes: number) => i32.add(at(off), i32.mul(xi.get(), c32(bytes)));
+    const transformWeights = () => k.call(weights, [i32.add(wp.get(), i32.mul(co0.get(), c32(p.pairs * 18))), i32.add(zpv.get(), i32.shl(co0.get(), c32(2))),
+      at(p.at.U), i32.shr_u(i32.add(cb.get(), c32(3)), c32(2)), c32(p.pairs), c32(p.uSlice)]);
+    const oneBlock = p.blocks === 1;
     const perBlock: Expr[] = [
       co0.set(i32.mul(blk.get(), c32(p.CB))),
       cb.set(i32.sub(c32(p.cout), co0.get())),
       cb.set(k.select(i32.gt_s(cb.get(), c32(p.CB)), c32(p.CB), cb.get())),
-      k.call(weights, [i32.add(wp.get(), i32.mul(co0.get(), c32(p.pairs * 18))), i32.add(zpv.get(), i32.shl(co0.get(), c32(2))), at(p.at.U),
-        i32.shr_u(i32.add(cb.get(), c32(3)), c32(2)), c32(p.pairs), c32(p.uSlice)]),
+      // with one block U' is the same for every band and image: transformed once, before them
+      oneBlock ? k.nop() : transformWeights(),
       k.for(xi, 0, 16, 1, () => callQGemm(k, gemm, {
         a: slice(p.at.U, p.uSlice), pA: c32(p.pairs * 16),
         b: slice(p.at.V, p.vSlice), ldb: c32(32), pB: c32(p.pB),
@@ -150,6 +153,7 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
     const zpLoad = runtimeZp ? (xType === 'i8' ? i32.load8_s(0, 1, zpArg.get()) : i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
     return [
       zp.set(zpLoad),
+      ...(oneBlock ? [co0.set(c32(0)), cb.set(c32(p.cout)), transformWeights()] : []),
       k.for(n, 0, p.batch, 1, () => [
         xn.set(i32.add(xp.get(), i32.mul(n.get(), c32(p.cin * p.H * p.W)))),
         yn.set(i32.add(yp.get(), i32.mul(n.get(), c32(p.cout * plane)))),
@@ -187,7 +191,7 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
   const fn = ctx.kernel(`qwinograd_weights:${signed ? 'i8' : 'u8'}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
     const [wp, zpv, u, blocks, pairs, uSlice] = k.params;
     const { i32 } = k;
-    const b = k.local('i32'), pp = k.local('i32'), src = k.local('i32'), dst = k.local('i32'), z = k.local('v128');
+    const b = k.local('i32'), pp = k.local('i32'), src = k.local('i32'), dst = k.local('i32'), sp = k.local('i32'), z = k.local('v128');
     const g = Array.from({ length: 9 }, () => k.local('v128'));
     const t = Array.from({ length: 12 }, () => k.local('v128'));
     const load = (off: number) => (signed ? k.v128.load8x8_s(off, 8, src.get()) : k.v128.load8x8_u(off, 8, src.get()));
@@ -195,7 +199,8 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
     // t = G' g (4x3), then U' = t G'^T (4x4)
     for (let c = 0; c < 3; c++) weightRows(k, (r) => g[r * 3 + c].get()).forEach((e, r) => body.push(t[r * 3 + c].set(e)));
     for (let r = 0; r < 4; r++) {
-      weightRows(k, (c) => t[r * 3 + c].get()).forEach((e, c) => body.push(k.v128.store(0, 16, i32.add(dst.get(), i32.mul(uSlice.get(), k.c32(r * 4 + c))), e)));
+      weightRows(k, (c) => t[r * 3 + c].get()).forEach((e, c) => body.push(
+        sp.set(r + c === 0 ? dst.get() : i32.add(sp.get(), uSlice.get())), k.v128.store(0, 16, sp.get(), e)));
     }
     body.push(src.set(i32.add(src.get(), k.c32(72))), dst.set(i32.add(dst.get(), k.c32(16))));
     return [
@@ -265,7 +270,8 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
     for (let i = 0; i < 4; i++) {
       inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => {
         const val = i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e;
-        tile.push(k.v128.store(0, 4, i32.add(vt.get(), i32.mul(vSlice.get(), c32(i * 4 + j))), val));
+        // slice by slice: one add per store
+        tile.push(vt.set(i + j === 0 ? vt.get() : i32.add(vt.get(), vSlice.get())), k.v128.store(0, 4, vt.get(), val));
       });
     }
 
@@ -327,7 +333,9 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
     // acc = Y' >> 2 (+ the i32 bias): Y' is exactly 4 * acc
     const accOf = (i: number) => (s.out === 'f32' ? v.shr_s(Y[i].get(), c32(2)) : v.add(v.shr_s(Y[i].get(), c32(2)), bv.get()));
 
-    const body: Expr[] = mvals.map((l, xi) => l.set(k.v128.load(0, 4, i32.add(i32.add(mrow.get(), i32.shl(t.get(), c32(2))), i32.mul(mSlice.get(), c32(xi))))));
+    const mp = k.local('i32');
+    const body: Expr[] = [mp.set(i32.add(mrow.get(), i32.shl(t.get(), c32(2))))];
+    mvals.forEach((l, xi) => body.push(...(xi ? [mp.set(i32.add(mp.get(), mSlice.get()))] : []), l.set(k.v128.load(0, 4, mp.get()))));
     // s = A^T m: rows m0 + m1 + m2 and m1 - m2 - m3 per column j; Y' = s A: columns s0 + s1 + s2 and s1 - s2 - s3
     for (let j = 0; j < 4; j++) {
       body.push(sv[j].set(v.add(v.add(mvals[j].get(), mvals[4 + j].get()), mvals[8 + j].get())));
