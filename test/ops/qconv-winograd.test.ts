@@ -167,6 +167,7 @@ describe('the int8 Winograd plan', () => {
     expect(qwinogradPlan(geo(56, 56), 1, 64, 64, 2), 'grouped').toBeUndefined();
     expect(qwinogradPlan(geo(56, 56), 1, 4, 64, 1), 'few channels').toBeUndefined();
     expect(qwinogradPlan(geo(7, 7), 1, 512, 512, 1), 'few tiles').toBeUndefined();
+    expect(qwinogradPlan(geo(10, 10), 1, 256, 256, 1), '25 tiles').toBeDefined();
     // 4 * 9 * Cin * 255 * 255 must fit in i32: Cin 917 is the largest
     expect(qwinogradPlan(geo(30, 30), 1, 917, 16, 1)).toBeDefined();
     expect(qwinogradPlan(geo(30, 30), 1, 918, 16, 1), 'i32 bound').toBeUndefined();
