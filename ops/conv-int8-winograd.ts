@@ -235,7 +235,7 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
     const pp = k.local('i32'), s = k.local('i32'), par = k.local('i32'), c = k.local('i32'), t = k.local('i32');
     const xa = k.local('i32'), xb = k.local('i32'), ih = k.local('i32'), seg = k.local('i32'), dst = k.local('i32');
     const SB = k.local('i32'), O = k.local('i32'), N = k.local('i32'), HW = k.local('i32'), vp = k.local('i32'), vt = k.local('i32');
-    const zp4 = k.local('v128');
+    const zp4 = k.local('v128'), zpBytes = k.local('v128');
     const rows = [strips, O, k.local('i32'), k.local('i32')];
     const ext = (vec: Expr, high: boolean) => (xType === 'i8'
       ? (high ? k.i16x8.extend_high_i8x16_s(vec) : k.i16x8.extend_low_i8x16_s(vec))
@@ -246,14 +246,15 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
     const fillSegment: Expr[] = [
       seg.set(i32.add(k.select(par.get(), O.get(), strips.get()), i32.mul(s.get(), SB.get()))),
       ih.set(i32.sub(i32.add(i32.shl(i32.add(ty0.get(), s.get()), c32(1)), par.get()), pt.get())),
-      k.m.memory.fill(seg.get(), zp.get(), SB.get()),
+      // x_zp everywhere first (16 bytes at a time: a small memory.fill is a call), then the row over it
+      k.dynFor(c, c32(0), SB.get(), 16, () => k.v128.store(0, 1, i32.add(seg.get(), c.get()), zpBytes.get())),
       k.if(i32.lt_u(ih.get(), H.get()), [
         dst.set(i32.add(seg.get(), i32.shl(pl.get(), c32(1)))),
         k.dynFor(c, c32(0), W.get(), 8, () => k.v128.store(0, 1, i32.add(dst.get(), i32.shl(c.get(), c32(1))),
           k.i8x16.shuffle(load8(i32.add(i32.add(xa.get(), i32.mul(ih.get(), W.get())), c.get())),
             load8(i32.add(i32.add(xb.get(), i32.mul(ih.get(), W.get())), c.get())), INTERLEAVE))),
         // the last vector wrote up to 7 columns past the row: they are padding again
-        k.v128.store(0, 1, i32.add(dst.get(), i32.shl(W.get(), c32(1))), k.i8x16.splat(zp.get())),
+        k.v128.store(0, 1, i32.add(dst.get(), i32.shl(W.get(), c32(1))), zpBytes.get()),
       ]),
     ];
 
@@ -285,6 +286,7 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
       rows[2].set(i32.add(strips.get(), SB.get())), rows[3].set(i32.add(O.get(), SB.get())),
       N.set(i32.mul(nTY.get(), TXv.get())), HW.set(i32.mul(H.get(), W.get())),
       zp4.set(k.i16x8.splat(i32.shl(zp.get(), c32(2)))),
+      zpBytes.set(k.i8x16.splat(zp.get())),
       k.dynFor(pp, c32(0), i32.shr_u(i32.add(C.get(), c32(1)), c32(1)), 1, () => [
         xa.set(i32.add(x.get(), i32.mul(i32.shl(pp.get(), c32(1)), HW.get()))),
         // an odd channel count's last pair reads its channel twice (the padding channel's weights are 0)
