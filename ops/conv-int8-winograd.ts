@@ -44,8 +44,12 @@ export interface QWinogradPlan {
   TY: number; TX: number; TXv: number; bandTY: number; bands: number;
   /** Input channel pairs (K = 2 * pairs), output channels per block (a multiple of 4) and blocks. */
   pairs: number; CB: number; blocks: number;
-  /** Byte strides: GEMM B panel (8 tiles), one xi slice of U', V, M, an M row; the scratch offsets. */
-  pB: number; uSlice: number; vSlice: number; mSlice: number; ldc: number;
+  /**
+   * Bytes of one xi's GEMM A panel (4 output channels), B panel (8 tiles) and M row (a band's tiles). The 16 xi are
+   * interleaved: U' panel i of xi at U + (16i + xi) * pA, V panel j at V + (16j + xi) * pB, M row co at
+   * M + (16co + xi) * row, so a transform reads or writes one small region per step, not 16 distant ones.
+   */
+  pA: number; pB: number; row: number;
   at: { U: number; V: number; M: number; strips: number };
   scratch: number;
 }
@@ -64,13 +68,14 @@ export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cou
   // per tile of a band: V holds 2 * pairs i16, M holds CB i32, in each of the 16 slices
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (16 * (4 * pairs + 4 * CB) * TXv))));
   const panels = Math.ceil((bandTY * TXv) / 8);
-  const pB = pairs * 32, vSlice = panels * pB, ldc = panels * 32, mSlice = CB * ldc, uSlice = (CB / 4) * pairs * 16;
-  const at = { U: 0, V: 16 * uSlice, M: 16 * (uSlice + vSlice), strips: 16 * (uSlice + vSlice + mSlice) };
+  const pA = pairs * 16, pB = pairs * 32, row = panels * 32;
+  const uBytes = 16 * (CB / 4) * pA, vBytes = 16 * panels * pB, mBytes = 16 * CB * row;
+  const at = { U: 0, V: uBytes, M: uBytes + vBytes, strips: uBytes + vBytes + mBytes };
   const scratch = at.strips + 2 * stripBytes(bandTY, TXv) + 64;
   return {
     cin, cout, batch, H, W, OH, OW, pt: geo.padBegin[0], pl: geo.padBegin[1],
     TY, TX, TXv, bandTY, bands: Math.ceil(TY / bandTY), pairs, CB, blocks: Math.ceil(cout / CB),
-    pB, uSlice, vSlice, mSlice, ldc, at, scratch,
+    pA, pB, row, at, scratch,
   };
 }
 
@@ -128,7 +133,7 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
     const at = (off: number) => i32.add(scratch.get(), c32(off));
     const slice = (off: number, bytes: number) => i32.add(at(off), i32.mul(xi.get(), c32(bytes)));
     const transformWeights = () => k.call(weights, [i32.add(wp.get(), i32.mul(co0.get(), c32(p.pairs * 18))), i32.add(zpv.get(), i32.shl(co0.get(), c32(2))),
-      at(p.at.U), i32.shr_u(i32.add(cb.get(), c32(3)), c32(2)), c32(p.pairs), c32(p.uSlice)]);
+      at(p.at.U), i32.shr_u(i32.add(cb.get(), c32(3)), c32(2)), c32(p.pairs), c32(p.pA)]);
     const oneBlock = p.blocks === 1;
     const perBlock: Expr[] = [
       co0.set(i32.mul(blk.get(), c32(p.CB))),
@@ -137,21 +142,21 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
       // with one block U' is the same for every band and image: transformed once, before them
       oneBlock ? k.nop() : transformWeights(),
       k.for(xi, 0, 16, 1, () => callQGemm(k, gemm, {
-        a: slice(p.at.U, p.uSlice), pA: c32(p.pairs * 16),
-        b: slice(p.at.V, p.vSlice), ldb: c32(32), pB: c32(p.pB),
-        c: slice(p.at.M, p.mSlice), ldc: c32(p.ldc),
+        a: slice(p.at.U, p.pA), pA: c32(16 * p.pA),
+        b: slice(p.at.V, p.pB), ldb: c32(32), pB: c32(16 * p.pB),
+        c: slice(p.at.M, p.row), ldc: c32(16 * p.row),
         M: cb.get(), N: i32.mul(nTY.get(), c32(p.TXv)), K: c32(2 * p.pairs),
       })),
       k.call(output, [at(p.at.M), i32.add(yn.get(), i32.mul(co0.get(), c32(plane))),
         i32.add(bp.get(), i32.mul(co0.get(), c32(biasStride))), c32(biasStride), i32.add(mp.get(), i32.mul(co0.get(), c32(multStride))), c32(multStride),
-        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TXv), c32(p.ldc), c32(p.mSlice), yZp.get(), act.get()]),
+        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TXv), c32(16 * p.row), c32(p.row), yZp.get(), act.get()]),
     ];
     const perBand: Expr[] = [
       ty0.set(i32.mul(band.get(), c32(p.bandTY))),
       nTY.set(i32.sub(c32(p.TY), ty0.get())),
       nTY.set(k.select(i32.gt_s(nTY.get(), c32(p.bandTY)), c32(p.bandTY), nTY.get())),
       k.call(input, [xn.get(), at(p.at.strips), at(p.at.V), ...[p.cin, p.H, p.W].map(c32), ty0.get(), nTY.get(),
-        ...[p.TXv, p.pt, p.pl, p.pB, p.vSlice].map(c32), zp.get()]),
+        ...[p.TXv, p.pt, p.pl, 16 * p.pB, p.pB].map(c32), zp.get()]),
       k.for(blk, 0, p.blocks, 1, () => perBlock),
     ];
     const zpLoad = runtimeZp ? (xType === 'i8' ? i32.load8_s(0, 1, zpArg.get()) : i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
@@ -188,12 +193,12 @@ function weightRows(k: Kernel, v: (i: number) => Expr): Expr[] {
 }
 
 /**
- * (w, zpv, U, blocks, pairs, uSlice): U'[xi] = G' (w - zp) G'^T for 4 filters x 2 channels per vector, written in
- * the GEMM's i16 A layout (block b, pair p at U'[xi] + (b * pairs + p) * 16).
+ * (w, zpv, U, blocks, pairs, uXi): U'[xi] = G' (w - zp) G'^T for 4 filters x 2 channels per vector, written in
+ * the GEMM's i16 A layout with the xi interleaved (block b, pair p of xi at U + (16b + xi) * uXi + p * 16, uXi = pairs * 16).
  */
 function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
   const fn = ctx.kernel(`qwinograd_weights:${signed ? 'i8' : 'u8'}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
-    const [wp, zpv, u, blocks, pairs, uSlice] = k.params;
+    const [wp, zpv, u, blocks, pairs, uXi] = k.params;
     const { i32 } = k;
     const b = k.local('i32'), pp = k.local('i32'), src = k.local('i32'), dst = k.local('i32'), sp = k.local('i32'), z = k.local('v128');
     const g = Array.from({ length: 9 }, () => k.local('v128'));
@@ -204,12 +209,13 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
     for (let c = 0; c < 3; c++) weightRows(k, (r) => g[r * 3 + c].get()).forEach((e, r) => body.push(t[r * 3 + c].set(e)));
     for (let r = 0; r < 4; r++) {
       weightRows(k, (c) => t[r * 3 + c].get()).forEach((e, c) => body.push(
-        sp.set(r + c === 0 ? dst.get() : i32.add(sp.get(), uSlice.get())), k.v128.store(0, 16, sp.get(), e)));
+        sp.set(r + c === 0 ? dst.get() : i32.add(sp.get(), uXi.get())), k.v128.store(0, 16, sp.get(), e)));
     }
     body.push(src.set(i32.add(src.get(), k.c32(72))), dst.set(i32.add(dst.get(), k.c32(16))));
     return [
-      src.set(wp.get()), dst.set(u.get()),
+      src.set(wp.get()),
       k.dynFor(b, k.c32(0), blocks.get(), 1, () => [
+        dst.set(i32.add(u.get(), i32.shl(i32.mul(b.get(), uXi.get()), k.c32(4)))),
         z.set(k.v128.load(0, 16, i32.add(zpv.get(), i32.shl(b.get(), k.c32(4))))),
         k.dynFor(pp, k.c32(0), pairs.get(), 1, () => body),
       ]),
@@ -221,15 +227,15 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
 }
 
 /**
- * (x, strips, V, C, H, W, ty0, nTY, TXv, pt, pl, pB, vSlice, zp): V[xi] = B^T (d - zp) B for the tiles of tile rows
- * ty0 .. ty0+nTY-1 (dummy tiles included), in the GEMM's i16 B layout: pair p of tile t at
- * V[xi] + (t / 8) * pB + p * 32 + (t % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
+ * (x, strips, V, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp): V[xi] = B^T (d - zp) B for the tiles of tile rows
+ * ty0 .. ty0+nTY-1 (dummy tiles included), in the GEMM's i16 B layout: pair p of tile t for xi at
+ * V + (t / 8) * vPanel + xi * vXi + p * 32 + (t % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
  * its only nonzero entry there (4).
  */
 function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
-  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'pt', 'pl', 'pB', 'vSlice', 'zp'];
+  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'pt', 'pl', 'vPanel', 'vXi', 'zp'];
   const fn = ctx.kernel(`qwinograd_input:${xType}`, names.map(() => 'i32' as const), (k) => {
-    const [x, strips, v, C, H, W, ty0, nTY, TXv, pt, pl, pB, vSlice, zp] = k.params;
+    const [x, strips, v, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp] = k.params;
     const { i32 } = k;
     const c32 = (n: number) => k.c32(n);
     const pp = k.local('i32'), s = k.local('i32'), par = k.local('i32'), c = k.local('i32'), t = k.local('i32');
@@ -271,12 +277,12 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
       tile.push(d[i * 4].set(ext(L[0].get(), false)), d[i * 4 + 1].set(ext(L[0].get(), true)), d[i * 4 + 2].set(ext(L[1].get(), false)), d[i * 4 + 3].set(ext(L[1].get(), true)));
     }
     for (let j = 0; j < 4; j++) inputRows(k, (i) => d[i * 4 + j].get()).forEach((e, i) => tile.push(wv[i * 4 + j].set(e)));
-    tile.push(vt.set(i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(t.get(), c32(3)), pB.get())), i32.shl(i32.and(t.get(), c32(4)), c32(2)))));
+    tile.push(vt.set(i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(t.get(), c32(3)), vPanel.get())), i32.shl(i32.and(t.get(), c32(4)), c32(2)))));
     for (let i = 0; i < 4; i++) {
       inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => {
         const val = i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e;
         // slice by slice: one add per store
-        tile.push(vt.set(i + j === 0 ? vt.get() : i32.add(vt.get(), vSlice.get())), k.v128.store(0, 4, vt.get(), val));
+        tile.push(vt.set(i + j === 0 ? vt.get() : i32.add(vt.get(), vXi.get())), k.v128.store(0, 4, vt.get(), val));
       });
     }
 
@@ -303,18 +309,18 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
 }
 
 /**
- * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, ldc, mSlice, zp, act): for Cb output
+ * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act): for Cb output
  * channels, acc = (A^T m A) >> 2 for 4 tiles at a time, plus the bias, then the direct kernel's epilogue (i32,
  * float, or requantized and narrowed with the fused clamp or activation), stored as two output rows of 8 values;
  * groups that cross a tile row, hold a dummy tile or reach the right or bottom edge store lane by lane.
  */
 function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
-  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TXv', 'ldc', 'mSlice', 'zp', 'act'];
+  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TXv', 'mRow', 'mXi', 'zp', 'act'];
   const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}`;
   const quantized = s.out === 'int8' || s.out === 'uint8';
   const eb = quantized ? 1 : 4;
   const fn = ctx.kernel(key, names.map(() => 'i32' as const), (k) => {
-    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, ldc, mSlice, zp, act] = k.params;
+    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act] = k.params;
     const { i32 } = k, v = k.i32x4;
     const c32 = (n: number) => k.c32(n);
     const co = k.local('i32'), t = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), N = k.local('i32');
@@ -341,7 +347,7 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
 
     const mp = k.local('i32');
     const body: Expr[] = [mp.set(i32.add(mrow.get(), i32.shl(t.get(), c32(2))))];
-    mvals.forEach((l, xi) => body.push(...(xi ? [mp.set(i32.add(mp.get(), mSlice.get()))] : []), l.set(k.v128.load(0, 4, mp.get()))));
+    mvals.forEach((l, xi) => body.push(...(xi ? [mp.set(i32.add(mp.get(), mXi.get()))] : []), l.set(k.v128.load(0, 4, mp.get()))));
     // s = A^T m: rows m0 + m1 + m2 and m1 - m2 - m3 per column j; Y' = s A: columns s0 + s1 + s2 and s1 - s2 - s3
     for (let j = 0; j < 4; j++) {
       body.push(sv[j].set(v.add(v.add(mvals[j].get(), mvals[4 + j].get()), mvals[8 + j].get())));
@@ -395,7 +401,7 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
       k.dynFor(co, c32(0), Cb.get(), 1, () => [
         bv.set(k.v128.load32_splat(0, 4, i32.add(bias.get(), i32.mul(co.get(), biasStride.get())))),
         mv.set(k.v128.load32_splat(0, 4, i32.add(mult.get(), i32.mul(co.get(), multStride.get())))),
-        mrow.set(i32.add(m.get(), i32.mul(co.get(), ldc.get()))),
+        mrow.set(i32.add(m.get(), i32.mul(co.get(), mRow.get()))),
         yc.set(i32.add(y.get(), i32.mul(co.get(), i32.mul(i32.mul(OH.get(), OW.get()), c32(eb))))),
         ty.set(c32(0)), tx.set(c32(0)),
         k.dynFor(t, c32(0), N.get(), 4, () => body),
