@@ -53,8 +53,29 @@ const CASES: Case[] = [
   { name: 'fused LeakyRelu (alpha 0.1), int8', x: [1, 12, 16, 13], cout: 10, attrs: { pads: [1, 1, 1, 1] }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true, act: 'LeakyRelu' },
 ];
 
+/** Seeded random layers: channel counts, sizes, pads, dtypes and parameters, kept where the Winograd variant applies. */
+function randomCases(count: number): Case[] {
+  const r = rng(2026);
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const out: Case[] = [];
+  while (out.length < count) {
+    const x = [int(1, 2), int(8, 40), int(6, 31), int(6, 31)], cout = int(8, 40);
+    const pads = [int(0, 2), int(0, 2), int(0, 2), int(0, 2)];
+    const oh = x[2] + pads[0] + pads[2] - 2, ow = x[3] + pads[1] + pads[3] - 2;
+    const geo = { inSize: [x[2], x[3]], kernel: [3, 3], outSize: [oh, ow], strides: [1, 1], dilations: [1, 1], padBegin: [pads[0], pads[1]], padEnd: [pads[2], pads[3]] };
+    if (oh < 1 || ow < 1 || !qwinogradPlan(geo, x[0], x[1], cout, 1)) continue;
+    const xdt: DType = r() < 0.5 ? 'int8' : 'uint8', wdt: DType = r() < 0.7 ? 'int8' : 'uint8';
+    const act = ([undefined, undefined, 'Relu', 'Clip6', 'LeakyRelu'] as const)[int(0, 4)];
+    out.push({
+      name: `random ${out.length}: ${x[1]} -> ${cout}, ${x[0]}x${x[2]}x${x[3]}, pads [${pads}], ${xdt} x ${wdt}${act ? `, ${act}` : ''}`,
+      x, cout, attrs: { pads }, xdt, wdt, perChannel: r() < 0.6, wzp: wdt === 'int8' ? int(-20, 20) : int(100, 150), xz: xdt === 'int8' ? int(-128, 127) : int(0, 255), bias: r() < 0.7, act,
+    });
+  }
+  return out;
+}
+
 describe('int8 Winograd F(2x2, 3x3): QLinearConv equal to the spec on both targets, onnxruntime within one unit', () => {
-  for (const c of CASES) {
+  for (const c of [...CASES, ...randomCases(8)]) {
     it(c.name, async () => {
       const r = rng(c.name.length * 13 + c.cout);
       const [xlo, xhi] = range(c.xdt), [wlo, whi] = range(c.wdt);
