@@ -170,6 +170,29 @@ describe('int8 Winograd F(2x2, 3x3) on the other integer convolutions', () => {
     expectClose(scalar, { y: expected }, 0, 0);
   });
 
+  it('at the exactness bound (917 input channels, every |x - zp| = |w - zp| = 255): 4 * acc fills int32, still exact', async () => {
+    const shape = [1, 917, 8, 12];
+    for (const [dt, xv, wv, zp] of [['uint8', 255, 255, 0], ['int8', -128, 127, 127]] as const) {
+      const n = shape.reduce((a, b) => a * b, 1), wn = 8 * 917 * 9;
+      const x: Tensor = { dtype: dt, shape, data: dt === 'int8' ? new Int8Array(n).fill(xv) : new Uint8Array(n).fill(xv) };
+      const w: Tensor = { dtype: dt, shape: [8, 917, 3, 3], data: dt === 'int8' ? new Int8Array(wn).fill(wv) : new Uint8Array(wn).fill(wv) };
+      // the int8 case's weights are 127 with zero point -128 (w - zp = 255), its inputs -128 with zero point 127 (-255)
+      const wz = dt === 'int8' ? -128 : zp;
+      const model = encodeModel({
+        opset: 13, inputs: [{ name: 'x', dtype: dt, shape }], outputs: [{ name: 'y' }],
+        initializers: { w, xz: q(dt, [], [zp]), wz: q(dt, [], [wz]) },
+        nodes: [{ op: 'ConvInteger', inputs: ['x', 'w', 'xz', 'wz'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1] } }],
+      });
+      const expected = convIntegerRef(x, w, zp, wz, [1, 1, 1, 1]);
+      // an interior output: 9 * 917 * 255 * 255 in magnitude, whose fourfold is within 0.1% of 2^31
+      expect(Math.abs(expected.data[12 + 1])).toBe(9 * 917 * 255 * 255);
+      if (dt === 'uint8') expectClose(await runOrt(model, { x }), { y: expected }, 0, 0);
+      const [simd, scalar] = await runBoth(model, { x }, 'ConvInteger');
+      expectClose(simd, { y: expected }, 0, 0);
+      expectClose(scalar, { y: expected }, 0, 0);
+    }
+  });
+
   it('DynamicQuantizeLinear + ConvInteger + float epilogue (quantize_dynamic): run-time zero point and scale', async () => {
     const r = rng(93);
     const net = { nodes: [] as NodeSpec[], initializers: {} as Record<string, Tensor> };
