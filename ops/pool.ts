@@ -6,8 +6,8 @@
 // input, so the tap loops need no bounds tests. In 2-D, the columns whose windows lie fully inside a row
 // take a fast path (interior2d): static tap offsets, and 4 output columns at once for float32 Max/Average
 // pooling on the simd target (16 at once for int8/uint8 MaxPool with strides 1 and 2).
-// float32 MaxPool without Indices takes the separable kernel of pool-max-separable.ts instead (max over rows,
-// then over columns), except where this one-pass kernel is faster (separableMaxPays).
+// float32, int8 and uint8 MaxPool without Indices take the separable kernel of pool-max-separable.ts instead (max
+// over rows, then over columns), except where this one-pass kernel is faster (separableMaxPays).
 
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
@@ -15,7 +15,7 @@ import { numel, stridesOf, tensorNumbers } from '../src/ir/graph.js';
 import { callMath } from '../codegen/mathlib.js';
 import { abs, add, extremeValue, greater, mul, reduceKernel, type Reducer } from './reduce-kernel.js';
 import { L1_REDUCER, L2_REDUCER, MAX_REDUCER, MEAN_REDUCER } from './reduce.js';
-import { separableMaxPoolKernel, separableRowLength } from './pool-max-separable.js';
+import { separableMaxDType, separableMaxPoolKernel, separableMaxScratch } from './pool-max-separable.js';
 import { defineOp, type AttrReader, type BaseCtx, type EmitCtx, type OpDef, type TensorInfo } from './types.js';
 
 export type PoolKind = 'max' | 'avg' | 'lp';
@@ -320,8 +320,10 @@ function lpRoot(k: Kernel, t: string, s: Expr, p: number): Expr {
  * measured): not for 2-D windows that do not overlap (2x2 stride 2), which share no tap rows; on the scalar
  * target, only for 2-D windows above 3x3 (one tap per step leaves little for the row pass to save).
  */
-function separableMaxPays(g: PoolGeom, simd: boolean): boolean {
+function separableMaxPays(g: PoolGeom, simd: boolean, dt: DType): boolean {
   if (g.inDims.length !== 2) return true;
+  // int8 / uint8: 16 lanes per step over every column, edges included (the direct kernel vectorizes interiors only)
+  if (simd && dt !== 'float32') return true;
   if (g.kernel.every((kk, i) => (kk - 1) * g.dilations[i] + 1 <= g.strides[i])) return false;
   return simd || g.kernel[0] * g.kernel[1] > 9;
 }
@@ -341,18 +343,18 @@ function windowPool(op: string, kind: PoolKind, dtypes: DType[]): OpDef<PoolAttr
       const shape = [x.shape[0], x.shape[1], ...g.outDims];
       return kind === 'max' ? [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }] : [{ dtype: x.dtype, shape }];
     },
-    // the scratch row of the separable float32 MaxPool
+    // the scratch row of the separable MaxPool (its simd length, the longer)
     scratch: kind === 'max' ? (ctx) => {
       const x = ctx.inputs[0]!;
-      return x.dtype === 'float32' ? separableRowLength(poolGeometry(ctx, ctx.attrs, x.shape)) * 4 : 0;
+      return separableMaxDType(x.dtype) ? separableMaxScratch(poolGeometry(ctx, ctx.attrs, x.shape), x.dtype, true) : 0;
     } : undefined,
     emit(ctx) {
       const x = ctx.inputs[0]!;
       const g = poolGeometry(ctx, ctx.attrs, x.shape);
       if (!numel(ctx.outputs[0].shape)) return;
       const indices = kind === 'max' ? ctx.outputs[1] : undefined;
-      if (kind === 'max' && x.dtype === 'float32' && !indices && separableMaxPays(g, ctx.target === 'simd')) {
-        ctx.call(separableMaxPoolKernel(ctx as EmitCtx<unknown>, g), [x.ptr, ctx.outputs[0].ptr, ctx.scratch()]);
+      if (kind === 'max' && separableMaxDType(x.dtype) && !indices && separableMaxPays(g, ctx.target === 'simd', x.dtype)) {
+        ctx.call(separableMaxPoolKernel(ctx as EmitCtx<unknown>, g, x.dtype), [x.ptr, ctx.outputs[0].ptr, ctx.scratch()]);
         return;
       }
       const fn = poolKernel(ctx as EmitCtx<unknown>, kind, x.dtype, g, ctx.attrs, !!indices);

@@ -35,7 +35,8 @@ function spec(op: FloatOp, [pa, pb, pc]: [QParam, QParam, QParam]): ElementwiseS
     simdBytes(k, [a, b]) {
       const fa = dequantizeQuarters(k, widenBytes(k, a, pa.dtype), pa.zp, pa.scale);
       const fb = dequantizeQuarters(k, widenBytes(k, b, pb.dtype), pb.zp, pb.scale);
-      return quantizeQuarters(k, fa.map((x, i) => k.f32x4.div(vop(k)(x, fb[i]), k.f32x4.splat(k.cf32(pc.scale)))), pc.zp, pc.dtype);
+      // finite operands (int8 values, finite scales) and a positive divisor: no NaN, the cheaper rounding
+      return quantizeQuarters(k, fa.map((x, i) => k.f32x4.div(vop(k)(x, fb[i]), k.f32x4.splat(k.cf32(pc.scale)))), pc.zp, pc.dtype, true);
     },
   };
 }

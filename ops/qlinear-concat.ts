@@ -5,7 +5,7 @@
 import { dense, emitCopy } from '../codegen/copy.js';
 import { numel, stridesOf } from '../src/ir/graph.js';
 import { normAxis, type OpCtx } from './move.js';
-import { lookupKernel, lookupTable } from './qlinear-lookup.js';
+import { callLookup, lookupTable } from './qlinear-lookup.js';
 import { qparam, sameQParam, type QParam } from './qparams.js';
 import { defineOp, type InferCtx, type TensorInfo } from './types.js';
 
@@ -60,7 +60,7 @@ export const QLinearConcat = defineOp<ConcatAttrs>({
       }
       const len = numel(p.shape.slice(l.axis));
       const table = lookupTable(p.q.scale, p.q.zp, p.q.dtype, l.y.scale, l.y.zp, l.y.dtype, (v) => v);
-      ctx.call(lookupKernel(ctx, outer, len, len, st[l.axis] * l.shape[l.axis]), [x.ptr, y.ptr + offset, ctx.data(table, 16)]);
+      callLookup(ctx, x.ptr, y.ptr + offset, table, outer, len, len, st[l.axis] * l.shape[l.axis]);
     }
   },
 });

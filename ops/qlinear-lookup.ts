@@ -4,11 +4,11 @@
 // HardSwish, a requantization between two scales...).
 //
 // QLinearLookup (internal domain: the lowering pass builds it), com.microsoft::QLinearSigmoid and
-// com.microsoft::QLinearLeakyRelu. On simd, 16 bytes at a time: the table is 16 sub-tables of 16 bytes and
-// i8x16.swizzle returns 0 for indices >= 16, so y = OR over i of swizzle(T_i, x - 16 i) (as XNNPACK's wasmsimd LUT
-// kernels do); scalar: a byte loop.
+// com.microsoft::QLinearLeakyRelu. Both targets run one byte loop unrolled 32 times, each byte a table load at a
+// constant offset: measured 1.6x faster than 16 i8x16.swizzle per 16 bytes (as XNNPACK's wasmsimd LUT kernels do),
+// which V8 lowers to two instructions each, all on the one shuffle port.
 
-import type { Expr, Kernel, Local } from '../codegen/wasm.js';
+import type { Expr, Local } from '../codegen/wasm.js';
 import type { DType } from '../src/ir/dtype.js';
 import { makeTensor, numel, type Tensor } from '../src/ir/graph.js';
 import { INTERNAL_DOMAIN } from './internal-domain.js';
@@ -36,54 +36,46 @@ export function lookupTable(
   return table;
 }
 
+/** Bytes per step of the lookup loop: unrolled table loads at constant offsets (then 16, then one at a time). */
+const UNROLL = 32;
+
 /**
- * fn(x, y, table): `rows` rows of `len` bytes, row r read at x + r * srcStride and written at y + r * dstStride
- * (QLinearConcat writes requantized inputs into their slab of the output this way).
+ * fn(x, y, table, rows, len, srcStride, dstStride): `rows` rows of `len` bytes, row r read at x + r * srcStride and
+ * written at y + r * dstStride (QLinearConcat writes requantized inputs into their slab of the output this way).
+ * One function for every lookup of the model, the sizes being parameters, so that it is hot (optimized) early.
  */
-export function lookupKernel(ctx: EmitCtx<unknown>, rows: number, len: number, srcStride = len, dstStride = len): string {
-  const simd = ctx.target === 'simd' && len >= 16;
-  return ctx.kernel(`lut:${rows}:${len}:${srcStride}:${dstStride}:${simd}`, ['i32', 'i32', 'i32'], (k) => {
-    const [x, y, table] = k.params;
-    const sub = simd ? Array.from({ length: 16 }, () => k.local('v128')) : [];
-    const row = (): Expr[] => {
-      const stmts: Expr[] = [];
-      const vecEnd = simd ? len - (len % 16) : 0;
-      if (vecEnd) stmts.push(k.loop(0, vecEnd, (i) => swizzle16(k, sub, k.i32.add(x.get(), i.get()), k.i32.add(y.get(), i.get())), 16));
-      if (vecEnd < len) {
-        stmts.push(k.loop(vecEnd, len, (i) =>
-          k.i32.store8(0, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(0, 1, k.i32.add(x.get(), i.get())))))));
-      }
-      return stmts;
-    };
+function lookupKernel(ctx: EmitCtx<unknown>): string {
+  return ctx.kernel('lut', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+    const [x, y, table, rows, len, srcStride, dstStride] = k.params;
+    const end32 = k.local('i32'), end16 = k.local('i32');
+    /** y[i + j] = table[x[i + j]] for j in [0, n). */
+    const bytes = (i: Local, n: number): Expr[] => Array.from({ length: n }, (_, j) =>
+      k.i32.store8(j, 1, k.i32.add(y.get(), i.get()), k.i32.load8_u(0, 1, k.i32.add(table.get(), k.i32.load8_u(j, 1, k.i32.add(x.get(), i.get()))))));
     return [
-      ...sub.map((t, i) => t.set(k.v128.load(16 * i, 1, table.get()))),
-      k.loop(0, rows, () => [
-        ...row(),
-        x.set(k.i32.add(x.get(), k.c32(srcStride))),
-        y.set(k.i32.add(y.get(), k.c32(dstStride))),
-      ]),
+      end32.set(k.i32.and(len.get(), k.c32(-UNROLL))),
+      end16.set(k.i32.and(len.get(), k.c32(-16))),
+      k.dynLoop(k.c32(0), rows.get(), () => {
+        const i = k.local('i32');
+        return [
+          k.dynFor(i, k.c32(0), end32.get(), UNROLL, () => bytes(i, UNROLL)),
+          k.dynFor(i, end32.get(), end16.get(), 16, () => bytes(i, 16)),
+          k.dynFor(i, end16.get(), len.get(), 1, () => bytes(i, 1)),
+          x.set(k.i32.add(x.get(), srcStride.get())),
+          y.set(k.i32.add(y.get(), dstStride.get())),
+        ];
+      }),
     ];
   });
 }
 
-/** 16 bytes: y[j] = table[x[j]], with the table held as 16 v128 sub-tables. */
-function swizzle16(k: Kernel, sub: Local[], src: Expr, dst: Expr): Expr[] {
-  const idx = k.local('v128'), acc = k.local('v128');
-  const sixteen = () => k.i8x16.splat(k.c32(16));
-  const stmts: Expr[] = [idx.set(k.v128.load(0, 1, src)), acc.set(k.i8x16.swizzle(sub[0].get(), idx.get()))];
-  for (let i = 1; i < 16; i++) {
-    // bytes below 16 i wrap to >= 240 and those above stay >= 16: swizzle gives 0 for both
-    stmts.push(idx.set(k.i8x16.sub(idx.get(), sixteen())), acc.set(k.v128.or(acc.get(), k.i8x16.swizzle(sub[i].get(), idx.get()))));
-  }
-  stmts.push(k.v128.store(0, 1, dst, acc.get()));
-  return stmts;
+/** The call y = table[x] over `rows` rows of `len` bytes at the given strides (all bytes). */
+export function callLookup(ctx: EmitCtx<unknown>, x: number, y: number, table: Uint8Array, rows: number, len: number, srcStride = len, dstStride = len): void {
+  if (rows > 0 && len > 0) ctx.call(lookupKernel(ctx), [x, y, ctx.data(table, 16), rows, len, srcStride, dstStride]);
 }
 
 /** Emits y = table[x] over the whole tensor. */
 export function emitLookup(ctx: EmitCtx<unknown>, x: Operand, y: Operand, table: Uint8Array): void {
-  const n = numel(x.shape);
-  if (!n) return;
-  ctx.call(lookupKernel(ctx, 1, n), [x.ptr, y.ptr, ctx.data(table, 16)]);
+  callLookup(ctx, x.ptr, y.ptr, table, 1, numel(x.shape));
 }
 
 /** The lookup on constant data (constant folding). */

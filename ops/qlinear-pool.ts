@@ -114,7 +114,7 @@ export const QLinearGlobalAveragePool = defineOp<GlobalAttrs>({
           }),
           cnt.set(k.f64x2.splat(k.cf64(Math.max(size, 1)))),
           k.v128.store(0, 1, k.i32.add(y.get(), k.i32.add(k.i32.mul(n.get(), k.c32(C)), c.get())), quantizeQuarters(k,
-            vsum.map((v) => k.f32x4.div(meanLanes(k, k.i32x4.sub(v.get(), k.i32x4.splat(k.c32(size * px.zp))), px.scale, cnt), k.f32x4.splat(k.cf32(py.scale)))), py.zp, py.dtype)),
+            vsum.map((v) => k.f32x4.div(meanLanes(k, k.i32x4.sub(v.get(), k.i32x4.splat(k.c32(size * px.zp))), px.scale, cnt), k.f32x4.splat(k.cf32(py.scale)))), py.zp, py.dtype, true)),
         ];
       };
       return k.loop(0, N, (n) => [
@@ -226,7 +226,7 @@ function emitWindowAverage(k: Kernel, g: ReturnType<typeof poolGeometry>, countP
         corr.set(k.i32x4.splat(k.i32.mul(valid(), k.c32(px.zp)))),
         countSafe.set(count()),
         cntv.set(k.f64x2.splat(k.f64.convert_s.i32(k.select(countSafe.get(), countSafe.get(), k.c32(1))))),
-        k.v128.store(0, 1, y.get(), quantizeQuarters(k, quarters.map((q) => k.f32x4.div(meanLanes(k, q, px.scale, cntv), k.f32x4.splat(k.cf32(py.scale)))), py.zp, py.dtype)),
+        k.v128.store(0, 1, y.get(), quantizeQuarters(k, quarters.map((q) => k.f32x4.div(meanLanes(k, q, px.scale, cntv), k.f32x4.splat(k.cf32(py.scale)))), py.zp, py.dtype, true)),
         y.set(k.i32.add(y.get(), k.c32(16))),
       ];
     };

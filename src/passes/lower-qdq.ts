@@ -18,6 +18,7 @@ import { lookupTable } from '../../ops/qlinear-lookup.js';
 import { dequantize, quantize, type QParam } from '../../ops/qparams.js';
 import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
 import { eliminateDeadCode } from './infer.js';
+import { fuseInt8Lookups, type LutOutput } from './fuse-int8-lookups.js';
 
 export interface QuantSummary {
   /** Lowered nodes by op type of the original float op. */
@@ -232,13 +233,16 @@ export function lowerQdq(graph: Graph): QuantSummary {
       const midShape = outInfo ? [...outInfo.shape] : [];
       graph.values.set(mid, { name: mid, dtype: x.dtype, shape: midShape });
       const table = requantTable(x, out);
-      commit([{ ...node, inputs, outputs: [mid] }, make('QLinearLookup', INTERNAL_DOMAIN, [mid, addConst(`${base}_requant`, table)], [out.q])]);
+      const requant = make('QLinearLookup', INTERNAL_DOMAIN, [mid, addConst(`${base}_requant`, table)], [out.q]);
+      lutOutput.set(requant, { q: param(out) });
+      commit([{ ...node, inputs, outputs: [mid] }, requant]);
       continue;
     }
     if (out) stayFloat(node, 'no int8 kernel for this op');
   }
 
   graph.nodes = graph.nodes.flatMap((n) => (removed.has(n) ? [] : replace.get(n) ?? [n]));
+  fuseInt8Lookups(graph, lutOutput);
   fuseClampIntoConv(graph, lutOutput);
   return summary;
 }
@@ -253,8 +257,6 @@ export function lowerQdq(graph: Graph): QuantSummary {
  *    [lo, hi]; a LeakyRelu (alpha > 0) scales T's negative side first. Exact: checked here on all 256 input
  *    values, and T is monotone so out-of-range values clamp alike.
  */
-/** A lookup's output quantization, and its op's alpha when it is a LeakyRelu. */
-interface LutOutput { q: QParam; alpha?: number }
 
 function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, LutOutput>): void {
   eliminateDeadCode(graph);

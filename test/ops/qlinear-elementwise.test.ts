@@ -134,6 +134,36 @@ function broadcastShape(a: number[], b: number[]): number[] {
   return Array.from({ length: r }, (_, i) => Math.max(a[a.length - r + i] ?? 1, b[b.length - r + i] ?? 1));
 }
 
+describe('QLinearAdd / QLinearMul rounding: exact ties and saturation on every pair of values', () => {
+  // scales that are powers of two make many results exact halves: round half to even decides them, and a small
+  // C scale saturates most of the range (the simd path's magic-number rounding against the scalar path and the spec)
+  for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
+    for (const dt of TYPES) {
+      it(`${op} ${dt}: all 65536 (a, b) pairs`, async () => {
+        const qa: Q = { scale: 0.5, zp: dt === 'int8' ? 1 : 127, dtype: dt };
+        const qb: Q = { scale: 0.25, zp: dt === 'int8' ? -2 : 130, dtype: dt };
+        const qc: Q = { scale: op === 'QLinearMul' ? 4 : 1, zp: dt === 'int8' ? 3 : 125, dtype: dt };
+        const lo = dt === 'int8' ? -128 : 0;
+        const a = { dtype: dt, shape: [256, 256], data: (dt === 'int8' ? Int8Array : Uint8Array).from({ length: 65536 }, (_, i) => lo + (i >> 8)) };
+        const b = { dtype: dt, shape: [256, 256], data: (dt === 'int8' ? Int8Array : Uint8Array).from({ length: 65536 }, (_, i) => lo + (i & 255)) };
+        const spec: ModelSpec = {
+          inputs: [{ name: 'a', dtype: dt, shape: a.shape }, { name: 'b', dtype: dt, shape: b.shape }], outputs: [{ name: 'c' }],
+          initializers: { ...qInputs('a', qa, true), ...qInputs('b', qb, true), ...qInputs('c', qc, true) },
+          nodes: [{ op, domain: 'com.microsoft', inputs: ['a', 'a_s', 'a_z', 'b', 'b_s', 'b_z', 'c_s', 'c_z'], outputs: ['c'] }],
+        };
+        const ref = Array.from({ length: 65536 }, (_, i) => {
+          const fa = deq(Number(a.data[i]), qa), fb = deq(Number(b.data[i]), qb);
+          return quant(op === 'QLinearMul' ? Math.fround(fa * fb) : Math.fround(fa + fb), qc);
+        });
+        for (const target of ['simd', 'scalar'] as const) {
+          const y = (await runOurs(encodeModel(spec), { a, b }, { target })).c;
+          expect(Array.from(y.data), target).toEqual(ref);
+        }
+      });
+    }
+  }
+});
+
 describe('com.microsoft QLinearSigmoid / QLinearLeakyRelu', () => {
   for (const dt of TYPES) {
     for (const op of ['QLinearSigmoid', 'QLinearLeakyRelu'] as const) {
