@@ -3,13 +3,15 @@
 // rows: im2col of the int8 input (padding = the input's zero point), packed into i16 K-pairs minus the zero point,
 // then one GEMM against the weights (int8 as stored, zero point subtracted at compile time) with a requantizing
 // or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
-// (conv-int8-depthwise.ts). int8ConvVariants() declares the three as kernel variants for the integer conv ops.
+// (conv-int8-depthwise.ts), 3x3 stride-1 layers with many tiles Winograd F(2x2, 3x3) on 'simd' (conv-int8-winograd.ts).
+// int8ConvVariants() declares the four as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
 import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, roundingsBounded, type QAct, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr } from '../codegen/wasm.js';
 import { numel } from '../src/ir/graph.js';
 import type { ConvGeometry } from './conv-geometry.js';
+import { emitQWinograd, qwinogradPlan } from './conv-int8-winograd.js';
 import { depthwiseInt8Applies, depthwiseInt8Scratch, emitDepthwiseInt8 } from './conv-int8-depthwise.js';
 import { ensureSlack } from './matmul.js';
 import type { EmitCtx, KernelVariant, Operand, VariantCtx } from './types.js';
@@ -86,12 +88,19 @@ export interface IntConvOp<A> {
 
 /**
  * The int8 kernel variants of QLinearConv and ConvInteger (the op adds its plain-loop fallback after them):
- * depthwise, pointwise GEMM (the input packed directly), im2col + GEMM.
+ * Winograd, depthwise, pointwise GEMM (the input packed directly), im2col + GEMM.
  */
 export function int8ConvVariants<A>(op: IntConvOp<A>): KernelVariant<A>[] {
   const dims = (ctx: VariantCtx<A>) => { const d = op.shape(ctx); return [d.geo, d.cin, d.cout, d.group] as const; };
   const gemm = (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emitQConv(ctx as EmitCtx<unknown>, op.params(ctx)); };
+  const winograd = (ctx: VariantCtx<A> | EmitCtx<A>) => { const d = op.shape(ctx); return qwinogradPlan(d.geo, ctx.inputs[0]!.shape[0], d.cin, d.cout, d.group); };
   return [
+    {
+      name: 'int8-winograd-f2x2-3x3',
+      applies: (ctx) => op.fast(ctx) && ctx.has('simd128') && !!winograd(ctx),
+      scratch: (ctx) => winograd(ctx)!.scratch,
+      emit: (ctx) => { if (numel(ctx.outputs[0].shape) > 0) emitQWinograd(ctx as EmitCtx<unknown>, winograd(ctx)!, op.params(ctx)); },
+    },
     {
       name: 'int8-depthwise',
       applies: (ctx) => op.fast(ctx) && depthwiseInt8Applies(...dims(ctx)),

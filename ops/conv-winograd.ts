@@ -43,13 +43,23 @@ export interface WinogradPlan {
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** The plan when Winograd applies to this convolution (any target: scratch() does not know it), else undefined. */
-export function winogradPlan(geo: ConvGeometry, batch: number, cin: number, cout: number, group: number): WinogradPlan | undefined {
+/**
+ * The grid of 2x2 output tiles when F(2x2, 3x3) fits this convolution (2-D, 3x3, stride 1, no dilation, one group,
+ * at least MIN_CHANNELS channels each way and minTiles tiles), else undefined. Shared with the int8 variant.
+ */
+export function winogradTiles(geo: ConvGeometry, cin: number, cout: number, group: number, minTiles = MIN_TILES): { TY: number; TX: number } | undefined {
   if (geo.inSize.length !== 2 || group !== 1 || cin < MIN_CHANNELS || cout < MIN_CHANNELS) return undefined;
   if (geo.kernel.some((k) => k !== 3) || geo.strides.some((s) => s !== 1) || geo.dilations.some((d) => d !== 1)) return undefined;
+  const TY = Math.ceil(geo.outSize[0] / 2), TX = Math.ceil(geo.outSize[1] / 2);
+  return TY * TX < minTiles ? undefined : { TY, TX };
+}
+
+/** The plan when Winograd applies to this convolution (any target: scratch() does not know it), else undefined. */
+export function winogradPlan(geo: ConvGeometry, batch: number, cin: number, cout: number, group: number): WinogradPlan | undefined {
+  const tiles = winogradTiles(geo, cin, cout, group);
+  if (!tiles) return undefined;
   const [H, W] = geo.inSize, [OH, OW] = geo.outSize;
-  const TY = Math.ceil(OH / 2), TX = Math.ceil(OW / 2);
-  if (TY * TX < MIN_TILES) return undefined;
+  const { TY, TX } = tiles;
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (16 * (cin + cout) * 4 * TX))));
   const LT = up(bandTY * TX + 4, 8) + 8;
   const Wp = Math.max(2 * up(TX, 4) + 4, geo.padBegin[1] + W);

@@ -257,7 +257,7 @@ export function emitIntConv(
 
 export const ConvInteger = defineOp<ConvAttrs>({
   op: 'ConvInteger', since: 10, dtypes: ['int8', 'uint8', 'int32'],
-  notes: 'constant weights run on the int8 GEMM / depthwise kernel, with x_zero_point constant or computed at run time (DynamicQuantizeLinear)',
+  notes: 'constant weights run on the int8 GEMM / depthwise / Winograd kernels, with x_zero_point constant or computed at run time (DynamicQuantizeLinear)',
   attrs: convAttrs,
   infer(ctx): TensorInfo[] {
     const [x, w] = ctx.inputs;

@@ -121,7 +121,7 @@ function fastQMatMul(ctx: { fail(m: string): never }, ins: (InputInfo | Operand 
 
 export const QLinearConv = defineOp<ConvAttrs & QClamp>({
   op: 'QLinearConv', since: 10, dtypes: ['int8', 'uint8', 'int32', 'float32'],
-  notes: 'per-tensor or per-output-channel weight scales and zero points; constant weights and float32 scales run on the int8 GEMM (i32x4.dot_i16x8_s) or the int8 depthwise kernel',
+  notes: 'per-tensor or per-output-channel weight scales and zero points; constant weights and float32 scales run on the int8 GEMM (i32x4.dot_i16x8_s), the int8 depthwise kernel or, for 3x3 stride-1 layers on simd, an int8 Winograd F(2x2, 3x3) exact in integers',
   attrs: (a) => ({ ...convAttrs(a), ...readQClamp(a) }),
   infer(ctx): TensorInfo[] {
     checkTypes(ctx, ctx.inputs, [[0, 2], [3, 5]], [1, 4, 6]);
