@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compile, type CalibrationMethod, type Feed } from '../src/index.js';
 import { folderCases, type BenchCase } from './cases.js';
-import { createOurs } from './engines.js';
+import { createOrtWeb, createOurs, type EngineName } from './engines.js';
 import { interleaved, summarize } from './measure.js';
 import { kb, ms, ratio } from './format.js';
 import { seededRandom } from './models/builder.js';
@@ -23,7 +23,7 @@ const USAGE = `usage: npm run bench:quantize -- [--models DIR] [--filter REGEX] 
 export interface Row {
   name: string; method: CalibrationMethod; calibrationInputs: number; error?: string;
   quantizeMs?: number; wasm?: { fp32: number; int8: number }; memory?: { fp32: number; int8: number };
-  median?: { fp32: number; int8: number }; cosine?: number; sameArgmax?: boolean; worst?: string; int8Ops?: number; floatOps?: number;
+  median?: { fp32: number; int8: number; ortWeb: number }; cosine?: number; sameArgmax?: boolean; worst?: string; int8Ops?: number; floatOps?: number;
 }
 
 /** The case's input plus 8 seeded random inputs like it (token ids below the input's largest + 1). */
@@ -66,13 +66,16 @@ async function measure(c: BenchCase, method: CalibrationMethod, target: 'simd' |
     const r = int8.report.int8!;
     row.calibrationInputs = r.calibrationInputs;
     row.wasm = { fp32: fp32.wasm.length, int8: int8.wasm.length };
-    const engines = [createOurs(int8.wasm, c.feeds, 'onnx2wasm'), createOurs(fp32.wasm, c.feeds, 'onnx2wasm-fp32')];
+    // onnxruntime-web runs the QDQ file the pass emits (result.onnx): the same int8 model, as issue 8 compares.
+    const engines = [createOurs(int8.wasm, c.feeds, 'onnx2wasm'), createOurs(fp32.wasm, c.feeds, 'onnx2wasm-fp32'), await createOrtWeb(int8.onnx!, c.feeds)];
     row.memory = { int8: engines[0].linearMemoryBytes!, fp32: engines[1].linearMemoryBytes! };
     const out = (i: number) => Object.values(engines[i].run() as Record<string, { data: Float32Array }>)[0].data;
     const { cosine, same } = cosineAndArgmax(out(0), out(1));
     [row.cosine, row.sameArgmax] = [cosine, same];
     const { samples } = await interleaved(engines, warmup, runs);
-    row.median = { int8: summarize(samples.get('onnx2wasm')!).median, fp32: summarize(samples.get('onnx2wasm-fp32')!).median };
+    const median = (name: EngineName) => summarize(samples.get(name)!).median;
+    row.median = { int8: median('onnx2wasm'), fp32: median('onnx2wasm-fp32'), ortWeb: median('ort-web') };
+    await Promise.all(engines.map((e) => e.release()));
     row.worst = r.worst[0] ? `${r.worst[0].node} (+${r.worst[0].addedDb.toFixed(1)} dB)` : '';
     row.int8Ops = Object.values(int8.report.quantization.int8).reduce((a, b) => a + b, 0);
     row.floatOps = r.float.length;
@@ -84,15 +87,26 @@ async function measure(c: BenchCase, method: CalibrationMethod, target: 'simd' |
 
 function table(rows: Row[]): string {
   const header = ['model', 'calibration', 'quantize + compile ms', '.wasm KB fp32 / int8', 'linear memory KB fp32 / int8',
-    'median ms fp32 / int8', 'int8 / fp32', 'cosine int8 vs fp32', 'arg-max', 'ops int8 / float', 'layer adding the most error'];
+    'median ms fp32 / int8 / ort-web int8', 'int8 / fp32', 'int8 / ort-web', 'cosine int8 vs fp32', 'arg-max', 'ops int8 / float', 'layer adding the most error'];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
   for (const r of rows) {
     if (r.error) { lines.push(`| ${r.name} | ${r.method} | ✗ ${r.error.replace(/\|/g, '\\|')} |${' |'.repeat(header.length - 3)}`); continue; }
     lines.push(`| ${[r.name, `${r.method}, ${r.calibrationInputs} inputs`, ms(r.quantizeMs), `${kb(r.wasm!.fp32)} / ${kb(r.wasm!.int8)}`,
-      `${kb(r.memory!.fp32)} / ${kb(r.memory!.int8)}`, `${ms(r.median!.fp32)} / ${ms(r.median!.int8)}`, ratio(r.median!.int8 / r.median!.fp32),
+      `${kb(r.memory!.fp32)} / ${kb(r.memory!.int8)}`, `${ms(r.median!.fp32)} / ${ms(r.median!.int8)} / ${ms(r.median!.ortWeb)}`, ratio(r.median!.int8 / r.median!.fp32),
+      ratio(r.median!.int8 / r.median!.ortWeb),
       r.cosine!.toFixed(5), r.sameArgmax ? 'same' : 'differs', `${r.int8Ops} / ${r.floatOps}`, r.worst!.replace(/\|/g, '\\|')].join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+/** Issue 8's speed line over the four vision models it names, when all four were measured. */
+const VISION = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'tiny_yolo'];
+function visionGeomean(rows: Row[]): string {
+  const measured = rows.filter((r) => VISION.includes(r.name) && r.median);
+  if (measured.length !== VISION.length) return '';
+  const geomean = (f: (r: Row) => number) => Math.exp(measured.reduce((s, r) => s + Math.log(f(r)), 0) / measured.length);
+  return `\nGeometric mean over ${VISION.join(', ')}: int8 / fp32 ${ratio(geomean((r) => r.median!.int8 / r.median!.fp32))}` +
+    ` (issue 8: <= 0.6), int8 / ort-web ${ratio(geomean((r) => r.median!.int8 / r.median!.ortWeb))} (issue 8: <= 0.33)\n`;
 }
 
 export interface QuantizeSectionOptions { method: CalibrationMethod; target: 'simd' | 'scalar'; runs: number; warmup: number; filter?: RegExp; out: string }
@@ -104,10 +118,10 @@ export async function quantizeSection(dir: string, o: QuantizeSectionOptions, pr
     progress.stage(`${c.name}: quantizing and timing`);
     const row = await measure(c, o.method, o.target, o.runs, o.warmup);
     rows.push(row);
-    progress.line(row.error ? `${c.name}: ✗ ${row.error}` : `${c.name}: int8 ${ms(row.median!.int8)} ms vs fp32 ${ms(row.median!.fp32)} ms, cosine ${row.cosine!.toFixed(5)}`);
+    progress.line(row.error ? `${c.name}: ✗ ${row.error}` : `${c.name}: int8 ${ms(row.median!.int8)} ms vs fp32 ${ms(row.median!.fp32)} ms vs ort-web ${ms(row.median!.ortWeb)} ms, cosine ${row.cosine!.toFixed(5)}`);
   }
   mkdirSync(o.out, { recursive: true });
-  const markdown = `# onnx2wasm post-training int8 vs fp32 (${o.target}, ${o.method})\n\n${table(rows)}\n`;
+  const markdown = `# onnx2wasm post-training int8 vs fp32 (${o.target}, ${o.method})\n\n${table(rows)}\n${visionGeomean(rows)}`;
   writeFileSync(join(o.out, 'quantize.md'), markdown);
   writeFileSync(join(o.out, 'quantize.json'), JSON.stringify({ target: o.target, method: o.method, runs: o.runs, warmup: o.warmup, rows }, null, 2) + '\n');
   return { rows, markdown };

@@ -52,6 +52,7 @@ describe('bench:quantize', () => {
     expect(tiny.wasm!.int8).toBeLessThan(tiny.wasm!.fp32);
     expect(tiny.median!.int8).toBeGreaterThan(0);
     expect(tiny.median!.fp32).toBeGreaterThan(0);
+    expect(tiny.median!.ortWeb).toBeGreaterThan(0);
     expect(markdown).toMatch(/^\| tiny \| minmax, 9 inputs \| /m);
     expect(markdown).toMatch(/^\| broken \| minmax \| ✗ /m);
     expect(readFileSync(join(out, 'quantize.md'), 'utf8')).toBe(markdown);
