@@ -17,6 +17,7 @@ import { load, loadSync, type TypedArray } from '../runtime-min/index.js';
 import { profileModel, syntheticFeeds } from '../src/profile/run.js';
 import { smallCnn } from '../benchmarks/models/cnn.js';
 import { transformerBlock } from '../benchmarks/models/transformer.js';
+import { qdqConvPair } from '../benchmarks/models/qdq.js';
 import { sharedPath } from './helpers/shared.js';
 import { rng } from './helpers/oracle.js';
 
@@ -148,6 +149,20 @@ describe('profiling builds', () => {
   });
 });
 
+describe('rates against the peaks', () => {
+  it('rates an int8 convolution against the integer peak and a float one against the f32 peak', async () => {
+    const { qdq, fp32 } = qdqConvPair();
+    const peak = { gflops: 2, gops: 8, gbps: 4, how: 'a made-up peak' };
+    for (const [bytes, op, peakRate] of [[qdq, 'QLinearConv', peak.gops], [fp32, 'Conv', peak.gflops]] as const) {
+      const { wasm } = await compile(bytes, { profile: true });
+      const conv = profileModel(wasm, { runs: 2, warmup: 1, peak }).nodes.find((n) => n.op === op)!;
+      expect(conv, op).toBeDefined();
+      expect(conv.gflops).toBeGreaterThan(0);
+      expect(conv.ofPeak).toBeCloseTo(conv.gflops! / peakRate, 10);
+    }
+  });
+});
+
 describe('onnx2wasm --profile', () => {
   it('writes the profiling build (with the clock import); without it, the module imports nothing', async () => {
     const { writeFileSync } = await import('node:fs');
@@ -180,11 +195,12 @@ describe('npm run profile', () => {
     expect(r.stdout).toMatch(/\d+\.\d% +[\d.]+ +Conv +\S+ +1x8x16x16 +[\d.]+ GFLOP\/s +[\d.]+%/);
     expect(r.stdout).toMatch(/MaxPool +\S+ +1x8x8x8 +[\d.]+ GB\/s/);
     expect(r.stdout).toMatch(/nodes [\d.]+ ms = [\d.]+% of it/);
-    expect(r.stdout).toMatch(/peak: [\d.]+ GFLOP\/s f32, [\d.]+ GB\/s/);
+    expect(r.stdout).toMatch(/peak: [\d.]+ GFLOP\/s f32, [\d.]+ GB\/s, [\d.]+ GOP\/s int8/);
     const written = JSON.parse(readFileSync(json, 'utf8'));
     expect(written).toMatchObject({ model, target: 'simd', runs: 3, warmup: 1 });
     expect(written.peak.gflops).toBeGreaterThan(0);
     expect(written.peak.gbps).toBeGreaterThan(0);
+    expect(written.peak.gops).toBeGreaterThan(0);
     expect((written.byOp as { nodes: number }[]).reduce((s, o) => s + o.nodes, 0)).toBe(written.nodes.length);
     const ops = (written.nodes as { op: string }[]).map((n) => n.op).sort();
     expect(ops).toEqual(['Conv', 'Conv', 'Gemm', 'Gemm', 'MaxPool', 'MaxPool', 'Softmax']);

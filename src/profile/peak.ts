@@ -1,12 +1,15 @@
 // The machine's peaks, measured once per profile in this engine: SIMD128 f32 arithmetic (independent f32x4
-// mul + add chains, no FMA: wasm SIMD128 has none) and memory bandwidth (memory.copy of a block larger than the
-// caches). A profile rates each node's GFLOP/s or GB/s against them.
+// mul + add chains, no FMA: wasm SIMD128 has none), integer arithmetic as the int8 kernels do it
+// (i32x4.dot_i16x8_s + i32x4.add chains, 8 multiply-adds each) and memory bandwidth (memory.copy of a block larger
+// than the caches). A profile rates each node's GFLOP/s (GOP/s for the integer ops) or GB/s against them.
 
 import { WasmModule } from '../../codegen/wasm.js';
 
 export interface Peak {
   /** f32 operations per second, billions (a mul and an add are two). */
   gflops: number;
+  /** Integer operations per second as the int8 kernels do them (i32x4.dot_i16x8_s), billions; multiply-adds count two. */
+  gops: number;
   /** Bytes read plus bytes written per second by memory.copy, billions. */
   gbps: number;
   /** How they were measured, for the report. */
@@ -31,8 +34,22 @@ function peakModule(): Uint8Array {
         k.f32x4.extract_lane(sum, 0),
       ];
     });
+    // Each chain's dot reads its own accumulator, so V8 cannot hoist it out of the loop.
+    w.addFunction('dot', ['i32'], 'i32', (k) => {
+      const acc = Array.from({ length: CHAINS }, () => k.local('v128'));
+      const b = k.local('v128');
+      let sum = acc[0].get();
+      for (let c = 1; c < CHAINS; c++) sum = k.i32x4.add(sum, acc[c].get());
+      return [
+        b.set(k.i16x8.splat(k.c32(3))),
+        ...acc.map((a, c) => a.set(k.i32x4.splat(k.c32(c)))),
+        k.dynLoop(k.c32(0), k.params[0].get(), () => acc.map((a) => a.set(k.i32x4.add(a.get(), k.i32x4.dot_i16x8_s(a.get(), b.get()))))),
+        k.i32x4.extract_lane(sum, 0),
+      ];
+    });
     w.addFunction('copy', [], 'none', (k) => k.copy(k.c32(COPY_BYTES), k.c32(0), COPY_BYTES));
     w.exportFunction('arith');
+    w.exportFunction('dot');
     w.exportFunction('copy');
     return w.finish(2 * COPY_BYTES + 65536, true);
   } finally {
@@ -64,14 +81,16 @@ export function measurePeak(): Peak {
   const instance = () => new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {}).exports;
   const iters = 500_000;
   // A first instance gets hot: V8 then has optimized code for the module, which the measured instance uses too.
-  const warm = instance().arith as (n: number) => number;
-  for (let i = 0; i < 20; i++) warm(iters);
-  const { arith, copy } = instance() as { arith: (n: number) => number; copy: () => void };
+  const warm = instance() as { arith: (n: number) => number; dot: (n: number) => number };
+  for (let i = 0; i < 20; i++) warm.arith(iters), warm.dot(iters);
+  const { arith, dot, copy } = instance() as { arith: (n: number) => number; dot: (n: number) => number; copy: () => void };
   const arithMs = settled(() => arith(iters));
+  const dotMs = settled(() => dot(iters));
   const copyMs = settled(() => copy());
   return {
     gflops: (iters * CHAINS * 8) / arithMs / 1e6,
+    gops: (iters * CHAINS * 16) / dotMs / 1e6,
     gbps: (2 * COPY_BYTES) / copyMs / 1e6,
-    how: `f32x4 mul+add over ${CHAINS} independent chains; memory.copy of ${COPY_BYTES >> 20} MB (read + write); the best run once half a second and ten runs in a row brought no better one`,
+    how: `f32x4 mul+add and i32x4.dot_i16x8_s+add over ${CHAINS} independent chains; memory.copy of ${COPY_BYTES >> 20} MB (read + write); the best run once half a second and ten runs in a row brought no better one`,
   };
 }

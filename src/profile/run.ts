@@ -10,9 +10,10 @@ export interface NodeProfile extends ProfiledNode {
   ms: number;
   /** ms / the whole run's mean. */
   share: number;
+  /** Billions of arithmetic operations per second (float, or integer for INTEGER_OPS), multiply-adds counting two. */
   gflops?: number;
   gbps: number;
-  /** GFLOP/s over the arithmetic peak when the node has FLOPs, else GB/s over the copy bandwidth. */
+  /** gflops over the f32 or integer arithmetic peak when the node has FLOPs, else GB/s over the copy bandwidth. */
   ofPeak?: number;
 }
 
@@ -57,6 +58,9 @@ export function syntheticFeeds(model: Model): Record<string, TypedArray> {
   return feeds;
 }
 
+/** Ops whose arithmetic is integer (the int8 GEMM's i32x4.dot_i16x8_s): rated in GOP/s against the integer peak. */
+const INTEGER_OPS = new Set(['QLinearConv', 'ConvInteger', 'QLinearMatMul', 'MatMulInteger', 'QGemm']);
+
 export function profileModel(wasm: Uint8Array, options: { runs?: number; warmup?: number; feeds?: Record<string, TypedArray>; peak?: Peak } = {}): ProfileResult {
   const model = loadSync(wasm);
   if (!model.manifest.profile) throw new Error('not a profiling build: compile with { profile: true } (onnx2wasm --profile)');
@@ -77,7 +81,7 @@ export function profileModel(wasm: Uint8Array, options: { runs?: number; warmup?
     const ms = sums[i] / runs;
     const gflops = n.flops !== undefined && ms > 0 ? n.flops / ms / 1e6 : undefined;
     const gbps = ms > 0 ? n.bytes / ms / 1e6 : 0;
-    const ofPeak = peak && ms > 0 ? (gflops !== undefined ? gflops / peak.gflops : gbps / peak.gbps) : undefined;
+    const ofPeak = peak && ms > 0 ? (gflops !== undefined ? gflops / (INTEGER_OPS.has(n.op) ? peak.gops : peak.gflops) : gbps / peak.gbps) : undefined;
     return { ...n, ms, share: ms / totalMs, ...(gflops !== undefined && { gflops }), gbps, ...(ofPeak !== undefined && { ofPeak }) };
   });
   const nodesMs = nodes.reduce((a, n) => a + n.ms, 0);
@@ -102,14 +106,14 @@ export function formatProfile(r: ProfileResult, limit = 40): string {
   const head = ['share', 'ms', 'op', 'variant', 'output shape', 'rate', 'of peak', 'node'];
   const rows = r.nodes.slice(0, limit).map((n) => [
     pct(n.share), n.ms.toFixed(3), n.op, n.variant, n.shape.join('x') || 'scalar',
-    n.gflops !== undefined ? `${fixed(n.gflops)} GFLOP/s` : `${fixed(n.gbps)} GB/s`,
+    n.gflops !== undefined ? `${fixed(n.gflops)} ${INTEGER_OPS.has(n.op) ? 'GOP/s' : 'GFLOP/s'}` : `${fixed(n.gbps)} GB/s`,
     n.ofPeak !== undefined ? pct(n.ofPeak) : '–', n.name,
   ]);
   const lines = table([head, ...rows], 2);
   if (r.nodes.length > limit) lines.push(`... ${r.nodes.length - limit} more nodes (all in the JSON)`);
   lines.push('', ...table([['op', 'nodes', 'ms', 'share'], ...r.byOp.map((o) => [o.op, String(o.nodes), o.ms.toFixed(3), pct(o.share)])], 0, 1), '');
   lines.push(`run ${r.totalMs.toFixed(3)} ms (mean of ${r.runs} after ${r.warmup} warm-up); nodes ${r.nodesMs.toFixed(3)} ms = ${pct(r.coverage)} of it`);
-  if (r.peak) lines.push(`peak: ${r.peak.gflops.toFixed(1)} GFLOP/s f32, ${r.peak.gbps.toFixed(1)} GB/s (${r.peak.how})`);
+  if (r.peak) lines.push(`peak: ${r.peak.gflops.toFixed(1)} GFLOP/s f32, ${r.peak.gbps.toFixed(1)} GB/s, ${r.peak.gops.toFixed(1)} GOP/s int8 (${r.peak.how})`);
   lines.push('FLOPs count the multiply-adds of the direct computation: a Winograd kernel does fewer, and can rate above 100% of peak');
   return lines.join('\n') + '\n';
 }
