@@ -38,9 +38,9 @@ export function gemvStreams(M: number, target: Target): number {
 const STREAM_VECTORS = 3;
 
 /** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
-export function gemvPanel(M: number, N: number, target: Target, streams = 1): number {
+export function gemvPanel(M: number, N: number, target: Target): number {
   const L = target === 'simd' ? 4 : 1;
-  return Math.min(streams > 1 ? STREAM_VECTORS : VECTORS[M], Math.ceil(N / L)) * L;
+  return Math.min(gemvStreams(M, target) > 1 ? STREAM_VECTORS : VECTORS[M], Math.ceil(N / L)) * L;
 }
 
 export interface GemvVariant {
@@ -48,8 +48,6 @@ export interface GemvVariant {
   M: number;
   /** Columns per panel (gemvPanel). */
   PW: number;
-  /** Panels read at once (gemvStreams); 1 when absent. */
-  streams?: number;
   bias: 'none' | 'col';
   residual: boolean;
   act: Epilogue['act'];
@@ -68,11 +66,12 @@ const PARAMS = ['a', 'sA', 'b', 'ldb', 'pB', 'c', 'ldc', 'N', 'K', 'bias', 'res'
 /** The shared GEMV function for this variant (created on first use). */
 export function gemvKernel(ctx: EmitCtx<unknown>, v: GemvVariant): string {
   if (!(v.M >= 1 && v.M <= GEMV_MAX_ROWS)) throw new Error(`internal: GEMV for M = ${v.M}`);
-  const key = `gemv:${v.M}x${v.PW}x${v.streams ?? 1}:${v.bias}:${v.residual}:${activationKey(v.act)}`;
-  const fn = ctx.kernel(key, PARAMS.map(() => 'i32' as const), (k) => buildGemv(k, v));
+  const streams = gemvStreams(v.M, ctx.target);
+  const key = `gemv:${v.M}x${v.PW}x${streams}:${v.bias}:${v.residual}:${activationKey(v.act)}`;
+  const fn = ctx.kernel(key, PARAMS.map(() => 'i32' as const), (k) => buildGemv(k, v, streams));
   // A hot kernel: let V8 optimize it while the weights load (see EmitCtx.prime); every operand in the zero area.
   // N covers the multi-stream tile and the single one.
-  const N = ((v.streams ?? 1) + 1) * v.PW;
+  const N = (streams + 1) * v.PW;
   ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 0, N, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
   return fn;
 }
@@ -127,7 +126,6 @@ function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   const av: Local[] = Array.from({ length: M }, () => k.local(V.type));
   const off = (q: number) => q * V.L * 4;
   const row = (base: Expr, stride: Local, r: number) => (r === 0 ? base : add(base, i32.mul(stride.get(), c32(r))));
-  /** Byte offset of vector q of panel s. */
   /** Stream s's address in C, the bias or the residual (cdist bytes apart). */
   const at = (base: Local, s: number) => (s === 0 ? base.get() : add(base.get(), i32.mul(cdist.get(), c32(s))));
 
@@ -183,8 +181,8 @@ function buildTile(k: Kernel, v: GemvVariant, ns: number): Expr[] {
   return [...init, kLoop, ...finish, k.if(i32.ge_s(nRem.get(), c32(PW)), storeFull, storePartial)];
 }
 
-function buildGemv(k: Kernel, v: GemvVariant): Expr[] {
-  const S = v.streams ?? 1;
+/** The driver: S-stream tiles over the whole panels (S > 1), then one-panel tiles over the rest. */
+function buildGemv(k: Kernel, v: GemvVariant, S: number): Expr[] {
   const single = tileFunction(k, v, 1);
   const { PW } = v;
   const [a, sA, b, ldb, pB, c, ldc, N, K, bias, res, ldres] = k.params;

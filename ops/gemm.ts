@@ -10,7 +10,7 @@ import { applyActivationScalar, callGemm, gemmKernel, gemmNR, MR, packB, packBia
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
-import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, gemvStreams, GEMV_MAX_ROWS } from '../codegen/gemv.js';
+import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import { ensureSlack } from './matmul.js';
 import { defineOp, type EmitCtx, type InferCtx, type Operand } from './types.js';
 
@@ -150,8 +150,7 @@ function emitGemmF32(ctx: EmitCtx<Attrs>): void {
 function emitGemmGemv(ctx: EmitCtx<Attrs>): void {
   const a = ctx.inputs[0]!;
   const { M, K, N } = dims(ctx.attrs, a.shape, ctx.inputs[1]!.shape);
-  const streams = gemvStreams(M, ctx.target);
-  const PW = gemvPanel(M, N, ctx.target, streams);
+  const PW = gemvPanel(M, N, ctx.target);
   const cp = planC(ctx, M, N);
   let biasPtr = 0, resPtr = 0, ldres = 0;
   const residual = cp.kind === 'row' || cp.kind === 'full' || cp.kind === 'input';
@@ -161,7 +160,7 @@ function emitGemmGemv(ctx: EmitCtx<Attrs>): void {
     const full = cp.kind === 'full' ? cp.values : Float32Array.from({ length: M * N }, (_, i) => cp.values[Math.floor(i / N)]);
     resPtr = ctx.data(new Uint8Array(full.buffer)); ldres = N * 4;
   } else if (cp.kind === 'input') { resPtr = cp.ptr; ldres = cp.ldres; }
-  const gemv = gemvKernel(ctx, { M, PW, streams, bias: cp.kind === 'col' ? 'col' : 'none', residual, act: ctx.attrs.act });
+  const gemv = gemvKernel(ctx, { M, PW, bias: cp.kind === 'col' ? 'col' : 'none', residual, act: ctx.attrs.act });
   ensureGemvSlack(ctx);
   const b = operandB(ctx, K, N, PW);
   const key = `gemv_op:${M}x${K}x${N}:${b.ldb}:${b.pB}:${ldres}:${gemv}`;

@@ -6,7 +6,7 @@
 
 import { broadcastShapes, broadcastStrides, stridedLoop } from '../codegen/elementwise.js';
 import { callGemm, gemmKernel, gemmNR, MR, packB, packBias, readFused, type Epilogue, type FusedAttrs } from '../codegen/gemm.js';
-import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, gemvStreams, GEMV_MAX_ROWS } from '../codegen/gemv.js';
+import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
@@ -152,9 +152,8 @@ function emitMatMulGemv(ctx: EmitCtx<FusedAttrs>): void {
   const rows = folds ? numel(s.batch) * s.M : s.M;
   const biasIn = ctx.node.attrs._bias === 1 ? ctx.inputs[2] : undefined;
   const res = ctx.attrs.residual >= 0 ? ctx.inputs[ctx.attrs.residual] : undefined;
-  const streams = gemvStreams(rows, ctx.target);
-  const PW = gemvPanel(rows, N, ctx.target, streams);
-  const gemv = gemvKernel(ctx, { M: rows, PW, streams, bias: biasIn ? 'col' : 'none', residual: !!res, act: ctx.attrs.act });
+  const PW = gemvPanel(rows, N, ctx.target);
+  const gemv = gemvKernel(ctx, { M: rows, PW, bias: biasIn ? 'col' : 'none', residual: !!res, act: ctx.attrs.act });
   const biasPtr = biasIn ? ctx.data(packBias(biasIn.const!.data as Float32Array, N, PW)) : 0;
   ensureGemvSlack(ctx);
   const packed = folds ? packB({ data: b.const!.data as Float32Array, rows: K, cols: N, rs: N, cs: 1 }, ctx.target, 1, PW) : undefined;

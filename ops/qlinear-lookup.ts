@@ -19,7 +19,7 @@ import { defineOp, type EmitCtx, type InferCtx, type Operand, type TensorInfo } 
 /** The byte a quantized value of dtype dt is stored as (the table index of an int8 value is its unsigned byte). */
 const byteOf = (v: number) => v & 255;
 /** The quantized value stored in byte b. */
-const valueOf = (b: number, dt: DType) => (dt === 'int8' ? (b << 24) >> 24 : b);
+export const valueOf = (b: number, dt: DType) => (dt === 'int8' ? (b << 24) >> 24 : b);
 
 /**
  * The table of a unary float op f between two quantizations: entry b (the input byte) is

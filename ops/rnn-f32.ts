@@ -14,7 +14,7 @@
 
 import { simdFast } from '../codegen/mathlib.js';
 import { callGemm, gemmKernel, gemmNR, lanes, MR, NO_ACT, packB, packBias, type Lanes } from '../codegen/gemm.js';
-import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, gemvStreams, GEMV_MAX_ROWS } from '../codegen/gemv.js';
+import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import { ensureSlack } from './matmul.js';
 import { activate, DEFAULT_ACTS, type Activation, type Dims, type Kind, type RnnAttrs } from './rnn.js';
@@ -105,8 +105,7 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
   const products = range(D).map((dir) => parts.map((gates) => {
     const N = gates.length * Hp;
     const gemv = B <= GEMV_MAX_ROWS;
-    const streams = gemv ? gemvStreams(B, ctx.target) : 1;
-    const width = gemv ? gemvPanel(B, N, ctx.target, streams) : NR;
+    const width = gemv ? gemvPanel(B, N, ctx.target) : NR;
     const packed = packB({ data: padGateRows(R, d, Hp, H, [dir], gates), rows: H, cols: N, rs: 1, cs: H }, ctx.target, 1, width);
     // GRU with linear_before_reset: Rbh is added to H x Rh^T before the reset gate multiplies it
     const hasRecBias = lbr && gates.includes(2);
@@ -116,7 +115,7 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
       return ctx.data(packBias(v, N, width));
     })() : 0;
     const fn = gemv
-      ? gemvKernel(ctx, { M: B, PW: width, streams, bias: hasRecBias ? 'col' : 'none', residual: false, act: NO_ACT })
+      ? gemvKernel(ctx, { M: B, PW: width, bias: hasRecBias ? 'col' : 'none', residual: false, act: NO_ACT })
       : gemmKernel(ctx, { a: 'rows', bias: hasRecBias ? 'col' : 'none', residual: false, act: NO_ACT });
     return { gemv, fn, N, b: ctx.data(packed.bytes), ldb: packed.ldb, pB: packed.pB, bias: recBias, col: gates[0] * Hp };
   }));

@@ -10,6 +10,7 @@
 //  - lookup chains: T2(T1(x)) is the table T2[T1[b]].
 
 import { INTERNAL_DOMAIN } from '../../ops/internal-domain.js';
+import { lookupTable, valueOf } from '../../ops/qlinear-lookup.js';
 import { dequantize, quantize, type QParam } from '../../ops/qparams.js';
 import type { DType } from '../ir/dtype.js';
 import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
@@ -19,8 +20,6 @@ import { eliminateDeadCode } from './infer.js';
 export interface LutOutput { q: QParam; alpha?: number }
 
 const isLookup = (n: Node | undefined): boolean => !!n && n.opType === 'QLinearLookup' && n.domain === INTERNAL_DOMAIN;
-/** The quantized value stored in byte b. */
-const valueOf = (b: number, dt: DType) => (dt === 'int8' ? (b << 24) >> 24 : b);
 /** Input bytes in value order (int8: -128 .. 127). */
 const bytesInOrder = (dt: DType) => Array.from({ length: 256 }, (_, i) => (dt === 'int8' ? (i + 128) & 255 : i));
 
@@ -123,8 +122,7 @@ export function fuseInt8Lookups(graph: Graph, lutOutput: Map<Node, LutOutput>): 
       if (!x || !px || (px.scale === py.scale && px.zp === py.zp) || !soleUse(x)) continue;
       const p = producer.get(x);
       if (!isLookup(p) && !(p && p.opType === 'QLinearConv' && p.domain === '')) continue;
-      const requant = new Uint8Array(256);
-      for (let byte = 0; byte < 256; byte++) requant[byte] = quantize(dequantize(valueOf(byte, px.dtype), px), py) & 255;
+      const requant = lookupTable(px.scale, px.zp, px.dtype, py.scale, py.zp, py.dtype, (v) => v);
       const y = fresh(x);
       graph.values.set(y, { name: y, dtype: py.dtype, shape: [...graph.values.get(x)!.shape] });
       before.push(lookupNode(n, x, addTable(n.name || x, py.dtype, requant), y, py));

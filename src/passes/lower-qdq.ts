@@ -14,7 +14,7 @@
 
 import { lookupOp, INTERNAL_DOMAIN } from '../../ops/index.js';
 import { evaluateWithKernel } from './fold.js';
-import { lookupTable } from '../../ops/qlinear-lookup.js';
+import { lookupTable, valueOf } from '../../ops/qlinear-lookup.js';
 import { dequantize, quantize, type QParam } from '../../ops/qparams.js';
 import { makeTensor, numel, type Graph, type Node, type Tensor } from '../ir/graph.js';
 import { eliminateDeadCode } from './infer.js';
@@ -277,7 +277,7 @@ function fuseClampIntoConv(graph: Graph, lutOutput: Map<Node, LutOutput>): void 
     // only where the int8 kernels run (a QOperator model's QLinearConv may have run-time or float16 parameters)
     const constant = (i: number, dtype?: string) => { const v = graph.values.get(conv.inputs[i]); return !!v?.const && (!dtype || v.dtype === dtype); };
     if (![1, 4, 6].every((i) => constant(i, 'float32')) || ![2, 3, 5, 7].every((i) => constant(i))) continue;
-    const values = Array.from({ length: 256 }, (_, b) => (mid.dtype === 'int8' ? (b << 24) >> 24 : b));
+    const values = Array.from({ length: 256 }, (_, b) => valueOf(b, mid.dtype));
     const out = values.map((v) => Number(table.data[v & 255]));
     const lo = Math.min(...out), hi = Math.max(...out);
     const fused: Record<string, number | number[]> = {
@@ -351,7 +351,7 @@ function requantTable(x: QParams, out: QParams): Tensor {
 
 /** The op itself (its kernel, through the folding machinery) evaluated on the 256 dequantized inputs. */
 function lookupTableFor(graph: Graph, node: Node, x: QParams, out: QParams): Tensor | undefined {
-  const inputs = Array.from({ length: 256 }, (_, b) => dequantize(x.dtype === 'int8' ? (b << 24) >> 24 : b, param(x)));
+  const inputs = Array.from({ length: 256 }, (_, b) => dequantize(valueOf(b, x.dtype), param(x)));
   const t = makeTensor('float32', [256], Float32Array.from(inputs));
   const consts = node.inputs.map((name, i) => (i === 0 ? t : name ? graph.values.get(name)?.const : undefined));
   const probe: Node = { ...node, inputs: node.inputs.map((n, i) => (i === 0 ? '__lut_x' : n)), outputs: ['__lut_y'] };
