@@ -62,7 +62,7 @@ function makeCase(seed: number, kind: Kind): Case {
     attrs: { pads, strides: [stride, stride], dilations: [dil, dil], group },
     xdt, weights,
     bias: r() < 0.75, saturating: r() < 0.15, act: pick(['none', 'none', 'relu-same', 'clip6'] as Act[]),
-    variant: kind === 'depthwise' ? 'int8-depthwise' : pointwiseVariant ? 'int8-pointwise-gemm' : 'int8-im2col-gemm',
+    variant: kind === 'depthwise' ? 'int8-depthwise' : pointwiseVariant ? 'int8-pointwise-gemm' : 'int8-gather-gemm',
   };
 }
 
