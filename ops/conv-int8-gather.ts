@@ -3,6 +3,7 @@
 // second pass packs. The input is first copied into a buffer padded with its zero point, so every tap reads in
 // bounds with no per-column tests: per K-pair and output row, 8 output columns are two 16-byte loads (one per tap
 // row), one shuffle that picks every stride-th byte of both and interleaves them, two widenings and two stores.
+// An odd K's last pair repeats its first tap in the second slot: the packed weights are zero there (packConstA).
 // A row of OW columns that does not start at a panel boundary (OW not a multiple of 8) stores its columns one
 // 32-bit lane each. The scalar target writes the same i16 values column by column.
 
@@ -103,7 +104,7 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
   const { i32 } = k;
   const c32 = (v: number) => k.c32(v);
   const p = k.local('i32'), pairs = k.local('i32'), rr = k.local('i32'), ow = k.local('i32');
-  const off0 = k.local('i32'), off1 = k.local('i32'), has1 = k.local('i32'), t = k.local('i32');
+  const off0 = k.local('i32'), off1 = k.local('i32'), t = k.local('i32');
   const s0 = k.local('i32'), s1 = k.local('i32'), d = k.local('i32'), col = k.local('i32'), shift = k.local('i32');
   // offset of tap k (channel, kernel row, kernel column) in the padded input
   const tapOffset = (kk: Expr, into: Local): Expr[] => [
@@ -115,10 +116,9 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
   ];
   const perPair: Expr[] = [
     ...tapOffset(i32.shl(p.get(), c32(1)), off0),
-    // an odd K's last pair reads tap k0 twice and zeroes the second
-    has1.set(i32.lt_s(i32.add(i32.shl(p.get(), c32(1)), c32(1)), K.get())),
+    // an odd K's last pair reads tap k0 twice: the weights' padding (packConstA) is zero there
     off1.set(off0.get()),
-    k.if(has1.get(), tapOffset(i32.add(i32.shl(p.get(), c32(1)), c32(1)), off1)),
+    k.if(i32.lt_s(i32.add(i32.shl(p.get(), c32(1)), c32(1)), K.get()), tapOffset(i32.add(i32.shl(p.get(), c32(1)), c32(1)), off1)),
   ];
   const rowStart: Expr[] = [
     s0.set(i32.add(xp.get(), i32.add(off0.get(), i32.mul(i32.add(r0.get(), rr.get()), rowStep.get())))),
@@ -130,15 +130,15 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
   ];
   let rowBody: Expr[];
   if (k.simd) {
-    const v = k.local('v128'), lo = k.local('v128'), hi = k.local('v128'), zv = k.local('v128'), mask = k.local('v128');
+    const v = k.local('v128'), lo = k.local('v128'), hi = k.local('v128'), zv = k.local('v128');
     const lanes = Array.from({ length: 16 }, (_, i) => (i & 1 ? 16 : 0) + (i >> 1) * sw);
     const widen = (low: boolean) => (src === 'i8'
       ? (low ? k.i16x8.extend_low_i8x16_s(v.get()) : k.i16x8.extend_high_i8x16_s(v.get()))
       : (low ? k.i16x8.extend_low_i8x16_u(v.get()) : k.i16x8.extend_high_i8x16_u(v.get())));
     const group = (): Expr[] => [
       v.set(k.i8x16.shuffle(k.v128.load(0, 1, s0.get()), k.v128.load(0, 1, s1.get()), lanes)),
-      lo.set(k.v128.and(k.i16x8.sub(widen(true), zv.get()), mask.get())),
-      hi.set(k.v128.and(k.i16x8.sub(widen(false), zv.get()), mask.get())),
+      lo.set(k.i16x8.sub(widen(true), zv.get())),
+      hi.set(k.i16x8.sub(widen(false), zv.get())),
     ];
     const advance = (): Expr[] => [s0.set(i32.add(s0.get(), c32(QNR * sw))), s1.set(i32.add(s1.get(), c32(QNR * sw))), d.set(i32.add(d.get(), pB.get()))];
     // column j of the group goes to slot (shift + j) % 8 of panel d + (shift + j) / 8 (the columns past OW land on
@@ -156,8 +156,6 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
       pairs.set(i32.shr_u(i32.add(K.get(), c32(1)), c32(1))),
       k.dynFor(p, c32(0), pairs.get(), 1, () => [
         ...perPair,
-        // i16 lanes of the second tap zeroed when it is past K
-        mask.set(k.i32x4.splat(k.select(has1.get(), c32(-1), c32(0xffff)))),
         k.dynFor(rr, c32(0), rc.get(), 1, () => rowBody),
       ]),
     ];
@@ -170,7 +168,7 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
       c.set(i32.add(shift.get(), ow.get())),
       at.set(i32.add(d.get(), i32.add(i32.mul(i32.shr_u(c.get(), c32(3)), pB.get()), i32.shl(i32.and(c.get(), c32(QNR - 1)), c32(2))))),
       k.i32.store16(0, 2, at.get(), i32.sub(load(i32.add(s0.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
-      k.i32.store16(2, 2, at.get(), k.select(has1.get(), i32.sub(load(i32.add(s1.get(), i32.mul(ow.get(), c32(sw)))), zp.get()), c32(0))),
+      k.i32.store16(2, 2, at.get(), i32.sub(load(i32.add(s1.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
     ]),
   ];
   return [
