@@ -8,12 +8,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/index.js';
-import { encodeModel, type NodeSpec } from '../../src/onnx/encode.js';
 import type { DType } from '../../src/ir/dtype.js';
 import type { Tensor } from '../../src/ir/graph.js';
-import { dequantize, quantize } from '../../ops/qparams.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs } from '../helpers/oracle.js';
-import { qlinearConv2dRef, type Conv2dAttrs } from '../helpers/quant-reference.js';
+import type { Conv2dAttrs } from '../helpers/quant-reference.js';
+import { qconvActModel } from '../helpers/qconv-act.js';
 
 const f32 = (values: number[]): Tensor => ({ dtype: 'float32', shape: values.length === 1 ? [] : [values.length], data: Float32Array.from(values) });
 const q = (dtype: DType, shape: number[], values: number[]): Tensor => ({ dtype, shape, data: dtype === 'int8' ? Int8Array.from(values) : Uint8Array.from(values) });
@@ -76,33 +75,10 @@ describe('int8 convolutions with the im2col gathered into the packed GEMM operan
       const wz = c.perChannel ? q('int8', [c.cout], new Array(c.cout).fill(0)) : q('int8', [], [-7]);
       const xs = f32([0.02]), xz = q(c.xdt, [], [Math.round(xlo + (xhi - xlo) * r())]);
       const s1 = Math.fround(0.03 * Math.sqrt(cg * c.k[0] * c.k[1]) * (0.5 + r())), z1 = Math.round(xlo + 40 + (xhi - xlo - 80) * r());
-      const ys = f32([s1]), yz = q(c.xdt, [], [z1]);
       const bias = c.bias ? randomTensor('int32', [c.cout], r, -3000, 3000) : undefined;
+      // Relu keeping the output's scale (a clamp of its range) or Clip(0, 6) into a narrower scale
       const s2 = c.act === 'clip6' ? Math.fround(s1 * 0.43) : s1, z2 = c.act === 'relu' ? z1 : xlo;
-      const nodes: NodeSpec[] = [{ op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', ...(bias ? ['bias'] : [])], outputs: [c.act === 'none' ? 'y' : 'yq'], attrs: c.attrs as Record<string, number | number[]> }];
-      if (c.act !== 'none') {
-        nodes.push({ op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['yf'] },
-          c.act === 'clip6' ? { op: 'Clip', inputs: ['yf', 'cmin', 'cmax'], outputs: ['af'] } : { op: 'Relu', inputs: ['yf'], outputs: ['af'] },
-          { op: 'QuantizeLinear', inputs: ['af', 'os', 'oz'], outputs: ['y'] });
-      }
-      const model = encodeModel({
-        opset: 13,
-        inputs: [{ name: 'x', dtype: c.xdt, shape: c.x }],
-        outputs: [{ name: 'y' }],
-        initializers: {
-          xs, xz, w, ws, wz, ys, yz, ...(bias ? { bias } : {}),
-          ...(c.act === 'none' ? {} : { os: f32([s2]), oz: q(c.xdt, [], [z2]) }),
-          ...(c.act === 'clip6' ? { cmin: f32([0]), cmax: f32([6]) } : {}),
-        },
-        nodes,
-      });
-      // the spec: the convolution's requantization, then DQ -> activation -> Q in float32
-      const conv = qlinearConv2dRef(x, xs, xz, w, ws, wz, ys, yz, bias, c.attrs);
-      const p1 = { scale: s1, zp: z1, dtype: c.xdt }, p2 = { scale: s2, zp: z2, dtype: c.xdt };
-      const fmax = c.act === 'clip6' ? 6 : Infinity;
-      const expected = c.act === 'none' ? conv
-        : q(c.xdt, conv.shape, Array.from(conv.data as ArrayLike<number>, (v) => quantize(Math.fround(Math.min(Math.max(dequantize(v, p1), 0), fmax)), p2)));
-      const reference = { y: { data: expected.data, shape: expected.shape } };
+      const { model, reference } = qconvActModel({ x, xs, xz, w, ws, wz, s1, z1, bias, attrs: c.attrs, act: c.act, s2, z2 });
       expectClose(await runOrt(model, { x }), reference, 0, Math.ceil(s1 / s2));
       for (const target of ['simd', 'scalar'] as const) {
         const { report } = await compile(model, { target });
