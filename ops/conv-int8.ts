@@ -2,9 +2,10 @@
 // (conv-geometry.ts) and im2col, with the int8 GEMM of codegen/qgemm.ts. Per (image, group) and chunk of output
 // rows: im2col of the int8 input (padding = the input's zero point), packed into i16 K-pairs minus the zero point,
 // then one GEMM against the weights (int8 as stored, zero point subtracted at compile time) with a requantizing
-// or i32 epilogue. A 1x1 stride-1 convolution packs its input directly. Depthwise 2-D layers have a direct kernel
-// (conv-int8-depthwise.ts), 3x3 stride-1 layers with many tiles Winograd F(2x2, 3x3) on 'simd' (conv-int8-winograd.ts).
-// int8ConvVariants() declares the four as kernel variants for the integer conv ops.
+// or i32 epilogue. A 1x1 stride-1 convolution packs its input directly; other 2-D convolutions gather their taps
+// straight into the packed K-pairs (conv-int8-gather.ts) instead of the im2col tile and its packing pass. Depthwise
+// 2-D layers have a direct kernel (conv-int8-depthwise.ts), 3x3 stride-1 layers with many tiles Winograd F(2x2, 3x3)
+// on 'simd' (conv-int8-winograd.ts). int8ConvVariants() declares the five as kernel variants for the integer conv ops.
 
 import { chunkRange, im2col } from '../codegen/im2col.js';
 import { callQGemm, fusedAct, inputMaxAbs, packConstA, packPairsKernel, qgemmKernel, qgemmTmpBytes, QMR, QNR, requantBound, roundingsBounded, type QAct, type QEpilogue } from '../codegen/qgemm.js';
@@ -94,7 +95,7 @@ export interface IntConvOp<A> {
 
 /**
  * The int8 kernel variants of QLinearConv and ConvInteger (the op adds its plain-loop fallback after them):
- * Winograd, depthwise, pointwise GEMM (the input packed directly), im2col + GEMM.
+ * Winograd, depthwise, pointwise GEMM (the input packed directly), gathered im2col + GEMM, im2col + GEMM.
  */
 export function int8ConvVariants<A>(op: IntConvOp<A>): KernelVariant<A>[] {
   const dims = (ctx: VariantCtx<A>) => { const d = op.shape(ctx); return [d.geo, d.cin, d.cout, d.group] as const; };
