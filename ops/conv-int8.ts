@@ -81,6 +81,18 @@ function scratchLayout(p: QConvPlan, geo: ConvGeometry, cin: number, cout: numbe
 
 const multRows = (cout: number) => Math.ceil(cout / QMR) * QMR + QMR;
 
+/** The largest padded input the gather copies when that is more than the im2col tile it replaces. */
+const GATHER_MAX_BYTES = 1 << 19;
+
+/**
+ * Whether the gather's padded copy of the input (a whole image) stays within the im2col tile's bytes or 512 KB: a
+ * large input keeps the chunked im2col, so that the planned memory does not grow with the image.
+ */
+function gatherFits(geo: ConvGeometry, cin: number, cout: number, group: number): boolean {
+  const p = planQConv(geo, cin, cout, group);
+  return paddedInput(geo, cin).bytes <= Math.max(GATHER_MAX_BYTES, scratchLayout(p, geo, cin, cout, 'im2col').colsBytes);
+}
+
 function qconvScratch(mode: PackMode, geo: ConvGeometry, cin: number, cout: number, group: number): number {
   return scratchLayout(planQConv(geo, cin, cout, group), geo, cin, cout, mode).total;
 }
@@ -117,7 +129,7 @@ export function int8ConvVariants<A>(op: IntConvOp<A>): KernelVariant<A>[] {
     { name: 'int8-pointwise-gemm', applies: (ctx) => op.fast(ctx) && planQConv(...dims(ctx)).pointwise, scratch: (ctx) => qconvScratch('pointwise', ...dims(ctx)), emit: gemm('pointwise') },
     {
       name: 'int8-gather-gemm',
-      applies: (ctx) => op.fast(ctx) && gatherApplies(op.shape(ctx).geo, ctx.has('simd128')),
+      applies: (ctx) => op.fast(ctx) && gatherApplies(op.shape(ctx).geo, ctx.has('simd128')) && gatherFits(...dims(ctx)),
       scratch: (ctx) => qconvScratch('gather', ...dims(ctx)),
       emit: gemm('gather'),
     },
