@@ -8,7 +8,7 @@ import { compile } from '../../src/index.js';
 import { lookupOp } from '../../ops/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { convGeometry, readConvAttrs } from '../../ops/conv-geometry.js';
-import { winogradPlan } from '../../ops/conv-winograd.js';
+import { winogradPlan, WINOGRAD_SCHEMES } from '../../ops/conv-winograd.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs, type Feeds } from '../helpers/oracle.js';
 
 const TARGETS = ['simd', 'scalar'] as const;
@@ -35,8 +35,9 @@ function randomConv(r: () => number): ConvCase {
   return { x: [int(1, 2), cg * groups, ...size], w: [mg * groups, cg, ...kernel], attrs, bias: r() < 0.7 };
 }
 
-function convModel(c: ConvCase, dtype: 'float32' | 'float64' = 'float32', r = rng(1)) {
-  const inits: Record<string, Tensor> = { w: randomTensor(dtype, c.w, r) };
+/** wRange: the weights' half-range (default 1). */
+function convModel(c: ConvCase, dtype: 'float32' | 'float64' = 'float32', r = rng(1), wRange = 1) {
+  const inits: Record<string, Tensor> = { w: randomTensor(dtype, c.w, r, -wRange, wRange) };
   if (c.bias) inits.b = randomTensor(dtype, [c.w[0]], r);
   const model = encodeModel({
     opset: 13, inputs: [{ name: 'x', dtype, shape: c.x }], outputs: [{ name: 'y' }],
@@ -50,6 +51,13 @@ async function compare(model: Uint8Array, feeds: Feeds, target: 'simd' | 'scalar
   expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds), tol, tol);
 }
 
+/** The Winograd plan of this case under a scheme, or undefined when the scheme declines it. */
+function winogradPlanOf(c: ConvCase, r: 3 | 5) {
+  const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
+  const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
+  return winogradPlan(WINOGRAD_SCHEMES[r], geo, c.x[0], c.x[1], c.w[0], attrs.group);
+}
+
 describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path on the same cases)', () => {
   const cases: [string, ConvCase][] = [
     ['odd output 15x12, asymmetric pads, batch 2, 19 filters', { x: [2, 9, 15, 13], w: [19, 9, 3, 3], attrs: { pads: [1, 0, 1, 1] }, bias: true }],
@@ -59,11 +67,7 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
     ['odd output width 21 (half tiles at the right edge)', { x: [1, 8, 14, 21], w: [12, 8, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }],
     ['pads of 2 on one side only, 13x15 output', { x: [1, 8, 13, 15], w: [9, 8, 3, 3], attrs: { pads: [2, 0, 0, 2] }, bias: false }],
   ];
-  const planOf = (c: ConvCase) => {
-    const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
-    const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
-    return winogradPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group);
-  };
+  const planOf = (c: ConvCase) => winogradPlanOf(c, 3);
 
   it('these cases take the path; small, strided, dilated and grouped convolutions do not', () => {
     for (const [, c] of cases) expect(planOf(c)).toBeDefined();
@@ -104,6 +108,78 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
       expect(report.ops.Add).toBeUndefined();
       expect(report.ops[act]).toBeUndefined();
       for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 20]) }, target);
+    });
+  }
+});
+
+// F(2x2, 5x5) rounds worse than F(2x2, 3x3) (transform coefficients up to 5): measured against a float64 sum, its
+// largest error is about 7.5e-7 of the sum of the terms' magnitudes, three times the direct path's. The many-channel
+// case therefore uses weights of real magnitude (uniform, He-scaled): with +-1 weights over 1200 terms its outputs
+// reach 51 and two of 125440 errors exceed 1e-4 (1.8e-4), where the direct path's stay below 6.6e-5.
+describe('Conv: the Winograd F(2x2, 5x5) path (simd; scalar runs the direct path on the same cases)', () => {
+  const heRange = (c: ConvCase) => Math.sqrt(6 / (c.w[1] * 25));
+  const cases: [string, ConvCase][] = [
+    ['pads 2, 27x27 (AlexNet conv2 shape, narrowed), 20 filters', { x: [1, 12, 27, 27], w: [20, 12, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['odd output 15x12, asymmetric pads, batch 2, 19 filters', { x: [2, 9, 17, 13], w: [19, 9, 5, 5], attrs: { pads: [1, 0, 2, 3] }, bias: true }],
+    ['no padding, no bias, 8 channels', { x: [1, 8, 20, 20], w: [8, 8, 5, 5], attrs: {}, bias: false }],
+    ['several bands of tile rows: 48 -> 40 channels, 56x56', { x: [1, 48, 56, 56], w: [40, 48, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['SAME_LOWER, 17x16', { x: [1, 12, 17, 16], w: [10, 12, 5, 5], attrs: { auto_pad: 'SAME_LOWER' }, bias: true }],
+    ['odd output width 21 (half tiles at the right edge)', { x: [1, 8, 14, 21], w: [12, 8, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['pads of 4 on one side only, 13x15 output', { x: [1, 8, 13, 15], w: [9, 8, 5, 5], attrs: { pads: [4, 0, 0, 4] }, bias: false }],
+  ];
+
+  it('these cases take the path; small, strided, dilated, grouped and 3x3 convolutions do not', () => {
+    for (const [, c] of cases) expect(winogradPlanOf(c, 5)).toBeDefined();
+    expect(winogradPlanOf(cases[3][1], 5)!.bands).toBeGreaterThan(1);
+    const small: ConvCase = { x: [1, 8, 8, 8], w: [8, 8, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    const strided: ConvCase = { ...cases[0][1], attrs: { pads: [2, 2, 2, 2], strides: [2, 2] } };
+    const dilated: ConvCase = { ...cases[0][1], attrs: { pads: [4, 4, 4, 4], dilations: [2, 2] } };
+    const grouped: ConvCase = { x: [1, 24, 27, 27], w: [20, 12, 5, 5], attrs: { pads: [2, 2, 2, 2], group: 2 }, bias: true };
+    const few: ConvCase = { x: [1, 4, 27, 27], w: [20, 4, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    for (const c of [small, strided, dilated, grouped, few]) expect(winogradPlanOf(c, 5)).toBeUndefined();
+    expect(winogradPlanOf(cases[0][1], 3)).toBeUndefined();
+  });
+
+  for (const [name, c] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target})`, async () => {
+        const { model } = convModel(c, 'float32', rng(41), c.x[1] > 16 ? heRange(c) : 1);
+        const { report } = await compile(model, { target });
+        expect(report.variants).toEqual({ [`Conv:${target === 'simd' ? 'winograd-f2x2-5x5' : 'im2col-gemm'}`]: 1 });
+        await compare(model, { x: randomTensor('float32', c.x, rng(42)) }, target);
+      });
+    }
+  }
+
+  it('real magnitudes: He-scaled weights over 96 channels, non-negative activations up to 6 (simd)', async () => {
+    const c: ConvCase = { x: [1, 96, 27, 27], w: [32, 96, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    const w = randomTensor('float32', c.w, rng(43), -heRange(c), heRange(c));
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: c.x }], outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: c.attrs as never }],
+      initializers: { w, b: randomTensor('float32', [32], rng(44), -0.1, 0.1) },
+    });
+    await compare(model, { x: randomTensor('float32', c.x, rng(45), 0, 6) }, 'simd');
+  });
+
+  for (const [act, attrs] of [['Relu', {}], ['LeakyRelu', { alpha: 0.1 }]] as const) {
+    it(`residual Add + ${act} fused into the output transform`, async () => {
+      const r = rng(46);
+      const t = (shape: number[]) => randomTensor('float32', shape, r);
+      const model = encodeModel({
+        opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 19, 22] }], outputs: [{ name: 'y' }],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [2, 2, 2, 2] } },
+          { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
+          { op: act, inputs: ['s'], outputs: ['y'], attrs },
+        ],
+        initializers: { w: t([16, 16, 5, 5]), b: t([16]) },
+      });
+      const { report } = await compile(model);
+      expect(report.ops.Add).toBeUndefined();
+      expect(report.ops[act]).toBeUndefined();
+      expect(report.variants['Conv:winograd-f2x2-5x5']).toBe(1);
+      for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 22]) }, target);
     });
   }
 });
