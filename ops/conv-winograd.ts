@@ -123,9 +123,15 @@ function reorderWeights(g: Float32Array, cout: number, cin: number, taps: number
   return new Uint8Array(out.buffer);
 }
 
-export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan, x: Operand, w: Operand, b: Operand | undefined, res: Operand | undefined): void {
+/** What one Winograd convolution reads and writes: input and scratch addresses, the weights [Cout][Cin][r][r]. */
+export interface WinogradIO {
+  x: number; weights: Float32Array; b?: Operand; res?: Operand; scratch: number;
+}
+
+export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan, io: WinogradIO): void {
+  const { b, res } = io;
   const s = p.scheme, nn = s.n * s.n;
-  const gPtr = ctx.data(reorderWeights(w.const!.data as Float32Array, p.cout, p.cin, s.r * s.r));
+  const gPtr = ctx.data(reorderWeights(io.weights, p.cout, p.cin, s.r * s.r));
   const biasPtr = b?.const ? b.ptr : ctx.data(new Uint8Array(p.cout * 4));
   ensureSlack(ctx);
   const weights = weightTransform(ctx, s);
@@ -165,7 +171,7 @@ export function emitWinograd(ctx: EmitCtx<FusedAttrs & object>, p: WinogradPlan,
       ]),
     ];
   });
-  ctx.call(fn, [x.ptr, gPtr, ctx.outputs[0].ptr, biasPtr, res?.ptr ?? 0, ctx.scratch()]);
+  ctx.call(fn, [io.x, gPtr, ctx.outputs[0].ptr, biasPtr, res?.ptr ?? 0, io.scratch]);
 }
 
 /** f32 lanes of the 8-lane concatenation (a, b) -> an i8x16.shuffle mask. */

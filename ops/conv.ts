@@ -12,6 +12,7 @@ import { computeType, type Expr, type Kernel, type Local, type Target } from '..
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
 import { convGeometry, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
+import { emitSpaceToDepth, spaceToDepthPlan } from './conv-space-to-depth.js';
 import { emitWinograd, winogradPlan, WINOGRAD_SCHEMES, type WinogradScheme } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import { defineOp, type EmitCtx, type InferCtx, type InputInfo, type KernelVariant, type Operand, type VariantCtx } from './types.js';
@@ -91,12 +92,16 @@ export const fastF32 = (ctx: { inputs: (InputInfo | undefined)[] }) =>
 const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF32(ctx));
 const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, s: WinogradScheme) => { const p = planOf(ctx); return winogradPlan(s, p.geo, p.batch, p.cin, p.cout, p.group); };
 
+const spaceToDepthOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => { const p = planOf(ctx); return spaceToDepthPlan(p.geo, p.batch, p.cin, p.cout, p.group); };
+
 /** A Winograd F(2x2, rxr) variant ('simd' only: the scalar target runs the direct paths). */
 const winogradVariant = (s: WinogradScheme): KernelVariant<Attrs> => ({
   name: `winograd-${s.name}`,
   applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!winogradOf(ctx, s),
   scratch: (ctx) => winogradOf(ctx, s)!.scratch,
-  emit: unlessEmpty((ctx) => emitWinograd(ctx, winogradOf(ctx, s)!, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx))),
+  emit: unlessEmpty((ctx) => emitWinograd(ctx, winogradOf(ctx, s)!, {
+    x: ctx.inputs[0]!.ptr, weights: ctx.inputs[1]!.const!.data as Float32Array, b: ctx.inputs[2], res: residualOf(ctx), scratch: ctx.scratch(),
+  })),
 });
 /** An empty output has nothing to compute. */
 export const unlessEmpty = <A>(emit: (ctx: EmitCtx<A>) => void) => (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
@@ -117,6 +122,13 @@ const CONV_VARIANTS: KernelVariant<Attrs>[] = [
   },
   winogradVariant(WINOGRAD_SCHEMES[3]),
   winogradVariant(WINOGRAD_SCHEMES[5]),
+  {
+    // large strides (stems): the s x s-blocked input convolved by a 3x3 or 5x5 blocked kernel on Winograd
+    name: 'space-to-depth-winograd',
+    applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!spaceToDepthOf(ctx),
+    scratch: (ctx) => spaceToDepthOf(ctx)!.scratch,
+    emit: unlessEmpty((ctx) => emitSpaceToDepth(ctx, spaceToDepthOf(ctx)!, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx))),
+  },
   {
     name: 'pointwise-gemm',
     applies: (ctx) => fastF32(ctx) && planOf(ctx).pointwise,

@@ -9,6 +9,7 @@ import { lookupOp } from '../../ops/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { convGeometry, readConvAttrs } from '../../ops/conv-geometry.js';
 import { winogradPlan, WINOGRAD_SCHEMES } from '../../ops/conv-winograd.js';
+import { spaceToDepthPlan } from '../../ops/conv-space-to-depth.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs, type Feeds } from '../helpers/oracle.js';
 
 const TARGETS = ['simd', 'scalar'] as const;
@@ -182,6 +183,69 @@ describe('Conv: the Winograd F(2x2, 5x5) path (simd; scalar runs the direct path
       for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 22]) }, target);
     });
   }
+});
+
+describe('Conv: space-to-depth Winograd for large strides (simd; scalar runs the direct path on the same cases)', () => {
+  const planOf = (c: ConvCase) => {
+    const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
+    const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
+    return spaceToDepthPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group);
+  };
+  const cases: [string, ConvCase][] = [
+    ['11x11 stride 4 pad 2 (AlexNet stem), 3->24 at 107x107', { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], pads: [2, 2, 2, 2] }, bias: true }],
+    ['11x11 stride 4, no padding, batch 2, odd 61x57 input', { x: [2, 3, 61, 57], w: [10, 3, 11, 11], attrs: { strides: [4, 4] }, bias: false }],
+    ['5x5 stride 2 pad 2 (3x3 blocks), 4->12 at 33x29', { x: [1, 4, 33, 29], w: [12, 4, 5, 5], attrs: { strides: [2, 2], pads: [2, 1, 2, 3] }, bias: true }],
+    ['6x6 stride 2 SAME_UPPER, 2->9 at 30x31', { x: [1, 2, 30, 31], w: [9, 2, 6, 6], attrs: { strides: [2, 2], auto_pad: 'SAME_UPPER' }, bias: true }],
+    ['9x9 stride 3 pad 4, 3->8 at 40x40', { x: [1, 3, 40, 40], w: [8, 3, 9, 9], attrs: { strides: [3, 3], pads: [4, 4, 4, 4] }, bias: true }],
+    ['10x10 stride 2 (5x5 blocks, F(2x2, 5x5)), 2->8 at 36x36', { x: [1, 2, 36, 36], w: [8, 2, 10, 10], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true }],
+  ];
+
+  it('these cases take the path; 7x7/2 and 3x3/2 (4x4, 2x2 blocks), dilated, grouped, unequal strides and too few outputs do not', () => {
+    for (const [, c] of cases) expect(planOf(c)).toBeDefined();
+    expect(planOf(cases[5][1])!.winograd.scheme.name).toBe('f2x2-5x5');
+    const declined: ConvCase[] = [
+      { x: [1, 3, 64, 64], w: [16, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] }, bias: true },
+      { x: [1, 8, 64, 64], w: [16, 8, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true },
+      { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], dilations: [2, 2] }, bias: true },
+      { x: [1, 6, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], group: 2 }, bias: true },
+      { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 3] }, bias: true },
+      { x: [1, 3, 30, 30], w: [24, 3, 11, 11], attrs: { strides: [4, 4] }, bias: true },
+    ];
+    for (const c of declined) expect(planOf(c), JSON.stringify(c)).toBeUndefined();
+  });
+
+  for (const [name, c] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target})`, async () => {
+        const { model } = convModel(c, 'float32', rng(51));
+        const { report } = await compile(model, { target });
+        expect(report.variants).toEqual({ [`Conv:${target === 'simd' ? 'space-to-depth-winograd' : 'im2col-gemm'}`]: 1 });
+        await compare(model, { x: randomTensor('float32', c.x, rng(52)) }, target);
+      });
+    }
+  }
+
+  it('residual Add + Clip fused into the output transform (both targets)', async () => {
+    const r = rng(53);
+    const t = (shape: number[]) => randomTensor('float32', shape, r);
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 67, 71] }, { name: 'z', dtype: 'float32', shape: [1, 16, 15, 17] }], outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { strides: [4, 4], pads: [1, 2, 1, 2] } },
+        { op: 'Add', inputs: ['c', 'z'], outputs: ['s'] },
+        { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] },
+      ],
+      initializers: {
+        w: t([16, 3, 11, 11]), b: t([16]),
+        lo: { dtype: 'float32', shape: [], data: Float32Array.of(-1) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(2) },
+      },
+    });
+    const { report } = await compile(model);
+    expect(report.ops.Add).toBeUndefined();
+    expect(report.ops.Clip).toBeUndefined();
+    expect(report.variants['Conv:space-to-depth-winograd']).toBe(1);
+    for (const target of TARGETS) await compare(model, { x: t([1, 3, 67, 71]), z: t([1, 16, 15, 17]) }, target);
+  });
 });
 
 describe('Conv', () => {
