@@ -1,6 +1,7 @@
 // Conv: any number of spatial dims, groups, strides, dilations, pads, auto_pad, optional bias.
-// float32 with constant weights (the models' case) has four fast paths, all reading weights packed at compile
-// time: Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs on 'simd' (conv-winograd.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel), pointwise (the input
+// float32 with constant weights (the models' case) has five fast paths, all reading weights packed at compile
+// time: Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs on 'simd' (conv-winograd.ts),
+// the same over the s x s-blocked input for large strides such as 11x11 stride 4 (conv-space-to-depth.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel), pointwise (the input
 // already is the GEMM's B matrix, read in place) and the general case (im2col of a few output rows into a
 // scratch tile that the shared GEMM reads). Other dtypes, and weights computed at run time, use im2col + a
 // plain loop. (Packing B into panels first was measured 3-10% slower than reading these rows directly.)
@@ -154,7 +155,7 @@ const CONV_VARIANTS: KernelVariant<Attrs>[] = [
 
 export const Conv = defineOp<Attrs>({
   op: 'Conv', since: 1, dtypes: ['float32', 'float64', 'float16', 'bfloat16'],
-  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) / F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs (simd; an infinite input gives NaN there) and a direct depthwise kernel; fused activation and residual',
+  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) / F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs and, over the space-to-depth input, for large strides (simd; an infinite input gives NaN there) and a direct depthwise kernel; fused activation and residual',
   attrs: (a) => ({ ...readConvAttrs(a), ...readFused(a) }),
   infer(ctx) {
     const [x, w, b] = ctx.inputs;
