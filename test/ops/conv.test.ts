@@ -52,11 +52,43 @@ async function compare(model: Uint8Array, feeds: Feeds, target: 'simd' | 'scalar
   expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds), tol, tol);
 }
 
+/** A case's attributes as the op reads them, and its geometry. */
+function caseGeometry(c: ConvCase) {
+  const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
+  return { attrs, geo: convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); }) };
+}
+
 /** The Winograd plan of this case under a scheme, or undefined when the scheme declines it. */
 function winogradPlanOf(c: ConvCase, r: 3 | 5) {
-  const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
-  const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
+  const { attrs, geo } = caseGeometry(c);
   return winogradPlan(WINOGRAD_SCHEMES[r], geo, c.x[0], c.x[1], c.w[0], attrs.group);
+}
+
+/**
+ * Conv (r x r, padded to keep the size) + Add of its input + an activation fuse into one node of this variant,
+ * which matches onnxruntime-node on both targets.
+ */
+async function checkFusedResidual(shape: number[], r: number, act: 'Relu' | 'Clip' | 'LeakyRelu', attrs: Record<string, unknown>, seed: number, variant: string) {
+  const rand = rng(seed);
+  const t = (dims: number[]) => randomTensor('float32', dims, rand);
+  const c = shape[1], p = (r - 1) / 2;
+  const model = encodeModel({
+    opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape }], outputs: [{ name: 'y' }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [p, p, p, p] } },
+      { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
+      act === 'Clip' ? { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] } : { op: act, inputs: ['s'], outputs: ['y'], attrs: attrs as never },
+    ],
+    initializers: {
+      w: t([c, c, r, r]), b: t([c]),
+      lo: { dtype: 'float32', shape: [], data: Float32Array.of(0) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(1.5) },
+    },
+  });
+  const { report } = await compile(model);
+  expect(report.ops.Add).toBeUndefined();
+  expect(report.ops[act]).toBeUndefined();
+  expect(report.variants[`Conv:${variant}`]).toBe(1);
+  for (const target of TARGETS) await compare(model, { x: t(shape) }, target);
 }
 
 describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path on the same cases)', () => {
@@ -90,26 +122,7 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
   }
 
   for (const [act, attrs] of [['Relu', {}], ['Clip', {}]] as const) {
-    it(`residual Add + ${act} fused into the Winograd output transform`, async () => {
-      const r = rng(33);
-      const t = (shape: number[]) => randomTensor('float32', shape, r);
-      const model = encodeModel({
-        opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 19, 20] }], outputs: [{ name: 'y' }],
-        nodes: [
-          { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-          { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
-          act === 'Clip' ? { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] } : { op: 'Relu', inputs: ['s'], outputs: ['y'], attrs },
-        ],
-        initializers: {
-          w: t([16, 16, 3, 3]), b: t([16]),
-          lo: { dtype: 'float32', shape: [], data: Float32Array.of(0) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(1.5) },
-        },
-      });
-      const { report } = await compile(model);
-      expect(report.ops.Add).toBeUndefined();
-      expect(report.ops[act]).toBeUndefined();
-      for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 20]) }, target);
-    });
+    it(`residual Add + ${act} fused into the Winograd output transform`, () => checkFusedResidual([1, 16, 19, 20], 3, act, attrs, 33, 'winograd-f2x2-3x3'));
   }
 });
 
@@ -164,33 +177,12 @@ describe('Conv: the Winograd F(2x2, 5x5) path (simd; scalar runs the direct path
   });
 
   for (const [act, attrs] of [['Relu', {}], ['LeakyRelu', { alpha: 0.1 }]] as const) {
-    it(`residual Add + ${act} fused into the output transform`, async () => {
-      const r = rng(46);
-      const t = (shape: number[]) => randomTensor('float32', shape, r);
-      const model = encodeModel({
-        opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 19, 22] }], outputs: [{ name: 'y' }],
-        nodes: [
-          { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [2, 2, 2, 2] } },
-          { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
-          { op: act, inputs: ['s'], outputs: ['y'], attrs },
-        ],
-        initializers: { w: t([16, 16, 5, 5]), b: t([16]) },
-      });
-      const { report } = await compile(model);
-      expect(report.ops.Add).toBeUndefined();
-      expect(report.ops[act]).toBeUndefined();
-      expect(report.variants['Conv:winograd-f2x2-5x5']).toBe(1);
-      for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 22]) }, target);
-    });
+    it(`residual Add + ${act} fused into the output transform`, () => checkFusedResidual([1, 16, 19, 22], 5, act, attrs, 46, 'winograd-f2x2-5x5'));
   }
 });
 
 describe('Conv: space-to-depth Winograd for large strides (simd; scalar runs the direct path on the same cases)', () => {
-  const planOf = (c: ConvCase) => {
-    const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
-    const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
-    return spaceToDepthPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group);
-  };
+  const planOf = (c: ConvCase) => { const { attrs, geo } = caseGeometry(c); return spaceToDepthPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group); };
   const cases: [string, ConvCase][] = [
     ['11x11 stride 4 pad 2 (AlexNet stem), 3->24 at 107x107', { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], pads: [2, 2, 2, 2] }, bias: true }],
     ['11x11 stride 4, no padding, batch 2, odd 61x57 input', { x: [2, 3, 61, 57], w: [10, 3, 11, 11], attrs: { strides: [4, 4] }, bias: false }],
