@@ -1,9 +1,10 @@
 // Conv: any number of spatial dims, groups, strides, dilations, pads, auto_pad, optional bias.
 // float32 with constant weights (the models' case) has five fast paths, all reading weights packed at compile
-// time: Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs on 'simd' (conv-winograd.ts),
-// the same over the s x s-blocked input for large strides such as 11x11 stride 4 (conv-space-to-depth.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel), pointwise (the input
-// already is the GEMM's B matrix, read in place) and the general case (im2col of a few output rows into a
-// scratch tile that the shared GEMM reads). Other dtypes, and weights computed at run time, use im2col + a
+// time: Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs on 'simd'
+// (conv-winograd.ts), the same over the s x s-blocked input for large strides such as 11x11 stride 4 on 'simd'
+// (conv-space-to-depth.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel),
+// pointwise (the input already is the GEMM's B matrix, read in place) and the general case (im2col of a few output
+// rows into a scratch tile that the shared GEMM reads). Other dtypes, and weights computed at run time, use im2col + a
 // plain loop. (Packing B into panels first was measured 3-10% slower than reading these rows directly.)
 // Fused epilogues (activation, residual add) come from src/passes/fuse-*.ts.
 
@@ -94,7 +95,6 @@ const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF3
 const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, s: WinogradScheme) => { const p = planOf(ctx); return winogradPlan(s, p.geo, p.batch, p.cin, p.cout, p.group); };
 
 const spaceToDepthOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => { const p = planOf(ctx); return spaceToDepthPlan(p.geo, p.batch, p.cin, p.cout, p.group); };
-
 /** A Winograd F(2x2, rxr) variant ('simd' only: the scalar target runs the direct paths). */
 const winogradVariant = (s: WinogradScheme): KernelVariant<Attrs> => ({
   name: `winograd-${s.name}`,
@@ -104,6 +104,7 @@ const winogradVariant = (s: WinogradScheme): KernelVariant<Attrs> => ({
     x: ctx.inputs[0]!.ptr, weights: ctx.inputs[1]!.const!.data as Float32Array, b: ctx.inputs[2], res: residualOf(ctx), scratch: ctx.scratch(),
   })),
 });
+
 /** An empty output has nothing to compute. */
 export const unlessEmpty = <A>(emit: (ctx: EmitCtx<A>) => void) => (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
 
