@@ -35,10 +35,11 @@ export function gemvStreams(M: number, target: Target): number {
 }
 
 /**
- * Vectors per stream: 4 (8 accumulators; V8 loads every B vector of a step before the first multiply, so
- * 8 accumulators + 8 loaded vectors + the splat just fit the 16 registers). 4-8% faster than 3 on weights in
- * cache (K = 96..512). One exception, measured on the 2-core Zen machine: panels of exactly one 4 KB page
- * (K = 64 at 16 columns) ran at half speed with 4 vectors, at full speed with 3 (K = 60 or 68 at 4 are fine).
+ * Vectors per stream: 4, i.e. 8 accumulators. In A/B runs against 3 vectors on weights in cache: MatMul 1x512 by
+ * 512x2048 and 1x384 by 384x1536 3-7% faster, LSTM h128 over 50 steps 4-5%; no change on weights from L3 or
+ * memory. Fragile: a hand-written loop of the same shape spilled an accumulator at 8 and ran at half speed, so
+ * re-measure after a V8 upgrade. One exception, measured on the 2-core Zen machine: panels of exactly one 4 KB
+ * page (K = 64 at 16 columns) ran at half speed with 4 vectors and full speed with 3 (K = 60 or 68 at 4 are fine).
  * Unrolling K (2 or 4 steps a pass) was 50% slower: the loads hoisted ahead of the multiplies spill.
  */
 function streamVectors(K: number): number {
