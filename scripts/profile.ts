@@ -13,7 +13,7 @@ const USAGE = `usage: npm run profile -- model.onnx [--shape name=dims]... [--ru
   --shape name=dims  static shape for an input (as onnx2wasm --shape)
   --runs N           timed runs (default 20); node times are their means
   --warmup N         untimed runs first (default 3)
-  --cold             evict the caches before each timed run (64 MB written, untimed), as another engine's run
+  --cold             evict the caches before each timed run (64 MB read, untimed), as another engine's run
                      does in the benchmark suite; without it, weights that fit the cache stay there between runs
   --target T         simd (default) or scalar
   --json FILE        where the JSON goes (default: MODEL.profile.json in the current folder; - prints it)

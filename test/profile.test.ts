@@ -170,7 +170,7 @@ describe('cold runs', () => {
     expect([warm.evictBytes, cold.evictBytes]).toEqual([0, EVICT_BYTES]);
     expect(EVICT_BYTES).toBeGreaterThanOrEqual(64 << 20);
     expect(formatProfile(warm)).toMatch(/^run [\d.]+ ms \(mean of 2 after 1 warm-up\); nodes/m);
-    expect(formatProfile(cold)).toMatch(/^run [\d.]+ ms \(mean of 2 after 1 warm-up, caches evicted before each \(64 MB written\)\); nodes/m);
+    expect(formatProfile(cold)).toMatch(/^run [\d.]+ ms \(mean of 2 after 1 warm-up, caches evicted before each \(64 MB read\)\); nodes/m);
     expect(cold.nodes.map((n) => n.name).sort()).toEqual(warm.nodes.map((n) => n.name).sort());
     expect(cold.nodesMs).toBeLessThanOrEqual(cold.totalMs);
   });
