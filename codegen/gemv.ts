@@ -8,7 +8,7 @@
 //
 // Operand layouts (strides in bytes):
 //  - A: A(i,k) at a + i*sA + k*4 (row-major rows).
-//  - B: B(k,j) at b + (j/PW)*pB + k*ldb + (j%PW)*4: panels packed by packB(..., width = gemvPanel(M, target))
+//  - B: B(k,j) at b + (j/PW)*pB + k*ldb + (j%PW)*4: panels packed by packB(..., width = gemvPanel(M, N, K, target))
 //    (ldb = PW*4, pB = K*PW*4) or a row-major [K][N] matrix (ldb = N*4, pB = PW*4). Columns past N are read,
 //    never stored (ensureGemvSlack keeps those reads inside memory).
 //  - C: C(i,j) at c + i*ldc + j*4; residual R(i,j) at res + i*ldres + j*4; bias 'col' at bias + j*4, padded
@@ -28,19 +28,29 @@ const VECTORS: Record<number, number> = { 1: 6, 2: 4, 3: 2, 4: 2 };
  * A one-row GEMV reads two streams at once: the whole panels split in two runs, one tile reading panel g of
  * each run, so that each stream walks its run from start to end. Two streams keep more loads in flight than one
  * and a hardware prefetcher follows each across panels: 8-25% faster than one stream of 6-vector panels on
- * weights from memory and from the last-level cache (benchmarks/gemv-floor.ts). 3 vectors per stream: V8 loads
- * every B vector of a step before the first multiply, so 2 x 4 vectors + 8 accumulators spilled to the stack.
+ * weights from memory and from the last-level cache (benchmarks/gemv-floor.ts).
  */
 export function gemvStreams(M: number, target: Target): number {
   return target === 'simd' && M === 1 ? 2 : 1;
 }
 
-const STREAM_VECTORS = 3;
+/**
+ * Vectors per stream: 4, i.e. 8 accumulators. In A/B runs against 3 vectors on weights in cache: MatMul 1x512 by
+ * 512x2048 and 1x384 by 384x1536 3-7% faster, LSTM h128 over 50 steps 4-5%; no change on weights from L3 or
+ * memory. Fragile: a hand-written loop of the same shape spilled an accumulator at 8 and ran at half speed, so
+ * re-measure after a V8 upgrade. One exception, measured on the 2-core Zen machine: panels of exactly one 4 KB
+ * page (K = 64 at 16 columns) ran at half speed with 4 vectors and full speed with 3 (K = 60 or 68 at 4 are fine).
+ * Unrolling K (2 or 4 steps a pass) was 50% slower: the loads hoisted ahead of the multiplies spill.
+ */
+function streamVectors(K: number): number {
+  const panelBytes = K * 4 * 16; // K rows of 4 vectors of 16 bytes
+  return panelBytes === 4096 ? 3 : 4;
+}
 
-/** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
-export function gemvPanel(M: number, N: number, target: Target): number {
+/** Columns per packed panel for M rows and depth K (narrower when N is small, so a short row wastes few lanes). */
+export function gemvPanel(M: number, N: number, K: number, target: Target): number {
   const L = target === 'simd' ? 4 : 1;
-  return Math.min(gemvStreams(M, target) > 1 ? STREAM_VECTORS : VECTORS[M], Math.ceil(N / L)) * L;
+  return Math.min(gemvStreams(M, target) > 1 ? streamVectors(K) : VECTORS[M], Math.ceil(N / L)) * L;
 }
 
 export interface GemvVariant {

@@ -240,38 +240,48 @@ function wrap(manifest: Manifest, exp: { memory: WebAssembly.Memory; run: () => 
     return x.data;
   }
 
+  // Everything run() needs per input and output, worked out once: a run that follows another engine's (as in a
+  // benchmark's alternation, or an app that does other work between inferences) finds little of it in the caches,
+  // and each object it walks or allocates is a miss. `view` is the buffer's typed view of the module's memory, so
+  // that a feed goes in and an output comes out in one same-type copy; views are remade if the memory was grown.
+  const io = (e: IoEntry) => ({ e, n: count(e.shape), type: ARRAY[e.dtype].name, view: undefined as unknown as TypedArray });
+  const ins = manifest.inputs.map(io), outs = manifest.outputs.map(io);
+  let buffer: ArrayBuffer | undefined;
+  function views(): void {
+    buffer = exp.memory.buffer;
+    for (const v of [...ins, ...outs]) v.view = new ARRAY[v.e.dtype](buffer, v.e.offset, v.n);
+  }
+
   function check(feeds: Record<string, Feed>): void {
     if (!feeds || typeof feeds !== 'object') throw new Error('run() takes an object mapping input names to typed arrays');
-    for (const name of Object.keys(feeds)) {
-      if (!names.includes(name)) throw new Error(`unknown input "${name}" (inputs: ${names.join(', ')})`);
+    for (const name in feeds) {
+      if (Object.prototype.hasOwnProperty.call(feeds, name) && !names.includes(name)) throw new Error(`unknown input "${name}" (inputs: ${names.join(', ')})`);
     }
-    for (const e of manifest.inputs) {
+    for (const { e, n, type } of ins) {
       const x = pixels(e, Object.prototype.hasOwnProperty.call(feeds, e.name) ? feeds[e.name] : undefined) as TypedArray;
-      const want = ARRAY[e.dtype].name;
       if (x === undefined) throw new Error(`missing input "${e.name}" (${e.dtype}, shape [${e.shape}])`);
-      if (arrayType(x) !== want && !(e.image && arrayType(x) === 'Uint8ClampedArray')) throw new Error(`input "${e.name}" must be a ${want} (${e.dtype}), got ${arrayType(x)}`);
-      if (x.length !== count(e.shape)) throw new Error(`input "${e.name}" has ${x.length} elements, shape [${e.shape}] needs ${count(e.shape)}`);
+      if (arrayType(x) !== type && !(e.image && arrayType(x) === 'Uint8ClampedArray')) throw new Error(`input "${e.name}" must be a ${type} (${e.dtype}), got ${arrayType(x)}`);
+      if (x.length !== n) throw new Error(`input "${e.name}" has ${x.length} elements, shape [${e.shape}] needs ${n}`);
     }
   }
 
   function run(feeds: Record<string, Feed>): Record<string, Output> {
     check(feeds); // every feed is checked before any is written
-    for (const e of manifest.inputs) {
+    if (buffer !== exp.memory.buffer) views();
+    for (const { e, view } of ins) {
       const x = pixels(e, feeds[e.name]) as TypedArray;
-      new Uint8Array(exp.memory.buffer, e.offset, e.bytes).set(new Uint8Array(x.buffer, x.byteOffset, e.bytes));
+      // An image's Uint8ClampedArray goes in as its bytes (a same-type copy is a plain memory copy)
+      view.set((e.image && arrayType(x) === 'Uint8ClampedArray' ? new Uint8Array(x.buffer, x.byteOffset, x.length) : x) as never);
     }
     const status = exp.run();
     if (status !== 0) throw new Error(`model run failed with status ${status} (an index input was out of range)`);
     const out: Record<string, Output> = {};
-    for (const e of manifest.outputs) {
+    for (const { e, view } of outs) {
       if (e.dynamic) {
         // A data-dependent output: its actual dims are in memory, its data packed for them at the start of the buffer.
-        const shape = Array.from(new Int32Array(exp.memory.buffer, e.dynamic.dims, e.shape.length));
-        out[e.name] = { data: new ARRAY[e.dtype](exp.memory.buffer, e.offset, count(shape)).slice(), shape };
-        continue;
-      }
-      const bytes = new Uint8Array(exp.memory.buffer, e.offset, e.bytes).slice(); // a copy: the next run overwrites memory
-      out[e.name] = { data: new ARRAY[e.dtype](bytes.buffer, 0, count(e.shape)), shape: e.shape.slice() };
+        const shape = Array.from(new Int32Array(buffer!, e.dynamic.dims, e.shape.length));
+        out[e.name] = { data: view.slice(0, count(shape)), shape };
+      } else out[e.name] = { data: view.slice(), shape: e.shape.slice() }; // a copy: the next run overwrites memory
     }
     return out;
   }

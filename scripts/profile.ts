@@ -1,5 +1,5 @@
-// `npm run profile -- model.onnx [--shape name=dims]... [--runs N] [--warmup N] [--target simd|scalar] [--json FILE]
-// [--top N]`: compiles a profiling build, runs it, prints its nodes by share of time (op type, kernel variant,
+// `npm run profile -- model.onnx [--shape name=dims]... [--runs N] [--warmup N] [--cold] [--target simd|scalar]
+// [--json FILE] [--top N]`: compiles a profiling build, runs it, prints its nodes by share of time (op type, kernel variant,
 // output shape, ms, GFLOP/s or GB/s against the machine's measured peak) and writes the same as JSON.
 
 import { existsSync, writeFileSync } from 'node:fs';
@@ -7,12 +7,14 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompileError } from '../src/errors.js';
 
-const USAGE = `usage: npm run profile -- model.onnx [--shape name=dims]... [--runs N] [--warmup N] [--target simd|scalar]
+const USAGE = `usage: npm run profile -- model.onnx [--shape name=dims]... [--runs N] [--warmup N] [--cold] [--target simd|scalar]
                             [--json FILE] [--top N]
 
   --shape name=dims  static shape for an input (as onnx2wasm --shape)
   --runs N           timed runs (default 20); node times are their means
   --warmup N         untimed runs first (default 3)
+  --cold             evict the caches before each timed run (64 MB read, untimed), as another engine's run
+                     does in the benchmark suite; without it, weights that fit the cache stay there between runs
   --target T         simd (default) or scalar
   --json FILE        where the JSON goes (default: MODEL.profile.json in the current folder; - prints it)
   --top N            nodes in the table (default 40; the JSON has all)`;
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
     parsed = parseArgs({
       allowPositionals: true,
       options: {
-        shape: { type: 'string', multiple: true }, runs: { type: 'string' }, warmup: { type: 'string' }, target: { type: 'string' },
+        shape: { type: 'string', multiple: true }, runs: { type: 'string' }, warmup: { type: 'string' }, cold: { type: 'boolean' }, target: { type: 'string' },
         json: { type: 'string' }, top: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
 
   const { wasm, report } = await compile(model, { shapes, target, profile: true });
   const peak = measurePeak();
-  const result = profileModel(wasm, { runs, warmup, peak });
+  const result = profileModel(wasm, { runs, warmup, peak, cold: values.cold });
   const text = JSON.stringify({ model, target, compile: { sizes: report.sizes, variants: report.variants }, ...result }, null, 2) + '\n';
   if (json === '-') { process.stdout.write(text); return; }
   process.stdout.write(`${model} (target ${target})\n\n${formatProfile(result, top)}`);

@@ -14,7 +14,7 @@ import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel, graph, type ModelSpec } from '../src/onnx/encode.js';
 import { makeTensor } from '../src/ir/graph.js';
 import { load, loadSync, type TypedArray } from '../runtime-min/index.js';
-import { profileModel, syntheticFeeds } from '../src/profile/run.js';
+import { EVICT_BYTES, formatProfile, profileModel, syntheticFeeds } from '../src/profile/run.js';
 import { smallCnn } from '../benchmarks/models/cnn.js';
 import { transformerBlock } from '../benchmarks/models/transformer.js';
 import { qdqConvPair } from '../benchmarks/models/qdq.js';
@@ -163,6 +163,19 @@ describe('rates against the peaks', () => {
   });
 });
 
+describe('cold runs', () => {
+  it('cold: true evicts the caches before each timed run and says so; by default runs go back to back', async () => {
+    const { wasm } = await compile(smallCnn().bytes, { profile: true });
+    const warm = profileModel(wasm, { runs: 2, warmup: 1 }), cold = profileModel(wasm, { runs: 2, warmup: 1, cold: true });
+    expect([warm.evictBytes, cold.evictBytes]).toEqual([0, EVICT_BYTES]);
+    expect(EVICT_BYTES).toBeGreaterThanOrEqual(64 << 20);
+    expect(formatProfile(warm)).toMatch(/^run [\d.]+ ms \(mean of 2 after 1 warm-up\); nodes/m);
+    expect(formatProfile(cold)).toMatch(/^run [\d.]+ ms \(mean of 2 after 1 warm-up, caches evicted before each \(64 MB read\)\); nodes/m);
+    expect(cold.nodes.map((n) => n.name).sort()).toEqual(warm.nodes.map((n) => n.name).sort());
+    expect(cold.nodesMs).toBeLessThanOrEqual(cold.totalMs);
+  });
+});
+
 describe('onnx2wasm --profile', () => {
   it('writes the profiling build (with the clock import); without it, the module imports nothing', async () => {
     const { writeFileSync } = await import('node:fs');
@@ -210,6 +223,10 @@ describe('npm run profile', () => {
       expect(n.gflops !== undefined).toBe(n.op === 'Conv' || n.op === 'Gemm');
     }
     expect(written.nodesMs).toBeLessThanOrEqual(written.totalMs);
+    expect(written.evictBytes).toBe(0);
+    const cold = profile(model, '--runs', '2', '--warmup', '1', '--cold', '--json', '-');
+    expect(cold.status, cold.stderr).toBe(0);
+    expect(JSON.parse(cold.stdout)).toMatchObject({ runs: 2, evictBytes: EVICT_BYTES });
   });
 
   it('refuses a missing model or a bad option with one line and exit 1', () => {

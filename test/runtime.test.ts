@@ -102,6 +102,38 @@ describe('runtime-min with compiled modules', async () => {
     expect(second.y.data).not.toEqual(first.y.data);
   });
 
+  it('each run returns fresh arrays of their own, never views of the module memory or of an earlier result', async () => {
+    const m = loadSync(wasm);
+    const runs = [m.run(plain(feedsFor(1))), m.run(plain(feedsFor(1))), m.run(plain(feedsFor(2)))];
+    const buffers = runs.flatMap((r) => [r.y.data.buffer, r.next_ids.data.buffer]);
+    expect(new Set(buffers).size).toBe(buffers.length);
+    expect(buffers).not.toContain(m.memory.buffer);
+    for (const r of runs) expect([r.y.data.byteOffset, r.y.data.byteLength, r.next_ids.data.byteLength]).toEqual([0, 24, 32]);
+    runs[0].y.shape.push(9); // a caller's edit to a returned shape does not leak into later runs
+    expect(m.run(plain(feedsFor(1))).y.shape).toEqual([2, 3]);
+    expectClose(runs[1], await runOrt(model, feedsFor(1)));
+    expectClose(runs[2], await runOrt(model, feedsFor(2)));
+  });
+
+  it('runs correctly after memory.grow() (which detaches the old buffer and its views) and takes feeds at an offset or from another realm', async () => {
+    const m = loadSync(wasm);
+    m.run(plain(feedsFor(1)));
+    const before = m.memory.buffer;
+    m.memory.grow(0); // the module's memory has no room to grow; grow(0) detaches the buffer all the same
+    expect(before.byteLength).toBe(0);
+    expectClose(m.run(plain(feedsFor(2))), await runOrt(model, feedsFor(2)));
+    // A feed that is a view into a larger buffer, and a Float32Array made in another realm (vm context)
+    const f = plain(feedsFor(3));
+    const wide = new Float32Array(16);
+    wide.set(f.a as Float32Array, 5);
+    const { runInNewContext } = await import('node:vm');
+    const foreign = runInNewContext('new Float32Array(3)') as Float32Array;
+    foreign.set(f.b as Float32Array);
+    expectClose(m.run({ ...f, a: wide.subarray(5, 11), b: foreign }), await runOrt(model, feedsFor(3)));
+    // Only own properties are feeds: an inherited one is neither an unknown input nor a feed
+    expectClose(m.run(Object.assign(Object.create({ junk: 1 }), f)), await runOrt(model, feedsFor(3)));
+  });
+
   it('int64 inputs and outputs keep BigInt64Array', async () => {
     const m = await load(wasm);
     const out = m.run(plain(feedsFor(3)));

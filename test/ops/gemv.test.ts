@@ -5,7 +5,7 @@
 // operands, and the fused epilogues (bias, residual, activation). Each case also checks that the variant ran.
 
 import { describe, expect, it } from 'vitest';
-import { gemvStreams } from '../../codegen/gemv.js';
+import { gemvPanel, gemvStreams } from '../../codegen/gemv.js';
 import { compile } from '../../src/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { encodeModel, float, type ModelSpec, type NodeSpec, type ValueSpec } from '../../src/onnx/encode.js';
@@ -79,7 +79,15 @@ describe('GEMV with two streams (M = 1)', () => {
     expect(gemvStreams(1, 'scalar')).toBe(1);
     expect(gemvStreams(2, 'simd')).toBe(1);
   });
-  for (const [K, N] of [[37, 9], [300, 24], [129, 36], [300, 185], [2053, 517]]) {
+  it('panels: 4 vectors a stream, 3 when a panel would be exactly 4 KB (K = 64), narrower for a short N', () => {
+    expect(gemvPanel(1, 1000, 65, 'simd')).toBe(16);
+    expect(gemvPanel(1, 1000, 64, 'simd')).toBe(12);
+    expect(gemvPanel(1, 10, 300, 'simd')).toBe(12);
+    expect(gemvPanel(1, 1000, 300, 'scalar')).toBe(6);
+    expect(gemvPanel(2, 1000, 300, 'simd')).toBe(16);
+  });
+  // 4-vector streams with whole and partial panels; K = 64 takes the 3-vector streams
+  for (const [K, N] of [[37, 9], [300, 24], [129, 36], [300, 185], [2053, 517], [64, 203], [65, 130]]) {
     it(`Gemm 1x${K} by ${K}x${N} (transB), bias, Relu`, async () => {
       const r = rng(K * 31 + N);
       await check({
