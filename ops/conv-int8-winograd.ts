@@ -179,6 +179,7 @@ const PAIRS_LO_HI = [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15];
 /** i32 lanes of the 8-lane concatenation (a, b) -> an i8x16.shuffle mask. */
 const i32Lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
 const ZIP_LO = i32Lanes(0, 4, 1, 5), ZIP_HI = i32Lanes(2, 6, 3, 7);
+const IOTA = Array.from({ length: 16 }, (_, i) => i);
 
 /** B^T v for v(0..3) on i16 lanes (a getter: binaryen expressions are used once each): v0 - v2, v1 + v2, v2 - v1, v1 - v3. */
 function inputRows(k: Kernel, v: (i: number) => Expr): Expr[] {
@@ -310,9 +311,11 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
 
 /**
  * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act): for Cb output
- * channels, acc = (A^T m A) >> 2 for 4 tiles at a time, plus the bias, then the direct kernel's epilogue (i32,
- * float, or requantized and narrowed with the fused clamp or activation), stored as two output rows of 8 values;
- * groups that cross a tile row, hold a dummy tile or reach the right or bottom edge store lane by lane.
+ * channels, acc = (A^T m A) >> 2 for 4 tiles of one tile row at a time, plus the bias, then the direct kernel's
+ * epilogue (i32, float, or requantized and narrowed with the fused clamp or activation), stored as two output rows
+ * of 8 values. A group that reaches past the row's last column (the odd width's half tile, the dummy tile, the next
+ * tile row's first tiles: read, never stored) is merged into the bytes already there (load, bitselect, store), so
+ * every group takes the same few stores; the second row is skipped below the last output row.
  */
 function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
   const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TXv', 'mRow', 'mXi', 'zp', 'act'];
@@ -323,8 +326,8 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
     const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act] = k.params;
     const { i32 } = k, v = k.i32x4;
     const c32 = (n: number) => k.c32(n);
-    const co = k.local('i32'), t = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), N = k.local('i32');
-    const mrow = k.local('i32'), yc = k.local('i32'), oh = k.local('i32'), txl = k.local('i32'), tyl = k.local('i32');
+    const co = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), TX = k.local('i32'), cols = k.local('i32'), second = k.local('i32');
+    const mrow = k.local('i32'), yc = k.local('i32'), oh = k.local('i32'), mTile = k.local('i32'), yRow = k.local('i32'), ya = k.local('i32');
     const bv = k.local('v128'), mv = k.local('v128'), zpf = k.local('v128');
     const actV = quantized && s.act ? loadActVectors(k, act) : undefined;
     const mvals = Array.from({ length: 16 }, () => k.local('v128'));
@@ -346,7 +349,7 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
     const accOf = (i: number) => (s.out === 'f32' ? v.shr_s(Y[i].get(), c32(2)) : v.add(v.shr_s(Y[i].get(), c32(2)), bv.get()));
 
     const mp = k.local('i32');
-    const body: Expr[] = [mp.set(i32.add(mrow.get(), i32.shl(t.get(), c32(2))))];
+    const body: Expr[] = [mp.set(i32.add(mTile.get(), i32.shl(tx.get(), c32(2))))];
     mvals.forEach((l, xi) => body.push(...(xi ? [mp.set(i32.add(mp.get(), mXi.get()))] : []), l.set(k.v128.load(0, 4, mp.get()))));
     // s = A^T m: rows m0 + m1 + m2 and m1 - m2 - m3 per column j; Y' = s A: columns s0 + s1 + s2 and s1 - s2 - s3
     for (let j = 0; j < 4; j++) {
@@ -364,38 +367,28 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
       if (quantized) body.push(out[r][0].set(narrowToBytes(k, half(ZIP_LO), half(ZIP_HI), s.out as 'int8' | 'uint8', s.lo, s.hi)));
       else body.push(out[r][0].set(half(ZIP_LO)), out[r][1].set(half(ZIP_HI)));
     }
-    const rowAt = (row: Expr, col: Expr) => i32.add(yc.get(), i32.mul(i32.add(i32.mul(row, OW.get()), col), c32(eb)));
-    const fast: Expr[] = [0, 1].map((r) => {
-      const addr = rowAt(i32.add(oh.get(), c32(r)), i32.shl(tx.get(), c32(1)));
-      return quantized ? k.v128.store64_lane(0, 1, 0, addr, out[r][0].get())
-        : k.block([k.v128.store(0, 4, addr, out[r][0].get()), k.v128.store(16, 4, rowAt(i32.add(oh.get(), c32(r)), i32.shl(tx.get(), c32(1))), out[r][1].get())]);
-    });
-    const slow: Expr[] = [];
-    for (let l = 0; l < 4; l++) {
-      slow.push(txl.set(i32.add(tx.get(), c32(l))), tyl.set(ty.get()),
-        k.while(() => i32.ge_s(txl.get(), TXv.get()), [txl.set(i32.sub(txl.get(), TXv.get())), tyl.set(i32.add(tyl.get(), c32(1)))]));
-      const stores: Expr[] = [];
-      for (let r = 0; r < 2; r++) {
-        for (let h = 0; h < 2; h++) {
-          const e = 2 * l + h;
-          const row = () => i32.add(i32.shl(i32.add(ty0.get(), tyl.get()), c32(1)), c32(r)), col = () => i32.add(i32.shl(txl.get(), c32(1)), c32(h));
-          const value = quantized ? k.i32.store8(0, 1, rowAt(row(), col()), k.i8x16.extract_lane_u(out[r][0].get(), e))
-            : k.i32.store(0, 4, rowAt(row(), col()), v.extract_lane(out[r][e >> 2].get(), e & 3));
-          stores.push(k.if(i32.and(i32.lt_s(col(), OW.get()), i32.lt_s(row(), OH.get())), value));
-        }
+    // Row r's values at ya (+ the row stride): all 8, or the first `cols` merged into what is there.
+    const store = (r: number, masked: boolean): Expr => {
+      const addr = () => (r ? i32.add(ya.get(), i32.mul(OW.get(), c32(eb))) : ya.get());
+      if (quantized) {
+        const mask = () => k.i8x16.gt_s(k.i8x16.splat(cols.get()), k.v128.const(IOTA));
+        const value = masked ? k.v128.bitselect(out[r][0].get(), k.v128.load64_zero(0, 1, addr()), mask()) : out[r][0].get();
+        return k.v128.store64_lane(0, 1, 0, addr(), value);
       }
-      // a dummy tile (txl = TXv - 1) or one past the band is not stored
-      slow.push(k.if(i32.and(i32.lt_s(txl.get(), i32.sub(TXv.get(), c32(1))), i32.lt_s(tyl.get(), nTY.get())), stores));
-    }
+      return k.block([0, 1].map((h) => {
+        const mask = () => v.gt_s(v.splat(cols.get()), k.v128.const(new Uint8Array(Int32Array.of(4 * h, 4 * h + 1, 4 * h + 2, 4 * h + 3).buffer)));
+        const value = masked ? k.v128.bitselect(out[r][h].get(), k.v128.load(h * 16, 4, addr()), mask()) : out[r][h].get();
+        return k.v128.store(h * 16, 4, addr(), value);
+      }));
+    };
     body.push(
-      oh.set(i32.shl(i32.add(ty0.get(), ty.get()), c32(1))),
-      k.if(i32.and(i32.le_s(i32.add(i32.shl(tx.get(), c32(1)), c32(8)), OW.get()), i32.le_s(i32.add(oh.get(), c32(2)), OH.get())), fast, slow),
-      tx.set(i32.add(tx.get(), c32(4))),
-      k.while(() => i32.ge_s(tx.get(), TXv.get()), [tx.set(i32.sub(tx.get(), TXv.get())), ty.set(i32.add(ty.get(), c32(1)))]),
+      ya.set(i32.add(yRow.get(), i32.mul(i32.shl(tx.get(), c32(1)), c32(eb)))),
+      cols.set(i32.sub(OW.get(), i32.shl(tx.get(), c32(1)))),
+      k.if(i32.ge_s(cols.get(), c32(8)), [store(0, false), k.if(second.get(), store(1, false))], [store(0, true), k.if(second.get(), store(1, true))]),
     );
 
     return [
-      N.set(i32.mul(nTY.get(), TXv.get())),
+      TX.set(i32.sub(TXv.get(), c32(1))),
       zpf.set(zpOffset(k, zp.get())),
       ...(actV ? actV.set : []),
       k.dynFor(co, c32(0), Cb.get(), 1, () => [
@@ -403,8 +396,13 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
         mv.set(k.v128.load32_splat(0, 4, i32.add(mult.get(), i32.mul(co.get(), multStride.get())))),
         mrow.set(i32.add(m.get(), i32.mul(co.get(), mRow.get()))),
         yc.set(i32.add(y.get(), i32.mul(co.get(), i32.mul(i32.mul(OH.get(), OW.get()), c32(eb))))),
-        ty.set(c32(0)), tx.set(c32(0)),
-        k.dynFor(t, c32(0), N.get(), 4, () => body),
+        k.dynFor(ty, c32(0), nTY.get(), 1, () => [
+          oh.set(i32.shl(i32.add(ty0.get(), ty.get()), c32(1))),
+          second.set(i32.lt_s(i32.add(oh.get(), c32(1)), OH.get())),
+          mTile.set(i32.add(mrow.get(), i32.shl(i32.mul(ty.get(), TXv.get()), c32(2)))),
+          yRow.set(i32.add(yc.get(), i32.mul(i32.mul(oh.get(), OW.get()), c32(eb)))),
+          k.dynFor(tx, c32(0), TX.get(), 4, () => body),
+        ]),
       ]),
     ];
   });
