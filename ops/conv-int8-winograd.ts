@@ -41,7 +41,7 @@ export interface QWinogradPlan {
   cin: number; cout: number; batch: number;
   H: number; W: number; OH: number; OW: number; pt: number; pl: number;
   /** Tile rows and columns, columns per band row with the dummy tile, tile rows per band and the band count. */
-  TY: number; TX: number; TXv: number; bandTY: number; bands: number;
+  TY: number; TX: number; TXv: number; TXg: number; bandTY: number; bands: number;
   /** Input channel pairs (K = 2 * pairs), output channels per block (a multiple of 4) and blocks. */
   pairs: number; CB: number; blocks: number;
   /**
@@ -67,14 +67,18 @@ export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cou
   const CB = Math.max(4, Math.min(up(cout, 4), Math.floor(U_BYTES / (16 * pairs * 4 * 4)) * 4));
   // per tile of a band: V holds 2 * pairs i16, M holds CB i32, in each of the 16 slices
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (16 * (4 * pairs + 4 * CB) * TXv))));
-  const panels = Math.ceil((bandTY * TXv) / 8);
+  // GEMM columns per tile row: TX, unless the dummy tile saves no column panel (13x13: 49 or 56 columns, 7 panels
+  // either way), where TXv keeps every group of 4 tiles within a panel (inputTransform stores it at once)
+  const TXg = Math.ceil((bandTY * TX) / 8) < Math.ceil((bandTY * TXv) / 8) ? TX : TXv;
+  // a band's tiles, and up to 3 more columns that the last group of tiles writes (inputTransform)
+  const panels = Math.ceil((bandTY * TXg + 3) / 8);
   const pA = pairs * 16, pB = pairs * 32, row = panels * 32;
   const uBytes = 16 * (CB / 4) * pA, vBytes = 16 * panels * pB, mBytes = 16 * CB * row;
   const at = { U: 0, V: uBytes, M: uBytes + vBytes, strips: uBytes + vBytes + mBytes };
   const scratch = at.strips + 2 * stripBytes(bandTY, TXv) + 64;
   return {
     cin, cout, batch, H, W, OH, OW, pt: geo.padBegin[0], pl: geo.padBegin[1],
-    TY, TX, TXv, bandTY, bands: Math.ceil(TY / bandTY), pairs, CB, blocks: Math.ceil(cout / CB),
+    TY, TX, TXv, TXg, bandTY, bands: Math.ceil(TY / bandTY), pairs, CB, blocks: Math.ceil(cout / CB),
     pA, pB, row, at, scratch,
   };
 }
@@ -145,18 +149,18 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
         a: slice(p.at.U, p.pA), pA: c32(16 * p.pA),
         b: slice(p.at.V, p.pB), ldb: c32(32), pB: c32(16 * p.pB),
         c: slice(p.at.M, p.row), ldc: c32(16 * p.row),
-        M: cb.get(), N: i32.mul(nTY.get(), c32(p.TXv)), K: c32(2 * p.pairs),
+        M: cb.get(), N: i32.mul(nTY.get(), c32(p.TXg)), K: c32(2 * p.pairs),
       })),
       k.call(output, [at(p.at.M), i32.add(yn.get(), i32.mul(co0.get(), c32(plane))),
         i32.add(bp.get(), i32.mul(co0.get(), c32(biasStride))), c32(biasStride), i32.add(mp.get(), i32.mul(co0.get(), c32(multStride))), c32(multStride),
-        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TXv), c32(16 * p.row), c32(p.row), yZp.get(), act.get()]),
+        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TX), c32(p.TXg), c32(16 * p.row), c32(p.row), yZp.get(), act.get()]),
     ];
     const perBand: Expr[] = [
       ty0.set(i32.mul(band.get(), c32(p.bandTY))),
       nTY.set(i32.sub(c32(p.TY), ty0.get())),
       nTY.set(k.select(i32.gt_s(nTY.get(), c32(p.bandTY)), c32(p.bandTY), nTY.get())),
       k.call(input, [xn.get(), at(p.at.strips), at(p.at.V), ...[p.cin, p.H, p.W].map(c32), ty0.get(), nTY.get(),
-        ...[p.TXv, p.pt, p.pl, 16 * p.pB, p.pB].map(c32), zp.get()]),
+        ...[p.TXv, p.TXg, p.pt, p.pl, 16 * p.pB, p.pB].map(c32), zp.get()]),
       k.for(blk, 0, p.blocks, 1, () => perBlock),
     ];
     const zpLoad = runtimeZp ? (xType === 'i8' ? i32.load8_s(0, 1, zpArg.get()) : i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
@@ -234,15 +238,17 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
  * its only nonzero entry there (4).
  */
 function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
-  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'pt', 'pl', 'vPanel', 'vXi', 'zp'];
+  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'TXg', 'pt', 'pl', 'vPanel', 'vXi', 'zp'];
   const fn = ctx.kernel(`qwinograd_input:${xType}`, names.map(() => 'i32' as const), (k) => {
-    const [x, strips, v, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp] = k.params;
+    const [x, strips, v, C, H, W, ty0, nTY, TXv, TXg, pt, pl, vPanel, vXi, zp] = k.params;
     const { i32 } = k;
     const c32 = (n: number) => k.c32(n);
     const pp = k.local('i32'), s = k.local('i32'), par = k.local('i32'), c = k.local('i32'), t = k.local('i32');
     const xa = k.local('i32'), xb = k.local('i32'), ih = k.local('i32'), seg = k.local('i32'), dst = k.local('i32');
-    const SB = k.local('i32'), O = k.local('i32'), N = k.local('i32'), HW = k.local('i32'), vp = k.local('i32'), vt = k.local('i32');
+    const SB = k.local('i32'), O = k.local('i32'), TX = k.local('i32'), HW = k.local('i32'), vp = k.local('i32'), vt = k.local('i32');
+    const ty = k.local('i32'), tx = k.local('i32'), col = k.local('i32');
     const zp4 = k.local('v128'), zpBytes = k.local('v128');
+    const { m } = k;
     const rows = [strips, O, k.local('i32'), k.local('i32')];
     const ext = (vec: Expr, high: boolean) => (xType === 'i8'
       ? (high ? k.i16x8.extend_high_i8x16_s(vec) : k.i16x8.extend_low_i8x16_s(vec))
@@ -278,20 +284,27 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
       tile.push(d[i * 4].set(ext(L[0].get(), false)), d[i * 4 + 1].set(ext(L[0].get(), true)), d[i * 4 + 2].set(ext(L[1].get(), false)), d[i * 4 + 3].set(ext(L[1].get(), true)));
     }
     for (let j = 0; j < 4; j++) inputRows(k, (i) => d[i * 4 + j].get()).forEach((e, i) => tile.push(wv[i * 4 + j].set(e)));
-    tile.push(vt.set(i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(t.get(), c32(3)), vPanel.get())), i32.shl(i32.and(t.get(), c32(4)), c32(2)))));
+    // V = (B^T d) B into d (free again), then stored at GEMM columns c .. c+3
     for (let i = 0; i < 4; i++) {
-      inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => {
-        const val = i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e;
-        // slice by slice: one add per store
-        tile.push(vt.set(i + j === 0 ? vt.get() : i32.add(vt.get(), vXi.get())), k.v128.store(0, 4, vt.get(), val));
-      });
+      inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => tile.push(d[i * 4 + j].set(i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e)));
     }
+    const colAt = (col: Expr) => i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(col, c32(3)), vPanel.get())), i32.shl(i32.and(m.copyExpression(col), c32(7)), c32(2)));
+    // the 4 columns within one panel: one store per slice (one add each)
+    const whole: Expr[] = [vt.set(colAt(col.get()))];
+    d.forEach((l, xi) => whole.push(...(xi ? [vt.set(i32.add(vt.get(), vXi.get()))] : []), k.v128.store(0, 4, vt.get(), l.get())));
+    // across two panels: column by column
+    const split: Expr[] = [];
+    for (let i = 0; i < 4; i++) {
+      split.push(vt.set(colAt(i32.add(col.get(), c32(i)))));
+      d.forEach((l, xi) => split.push(...(xi ? [vt.set(i32.add(vt.get(), vXi.get()))] : []), k.v128.store32_lane(0, 4, i, vt.get(), l.get())));
+    }
+    tile.push(k.if(i32.le_u(i32.and(col.get(), c32(7)), c32(4)), whole, split));
 
     return [
       SB.set(i32.shl(TXv.get(), c32(2))),
       O.set(i32.add(strips.get(), i32.add(i32.mul(i32.add(nTY.get(), c32(1)), SB.get()), c32(64)))),
       rows[2].set(i32.add(strips.get(), SB.get())), rows[3].set(i32.add(O.get(), SB.get())),
-      N.set(i32.mul(nTY.get(), TXv.get())), HW.set(i32.mul(H.get(), W.get())),
+      TX.set(i32.sub(TXv.get(), c32(1))), HW.set(i32.mul(H.get(), W.get())),
       zp4.set(k.i16x8.splat(i32.shl(zp.get(), c32(2)))),
       zpBytes.set(k.i8x16.splat(zp.get())),
       k.dynFor(pp, c32(0), i32.shr_u(i32.add(C.get(), c32(1)), c32(1)), 1, () => [
@@ -300,12 +313,19 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
         xb.set(k.select(i32.lt_s(i32.add(i32.shl(pp.get(), c32(1)), c32(1)), C.get()), i32.add(xa.get(), HW.get()), xa.get())),
         k.dynFor(s, c32(0), i32.add(nTY.get(), c32(1)), 1, () => k.for(par, 0, 2, 1, () => fillSegment)),
         vp.set(i32.add(v.get(), i32.shl(pp.get(), c32(5)))),
-        k.dynFor(t, c32(0), N.get(), 4, () => tile),
+        // tile (ty, tx) is at t = ty * TXv + tx in the strips and at column c = ty * TX + tx of the GEMM: the last
+        // group of a row also transforms tiles past TX (the dummy, the next row's first), whose columns the next row
+        // writes again, or which land past the band's tiles (qwinogradPlan leaves room for them)
+        k.dynFor(ty, c32(0), nTY.get(), 1, () => k.dynFor(tx, c32(0), TX.get(), 4, () => [
+          t.set(i32.add(i32.mul(ty.get(), TXv.get()), tx.get())),
+          col.set(i32.add(i32.mul(ty.get(), TXg.get()), tx.get())),
+          ...tile,
+        ])),
       ]),
     ];
   });
   // One pair of a 2x2 input, pads 1: one tile row of one tile and its dummy (strips, then V at out + 256).
-  ctx.prime(fn, (zeros, out) => [zeros, out, out + 256, 2, 2, 2, 0, 1, 2, 1, 1, 32, 32, 0], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, out, out + 256, 2, 2, 2, 0, 1, 2, 1, 1, 1, 32, 32, 0], PRIME_CALLS);
   return fn;
 }
 
@@ -318,15 +338,15 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
  * every group takes the same few stores; the second row is skipped below the last output row.
  */
 function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
-  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TXv', 'mRow', 'mXi', 'zp', 'act'];
+  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TX', 'TXg', 'mRow', 'mXi', 'zp', 'act'];
   const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}`;
   const quantized = s.out === 'int8' || s.out === 'uint8';
   const eb = quantized ? 1 : 4;
   const fn = ctx.kernel(key, names.map(() => 'i32' as const), (k) => {
-    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act] = k.params;
+    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TX, TXg, mRow, mXi, zp, act] = k.params;
     const { i32 } = k, v = k.i32x4;
     const c32 = (n: number) => k.c32(n);
-    const co = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), TX = k.local('i32'), cols = k.local('i32'), second = k.local('i32');
+    const co = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), cols = k.local('i32'), second = k.local('i32');
     const mrow = k.local('i32'), yc = k.local('i32'), oh = k.local('i32'), mTile = k.local('i32'), yRow = k.local('i32'), ya = k.local('i32');
     const bv = k.local('v128'), mv = k.local('v128'), zpf = k.local('v128');
     const actV = quantized && s.act ? loadActVectors(k, act) : undefined;
@@ -388,7 +408,6 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
     );
 
     return [
-      TX.set(i32.sub(TXv.get(), c32(1))),
       zpf.set(zpOffset(k, zp.get())),
       ...(actV ? actV.set : []),
       k.dynFor(co, c32(0), Cb.get(), 1, () => [
@@ -399,7 +418,7 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
         k.dynFor(ty, c32(0), nTY.get(), 1, () => [
           oh.set(i32.shl(i32.add(ty0.get(), ty.get()), c32(1))),
           second.set(i32.lt_s(i32.add(oh.get(), c32(1)), OH.get())),
-          mTile.set(i32.add(mrow.get(), i32.shl(i32.mul(ty.get(), TXv.get()), c32(2)))),
+          mTile.set(i32.add(mrow.get(), i32.shl(i32.mul(ty.get(), TXg.get()), c32(2)))),
           yRow.set(i32.add(yc.get(), i32.mul(i32.mul(oh.get(), OW.get()), c32(eb)))),
           k.dynFor(tx, c32(0), TX.get(), 4, () => body),
         ]),
@@ -407,6 +426,6 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
     ];
   });
   // One output channel of 2x2 (one tile and its dummy) from the zero area into the out area.
-  ctx.prime(fn, (zeros, out) => [zeros, out, zeros, 0, zeros, 0, 1, 2, 2, 0, 1, 2, 32, 32, 0, zeros], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, out, zeros, 0, zeros, 0, 1, 2, 2, 0, 1, 1, 2, 32, 32, 0, zeros], PRIME_CALLS);
   return fn;
 }
