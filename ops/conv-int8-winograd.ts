@@ -18,10 +18,10 @@
 // the 4 tiles x 2 channels of a vector are exactly the GEMM's i16 pair layout. The dummy tiles cost 1/TXv of the
 // GEMM and are never stored.
 
-import { actParams, callQGemm, loadActVectors, narrowToBytes, qgemmKernel, requantLanes, zpOffset, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, fusedAct, loadActVectors, narrowToBytes, qgemmKernel, requantLanes, zpOffset, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
-import type { QConvParams } from './conv-int8.js';
+import { outRange, requantIsBounded, type QConvParams } from './conv-int8.js';
 import { winogradTiles } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import type { EmitCtx } from './types.js';
@@ -116,12 +116,14 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
   const bias = fout ? q.fbias : q.bias;
   const biasPtr = bias ? ctx.data(new Uint8Array((fout ? Float32Array.from(bias) : Int32Array.from(bias)).buffer)) : ctx.data(new Uint8Array(4));
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(Float32Array.from(q.mult).buffer)) : ctx.data(new Uint8Array(4));
-  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
+  // the direct kernel's epilogue: a fused activation as one multiplication where proven, no rounding clamp where bounded
+  const act = q.act && outRange(q) ? fusedAct(q.act, ...outRange(q)!) : undefined;
+  const actPtr = act ? ctx.data(new Uint8Array(act.params.buffer)) : 0;
   const biasStride = bias ? 4 : 0, multStride = q.mult && !q.scaleOperand ? 4 : 0;
   ensureSlack(ctx);
   const weights = weightTransform(ctx, q.wSigned);
   const input = inputTransform(ctx, xType);
-  const epi: QEpilogue = { ...q.epilogue, act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined };
+  const epi: QEpilogue = { ...q.epilogue, act: act?.kind, bounded: requantIsBounded(q, 9 * q.cin, act) };
   const output = outputTransform(ctx, epi);
   const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0 });
   const runtimeZp = typeof q.xZp !== 'number';
@@ -339,7 +341,7 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
  */
 function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
   const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TX', 'TXg', 'mRow', 'mXi', 'zp', 'act'];
-  const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}`;
+  const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}${s.bounded ? ':bounded' : ''}`;
   const quantized = s.out === 'int8' || s.out === 'uint8';
   const eb = quantized ? 1 : 4;
   const fn = ctx.kernel(key, names.map(() => 'i32' as const), (k) => {
@@ -363,7 +365,7 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
         const biased = k.f32x4.add(scaled, bv.get());
         return s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased;
       }
-      return requantLanes(k, scaled, () => zpf.get(), actV?.v, s.act === 'leaky');
+      return requantLanes(k, scaled, () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio');
     };
     // acc = Y' >> 2 (+ the i32 bias): Y' is exactly 4 * acc
     const accOf = (i: number) => (s.out === 'f32' ? v.shr_s(Y[i].get(), c32(2)) : v.add(v.shr_s(Y[i].get(), c32(2)), bv.get()));
