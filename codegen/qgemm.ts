@@ -167,9 +167,14 @@ export interface QGemmSpec extends QEpilogue {
    * it (one B vector, four accumulators) instead of a full one; about 0.8 KB of code, so only where it is used.
    */
   halfTile?: boolean;
+  /**
+   * C has room for whole tiles (rows padded to QMR, each row to whole panels of QNR columns: the int8 Winograd's M):
+   * the SIMD kernel stores every tile whole, with no test for the last row or column panel.
+   */
+  wholeTiles?: boolean;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}${s.wholeTiles ? '_w' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -342,7 +347,7 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
     return r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes);
   });
   const fullTile = [...init(false), ...kLoop(false), ...fin(false),
-    k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))];
+    ...(s.wholeTiles ? storeFull() : [k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))])];
   const tile = s.halfTile && isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
   const eb = outBytes(s);
   return [

@@ -125,7 +125,8 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
   const input = inputTransform(ctx, xType);
   const epi: QEpilogue = { ...q.epilogue, act: act?.kind, bounded: requantIsBounded(q, 9 * q.cin, act) };
   const output = outputTransform(ctx, epi);
-  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0 });
+  // M's rows are whole panels (qwinogradPlan) and a block's rows a multiple of 4
+  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0, wholeTiles: true });
   const runtimeZp = typeof q.xZp !== 'number';
   const plane = p.OH * p.OW * eb;
 
