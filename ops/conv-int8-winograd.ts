@@ -14,9 +14,11 @@
 // Input layout: for each pair of input channels the padded input rows of a band of tile rows are copied with the
 // two channels' bytes interleaved, even pixel rows into strip E and odd ones into strip O, one segment of 2 * TXv
 // columns per tile row. With TXv = TX + 1 (a dummy tile ends each row) tile t = ty * TXv + tx of the band has its
-// 4x4 patch at byte 4t of E, O, E + one segment, O + one segment: a band is one run of tiles, 4 per vector, and
-// the 4 tiles x 2 channels of a vector are exactly the GEMM's i16 pair layout. The dummy tiles cost 1/TXv of the
-// GEMM and are never stored.
+// 4x4 patch at byte 4t of E, O, E + one segment, O + one segment: 4 tiles of a row per vector, and the 4 tiles x 2
+// channels of a vector are exactly the GEMM's i16 pair layout. In the GEMM, tile (ty, tx) is column ty * TXg + tx:
+// TXg = TX drops the dummy tiles (27x27: 98 columns a band instead of 105); TXg = TXv keeps them where that costs
+// no panel of 8 columns and keeps every group of 4 tiles within one panel. The transforms walk each tile row in
+// groups of 4; the last group's tiles past TX are computed, never stored to the output.
 
 import { callQGemm, fusedAct, loadActVectors, narrowToBytes, qgemmKernel, requantLanes, zpOffset, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
