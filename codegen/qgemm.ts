@@ -165,6 +165,7 @@ export interface QGemmSpec extends QEpilogue {
   /**
    * Some call's N ends with a panel of 1 to 4 columns (a 7x7 layer's 49): the SIMD kernel carries a half tile for
    * it (one B vector, four accumulators) instead of a full one; about 0.8 KB of code, so only where it is used.
+   * Requantizing GEMMs, and i32 ones with wholeTiles.
    */
   halfTile?: boolean;
   /**
@@ -174,7 +175,7 @@ export interface QGemmSpec extends QEpilogue {
   wholeTiles?: boolean;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}${s.wholeTiles ? '_w' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${hasHalfTile(s) ? '_h' : ''}${s.wholeTiles ? '_w' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -196,6 +197,8 @@ const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
 const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
+/** The half tile serves requantizing GEMMs and the i32 ones that store whole tiles (the int8 Winograd's). */
+const hasHalfTile = (s: QGemmSpec) => !!s.halfTile && (isQuantized(s) || (s.out === 'i32' && !!s.wholeTiles));
 
 /** Name of the shared GEMM function for this description, created on first use. The kernel name carries it. */
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
@@ -348,7 +351,9 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   });
   const fullTile = [...init(false), ...kLoop(false), ...fin(false),
     ...(s.wholeTiles ? storeFull() : [k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))])];
-  const tile = s.halfTile && isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
+  // a half tile's i32 accumulators into whole tiles' room: one vector a row
+  const storeHalf = (): Expr[] => (s.wholeTiles && s.out === 'i32' ? Array.from({ length: QMR }, (_, r) => k.v128.store(0, 4, cRow(r), acc[r][0].get())) : storePartial(QNR / 2));
+  const tile = hasHalfTile(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storeHalf()], fullTile)] : fullTile;
   const eb = outBytes(s);
   return [
     ...setup,

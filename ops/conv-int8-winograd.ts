@@ -57,6 +57,8 @@ export interface QWinogradPlan {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/** Columns the GEMM computes for N: whole panels of 8, a last one of 1 to 4 as a half tile. */
+const gemmColumns = (N: number) => (N % 8 > 0 && N % 8 <= 4 ? up(N, 8) - 4 : up(N, 8));
 
 /** The plan when the int8 Winograd applies (any target: scratch() does not know it), else undefined. */
 export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cout: number, group: number): QWinogradPlan | undefined {
@@ -71,7 +73,7 @@ export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cou
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (16 * (4 * pairs + 4 * CB) * TXv))));
   // GEMM columns per tile row: TX, unless the dummy tile saves no column panel (13x13: 49 or 56 columns, 7 panels
   // either way), where TXv keeps every group of 4 tiles within a panel (inputTransform stores it at once)
-  const TXg = Math.ceil((bandTY * TX) / 8) < Math.ceil((bandTY * TXv) / 8) ? TX : TXv;
+  const TXg = gemmColumns(bandTY * TX) < gemmColumns(bandTY * TXv) ? TX : TXv;
   // a band's tiles, and up to 3 more columns that the last group of tiles writes (inputTransform)
   const panels = Math.ceil((bandTY * TXg + 3) / 8);
   const pA = pairs * 16, pB = pairs * 32, row = panels * 32;
@@ -128,7 +130,7 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
   const epi: QEpilogue = { ...q.epilogue, act: act?.kind, bounded: requantIsBounded(q, 9 * q.cin, act) };
   const output = outputTransform(ctx, epi);
   // M's rows are whole panels (qwinogradPlan) and a block's rows a multiple of 4
-  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0, wholeTiles: true });
+  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0, wholeTiles: true, halfTile: true });
   const runtimeZp = typeof q.xZp !== 'number';
   const plane = p.OH * p.OW * eb;
 
