@@ -239,9 +239,9 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
 }
 
 /**
- * (x, strips, V, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp): V[xi] = B^T (d - zp) B for the tiles of tile rows
- * ty0 .. ty0+nTY-1 (dummy tiles included), in the GEMM's i16 B layout: pair p of tile t for xi at
- * V + (t / 8) * vPanel + xi * vXi + p * 32 + (t % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
+ * (x, strips, V, C, H, W, ty0, nTY, TXv, TXg, pt, pl, vPanel, vXi, zp): V[xi] = B^T (d - zp) B for the tiles of tile
+ * rows ty0 .. ty0+nTY-1, in the GEMM's i16 B layout: pair p of tile (ty, tx), column c = ty * TXg + tx, for xi at
+ * V + (c / 8) * vPanel + xi * vXi + p * 32 + (c % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
  * its only nonzero entry there (4).
  */
 function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
@@ -337,8 +337,8 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
 }
 
 /**
- * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act): for Cb output
- * channels, acc = (A^T m A) >> 2 for 4 tiles of one tile row at a time, plus the bias, then the direct kernel's
+ * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TX, TXg, mRow, mXi, zp, act): for Cb output
+ * channels, acc = (A^T m A) >> 2 for 4 tiles of one tile row at a time (tile (ty, tx) in M's column ty * TXg + tx), plus the bias, then the direct kernel's
  * epilogue (i32, float, or requantized and narrowed with the fused clamp or activation), stored as two output rows
  * of 8 values. A group that reaches past the row's last column (the odd width's half tile, the dummy tile, the next
  * tile row's first tiles: read, never stored) is merged into the bytes already there (load, bitselect, store), so
