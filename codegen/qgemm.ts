@@ -272,31 +272,39 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   // A tile of QNR columns (vectors q = 0, 1), or of QNR / 2 (half: vector 0 only) for a last panel of at most 4
   // columns (QGemmSpec.halfTile).
   const vecs = (half: boolean) => (half ? [0] : [0, 1]);
+  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
+  const intBias = s.out !== 'f32' && s.bias !== 'none';
   const kLoop = (half: boolean): Expr[] => {
-    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
-    const step: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
-    for (let r = 0; r < QMR; r++) {
-      step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
-      for (const q of vecs(half)) step.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get()))));
-    }
-    step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
-    step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
+    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat. first: the accumulators start at the
+    // first pair's products (no bias to start from), instead of at zero.
+    const step = (first: boolean): Expr[] => {
+      const e: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
+      for (let r = 0; r < QMR; r++) {
+        e.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
+        for (const q of vecs(half)) {
+          const dot = k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get());
+          e.push(acc[r][q].set(first ? dot : k.i32x4.add(acc[r][q].get(), dot)));
+        }
+      }
+      e.push(ap.set(i32.add(ap.get(), c32(QMR * 4))), bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))), left.set(i32.sub(left.get(), c32(1))));
+      return e;
+    };
     const label = k.w.nextLabel('QK');
+    const zeros = vecs(half).flatMap((q) => acc.map((row) => row[q].set(k.i32x4.splat(c32(0)))));
     return [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
-      k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
+      ...(intBias ? [] : [k.if(left.get(), step(true), zeros)]),
+      k.if(left.get(), k.m.loop(label, k.block([...step(false), k.m.br(label, left.get())])))];
   };
 
   // Per-row values are splatted, per-column values are the tile's columns (vector q at column j + 4q).
   const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
   const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
-  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
-  const intBias = s.out !== 'f32' && s.bias !== 'none';
   const init = (half: boolean): Expr[] => {
     const e: Expr[] = [];
     for (let r = 0; r < QMR; r++) {
       for (const q of vecs(half)) {
-        if (!intBias) e.push(acc[r][q].set(k.i32x4.splat(c32(0))));
-        else if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
+        if (!intBias) continue; // kLoop starts them
+        if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
         else e.push(acc[r][q].set(q ? acc[r][0].get() : vec(bias, 'row', r, 0)));
       }
     }
