@@ -1,8 +1,10 @@
 // Conv: any number of spatial dims, groups, strides, dilations, pads, auto_pad, optional bias.
-// float32 with constant weights (the models' case) has four fast paths, all reading weights packed at compile
-// time: Winograd F(2x2, 3x3) for 3x3 stride-1 layers with many outputs on 'simd' (conv-winograd.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel), pointwise (the input
-// already is the GEMM's B matrix, read in place) and the general case (im2col of a few output rows into a
-// scratch tile that the shared GEMM reads). Other dtypes, and weights computed at run time, use im2col + a
+// float32 with constant weights (the models' case) has five fast paths, all reading weights packed at compile
+// time: Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs on 'simd'
+// (conv-winograd.ts), the same over the s x s-blocked input for large strides such as 11x11 stride 4 on 'simd'
+// (conv-space-to-depth.ts), depthwise 2-D (a direct f32x4 kernel over a zero-padded copy of each channel),
+// pointwise (the input already is the GEMM's B matrix, read in place) and the general case (im2col of a few output
+// rows into a scratch tile that the shared GEMM reads). Other dtypes, and weights computed at run time, use im2col + a
 // plain loop. (Packing B into panels first was measured 3-10% slower than reading these rows directly.)
 // Fused epilogues (activation, residual add) come from src/passes/fuse-*.ts.
 
@@ -12,7 +14,8 @@ import { computeType, type Expr, type Kernel, type Local, type Target } from '..
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
 import { convGeometry, liftTo2d, readConvAttrs, type ConvAttrs, type ConvGeometry } from './conv-geometry.js';
-import { emitWinograd, winogradPlan } from './conv-winograd.js';
+import { emitSpaceToDepth, spaceToDepthPlan } from './conv-space-to-depth.js';
+import { emitWinograd, winogradPlan, WINOGRAD_SCHEMES, type WinogradScheme } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import { defineOp, type EmitCtx, type InferCtx, type InputInfo, type KernelVariant, type Operand, type VariantCtx } from './types.js';
 
@@ -89,7 +92,19 @@ export const fastF32 = (ctx: { inputs: (InputInfo | undefined)[] }) =>
   ctx.inputs[0]!.dtype === 'float32' && !!ctx.inputs[1]!.const && (!ctx.inputs[2] || !!ctx.inputs[2].const);
 
 const planOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => planConv(ctx, fastF32(ctx));
-const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, p: ConvPlan) => winogradPlan(p.geo, p.batch, p.cin, p.cout, p.group);
+const winogradOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>, s: WinogradScheme) => { const p = planOf(ctx); return winogradPlan(s, p.geo, p.batch, p.cin, p.cout, p.group); };
+
+const spaceToDepthOf = (ctx: VariantCtx<Attrs> | EmitCtx<Attrs>) => { const p = planOf(ctx); return spaceToDepthPlan(p.geo, p.batch, p.cin, p.cout, p.group); };
+/** A Winograd F(2x2, rxr) variant ('simd' only: the scalar target runs the direct paths). */
+const winogradVariant = (s: WinogradScheme): KernelVariant<Attrs> => ({
+  name: `winograd-${s.name}`,
+  applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!winogradOf(ctx, s),
+  scratch: (ctx) => winogradOf(ctx, s)!.scratch,
+  emit: unlessEmpty((ctx) => emitWinograd(ctx, winogradOf(ctx, s)!, {
+    x: ctx.inputs[0]!.ptr, weights: ctx.inputs[1]!.const!.data as Float32Array, b: ctx.inputs[2], res: residualOf(ctx), scratch: ctx.scratch(),
+  })),
+});
+
 /** An empty output has nothing to compute. */
 export const unlessEmpty = <A>(emit: (ctx: EmitCtx<A>) => void) => (ctx: EmitCtx<A>) => { if (numel(ctx.outputs[0].shape) > 0) emit(ctx); };
 
@@ -107,11 +122,14 @@ const CONV_VARIANTS: KernelVariant<Attrs>[] = [
     },
     emit: unlessEmpty((ctx) => emitDepthwise(ctx, planOf(ctx))),
   },
+  winogradVariant(WINOGRAD_SCHEMES[3]),
+  winogradVariant(WINOGRAD_SCHEMES[5]),
   {
-    name: 'winograd-f2x2-3x3',
-    applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!winogradOf(ctx, planOf(ctx)),
-    scratch: (ctx) => winogradOf(ctx, planOf(ctx))!.scratch,
-    emit: unlessEmpty((ctx) => emitWinograd(ctx, winogradOf(ctx, planOf(ctx))!, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx))),
+    // large strides (stems): the s x s-blocked input convolved by a 3x3 or 5x5 blocked kernel on Winograd
+    name: 'space-to-depth-winograd',
+    applies: (ctx) => fastF32(ctx) && ctx.has('simd128') && !!spaceToDepthOf(ctx),
+    scratch: (ctx) => spaceToDepthOf(ctx)!.scratch,
+    emit: unlessEmpty((ctx) => emitSpaceToDepth(ctx, spaceToDepthOf(ctx)!, ctx.inputs[0]!, ctx.inputs[1]!, ctx.inputs[2], residualOf(ctx))),
   },
   {
     name: 'pointwise-gemm',
@@ -138,7 +156,7 @@ const CONV_VARIANTS: KernelVariant<Attrs>[] = [
 
 export const Conv = defineOp<Attrs>({
   op: 'Conv', since: 1, dtypes: ['float32', 'float64', 'float16', 'bfloat16'],
-  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) for 3x3 stride-1 layers with many outputs (simd; an infinite input gives NaN there) and a direct depthwise kernel; fused activation and residual',
+  notes: 'float32: packed-weight SIMD GEMM (im2col / pointwise), Winograd F(2x2, 3x3) / F(2x2, 5x5) for 3x3 / 5x5 stride-1 layers with many outputs and, over the space-to-depth input, for large strides (simd; an infinite input gives NaN there) and a direct depthwise kernel; fused activation and residual',
   attrs: (a) => ({ ...readConvAttrs(a), ...readFused(a) }),
   infer(ctx) {
     const [x, w, b] = ctx.inputs;

@@ -86,6 +86,7 @@ describe('ConvTranspose: decoder shapes and each kernel variant', () => {
     ['3x3 stride 2 pad 1 output_padding 1 (odd kernel: a pair and a single tap)', { x: [1, 6, 7, 13], w: [6, 5, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, bias: false }, 'gemm-col2im'],
     ['stride 2 dilation 2 (no tap pairs)', { x: [1, 4, 6, 7], w: [4, 3, 3, 2], attrs: { strides: [2, 2], dilations: [2, 2] }, bias: true }, 'gemm-col2im'],
     ['3x3 stride 1 pad 1, 16->12 at 16x16 (Winograd on simd)', { x: [1, 16, 16, 16], w: [16, 12, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }, 'conv-winograd-f2x2-3x3', 'conv-im2col-gemm'],
+    ['5x5 stride 1 pad 1, 16->12 at 14x15 (Winograd F(2x2, 5x5) on simd)', { x: [1, 16, 14, 15], w: [16, 12, 5, 5], attrs: { pads: [1, 1, 1, 1] }, bias: true }, 'conv-winograd-f2x2-5x5', 'conv-im2col-gemm'],
     ['stride 1 depthwise 3x3', { x: [1, 6, 9, 9], w: [6, 1, 3, 3], attrs: { group: 6, pads: [1, 1, 1, 1] }, bias: true }, 'conv-depthwise'],
     ['stride 1 pointwise 1x1', { x: [1, 8, 5, 7], w: [8, 9, 1, 1], attrs: {}, bias: true }, 'conv-pointwise-gemm'],
     ['stride 1 pads beyond the kernel extent (not a Conv)', { x: [1, 3, 8, 8], w: [3, 2, 3, 3], attrs: { pads: [3, 1, 0, 4] }, bias: true }, 'gemm-col2im'],

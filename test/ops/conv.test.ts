@@ -8,7 +8,8 @@ import { compile } from '../../src/index.js';
 import { lookupOp } from '../../ops/index.js';
 import type { Tensor } from '../../src/ir/graph.js';
 import { convGeometry, readConvAttrs } from '../../ops/conv-geometry.js';
-import { winogradPlan } from '../../ops/conv-winograd.js';
+import { winogradPlan, WINOGRAD_SCHEMES } from '../../ops/conv-winograd.js';
+import { spaceToDepthPlan } from '../../ops/conv-space-to-depth.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs, type Feeds } from '../helpers/oracle.js';
 
 const TARGETS = ['simd', 'scalar'] as const;
@@ -35,8 +36,9 @@ function randomConv(r: () => number): ConvCase {
   return { x: [int(1, 2), cg * groups, ...size], w: [mg * groups, cg, ...kernel], attrs, bias: r() < 0.7 };
 }
 
-function convModel(c: ConvCase, dtype: 'float32' | 'float64' = 'float32', r = rng(1)) {
-  const inits: Record<string, Tensor> = { w: randomTensor(dtype, c.w, r) };
+/** wRange: the weights' half-range (default 1). */
+function convModel(c: ConvCase, dtype: 'float32' | 'float64' = 'float32', r = rng(1), wRange = 1) {
+  const inits: Record<string, Tensor> = { w: randomTensor(dtype, c.w, r, -wRange, wRange) };
   if (c.bias) inits.b = randomTensor(dtype, [c.w[0]], r);
   const model = encodeModel({
     opset: 13, inputs: [{ name: 'x', dtype, shape: c.x }], outputs: [{ name: 'y' }],
@@ -50,6 +52,45 @@ async function compare(model: Uint8Array, feeds: Feeds, target: 'simd' | 'scalar
   expectClose(await runOurs(model, feeds, { target }), await runOrt(model, feeds), tol, tol);
 }
 
+/** A case's attributes as the op reads them, and its geometry. */
+function caseGeometry(c: ConvCase) {
+  const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
+  return { attrs, geo: convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); }) };
+}
+
+/** The Winograd plan of this case under a scheme, or undefined when the scheme declines it. */
+function winogradPlanOf(c: ConvCase, r: 3 | 5) {
+  const { attrs, geo } = caseGeometry(c);
+  return winogradPlan(WINOGRAD_SCHEMES[r], geo, c.x[0], c.x[1], c.w[0], attrs.group);
+}
+
+/**
+ * Conv (r x r, padded to keep the size) + Add of its input + an activation fuse into one node of this variant,
+ * which matches onnxruntime-node on both targets.
+ */
+async function checkFusedResidual(shape: number[], r: number, act: 'Relu' | 'Clip' | 'LeakyRelu', attrs: Record<string, unknown>, seed: number, variant: string) {
+  const rand = rng(seed);
+  const t = (dims: number[]) => randomTensor('float32', dims, rand);
+  const c = shape[1], p = (r - 1) / 2;
+  const model = encodeModel({
+    opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape }], outputs: [{ name: 'y' }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [p, p, p, p] } },
+      { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
+      act === 'Clip' ? { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] } : { op: act, inputs: ['s'], outputs: ['y'], attrs: attrs as never },
+    ],
+    initializers: {
+      w: t([c, c, r, r]), b: t([c]),
+      lo: { dtype: 'float32', shape: [], data: Float32Array.of(0) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(1.5) },
+    },
+  });
+  const { report } = await compile(model);
+  expect(report.ops.Add).toBeUndefined();
+  expect(report.ops[act]).toBeUndefined();
+  expect(report.variants[`Conv:${variant}`]).toBe(1);
+  for (const target of TARGETS) await compare(model, { x: t(shape) }, target);
+}
+
 describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path on the same cases)', () => {
   const cases: [string, ConvCase][] = [
     ['odd output 15x12, asymmetric pads, batch 2, 19 filters', { x: [2, 9, 15, 13], w: [19, 9, 3, 3], attrs: { pads: [1, 0, 1, 1] }, bias: true }],
@@ -59,11 +100,7 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
     ['odd output width 21 (half tiles at the right edge)', { x: [1, 8, 14, 21], w: [12, 8, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true }],
     ['pads of 2 on one side only, 13x15 output', { x: [1, 8, 13, 15], w: [9, 8, 3, 3], attrs: { pads: [2, 0, 0, 2] }, bias: false }],
   ];
-  const planOf = (c: ConvCase) => {
-    const attrs = readConvAttrs({ has: (n: string) => n in c.attrs, ints: (n: string) => c.attrs[n] as number[], string: (n: string, d: string) => (c.attrs[n] as string) ?? d, int: (n: string, d: number) => (c.attrs[n] as number) ?? d } as never);
-    const geo = convGeometry(attrs, c.x.slice(2), c.w.slice(2), (m) => { throw new Error(m); });
-    return winogradPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group);
-  };
+  const planOf = (c: ConvCase) => winogradPlanOf(c, 3);
 
   it('these cases take the path; small, strided, dilated and grouped convolutions do not', () => {
     for (const [, c] of cases) expect(planOf(c)).toBeDefined();
@@ -85,27 +122,122 @@ describe('Conv: the Winograd F(2x2, 3x3) path (simd; scalar runs the direct path
   }
 
   for (const [act, attrs] of [['Relu', {}], ['Clip', {}]] as const) {
-    it(`residual Add + ${act} fused into the Winograd output transform`, async () => {
-      const r = rng(33);
-      const t = (shape: number[]) => randomTensor('float32', shape, r);
-      const model = encodeModel({
-        opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 19, 20] }], outputs: [{ name: 'y' }],
-        nodes: [
-          { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-          { op: 'Add', inputs: ['c', 'x'], outputs: ['s'] },
-          act === 'Clip' ? { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] } : { op: 'Relu', inputs: ['s'], outputs: ['y'], attrs },
-        ],
-        initializers: {
-          w: t([16, 16, 3, 3]), b: t([16]),
-          lo: { dtype: 'float32', shape: [], data: Float32Array.of(0) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(1.5) },
-        },
-      });
-      const { report } = await compile(model);
-      expect(report.ops.Add).toBeUndefined();
-      expect(report.ops[act]).toBeUndefined();
-      for (const target of TARGETS) await compare(model, { x: t([1, 16, 19, 20]) }, target);
-    });
+    it(`residual Add + ${act} fused into the Winograd output transform`, () => checkFusedResidual([1, 16, 19, 20], 3, act, attrs, 33, 'winograd-f2x2-3x3'));
   }
+});
+
+// F(2x2, 5x5) rounds worse than F(2x2, 3x3) (transform coefficients up to 5): measured against a float64 sum, its
+// largest error is about 7.5e-7 of the sum of the terms' magnitudes, three times the direct path's. The many-channel
+// case therefore uses weights of real magnitude (uniform, He-scaled): with +-1 weights over 1200 terms its outputs
+// reach 51 and two of 125440 errors exceed 1e-4 (1.8e-4), where the direct path's stay below 6.6e-5.
+describe('Conv: the Winograd F(2x2, 5x5) path (simd; scalar runs the direct path on the same cases)', () => {
+  const heRange = (c: ConvCase) => Math.sqrt(6 / (c.w[1] * 25));
+  const cases: [string, ConvCase][] = [
+    ['pads 2, 27x27 (AlexNet conv2 shape, narrowed), 20 filters', { x: [1, 12, 27, 27], w: [20, 12, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['odd output 15x12, asymmetric pads, batch 2, 19 filters', { x: [2, 9, 17, 13], w: [19, 9, 5, 5], attrs: { pads: [1, 0, 2, 3] }, bias: true }],
+    ['no padding, no bias, 8 channels', { x: [1, 8, 20, 20], w: [8, 8, 5, 5], attrs: {}, bias: false }],
+    ['several bands of tile rows: 48 -> 40 channels, 56x56', { x: [1, 48, 56, 56], w: [40, 48, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['SAME_LOWER, 17x16', { x: [1, 12, 17, 16], w: [10, 12, 5, 5], attrs: { auto_pad: 'SAME_LOWER' }, bias: true }],
+    ['odd output width 21 (half tiles at the right edge)', { x: [1, 8, 14, 21], w: [12, 8, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true }],
+    ['pads of 4 on one side only, 13x15 output', { x: [1, 8, 13, 15], w: [9, 8, 5, 5], attrs: { pads: [4, 0, 0, 4] }, bias: false }],
+  ];
+
+  it('these cases take the path; small, strided, dilated, grouped and 3x3 convolutions do not', () => {
+    for (const [, c] of cases) expect(winogradPlanOf(c, 5)).toBeDefined();
+    expect(winogradPlanOf(cases[3][1], 5)!.bands).toBeGreaterThan(1);
+    const small: ConvCase = { x: [1, 8, 8, 8], w: [8, 8, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    const strided: ConvCase = { ...cases[0][1], attrs: { pads: [2, 2, 2, 2], strides: [2, 2] } };
+    const dilated: ConvCase = { ...cases[0][1], attrs: { pads: [4, 4, 4, 4], dilations: [2, 2] } };
+    const grouped: ConvCase = { x: [1, 24, 27, 27], w: [20, 12, 5, 5], attrs: { pads: [2, 2, 2, 2], group: 2 }, bias: true };
+    const few: ConvCase = { x: [1, 4, 27, 27], w: [20, 4, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    for (const c of [small, strided, dilated, grouped, few]) expect(winogradPlanOf(c, 5)).toBeUndefined();
+    expect(winogradPlanOf(cases[0][1], 3)).toBeUndefined();
+  });
+
+  for (const [name, c] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target})`, async () => {
+        const { model } = convModel(c, 'float32', rng(41), c.x[1] > 16 ? heRange(c) : 1);
+        const { report } = await compile(model, { target });
+        expect(report.variants).toEqual({ [`Conv:${target === 'simd' ? 'winograd-f2x2-5x5' : 'im2col-gemm'}`]: 1 });
+        await compare(model, { x: randomTensor('float32', c.x, rng(42)) }, target);
+      });
+    }
+  }
+
+  it('real magnitudes: He-scaled weights over 96 channels, non-negative activations up to 6 (simd)', async () => {
+    const c: ConvCase = { x: [1, 96, 27, 27], w: [32, 96, 5, 5], attrs: { pads: [2, 2, 2, 2] }, bias: true };
+    const w = randomTensor('float32', c.w, rng(43), -heRange(c), heRange(c));
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: c.x }], outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: c.attrs as never }],
+      initializers: { w, b: randomTensor('float32', [32], rng(44), -0.1, 0.1) },
+    });
+    await compare(model, { x: randomTensor('float32', c.x, rng(45), 0, 6) }, 'simd');
+  });
+
+  for (const [act, attrs] of [['Relu', {}], ['LeakyRelu', { alpha: 0.1 }]] as const) {
+    it(`residual Add + ${act} fused into the output transform`, () => checkFusedResidual([1, 16, 19, 22], 5, act, attrs, 46, 'winograd-f2x2-5x5'));
+  }
+});
+
+describe('Conv: space-to-depth Winograd for large strides (simd; scalar runs the direct path on the same cases)', () => {
+  const planOf = (c: ConvCase) => { const { attrs, geo } = caseGeometry(c); return spaceToDepthPlan(geo, c.x[0], c.x[1], c.w[0], attrs.group); };
+  const cases: [string, ConvCase][] = [
+    ['11x11 stride 4 pad 2 (AlexNet stem), 3->24 at 107x107', { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], pads: [2, 2, 2, 2] }, bias: true }],
+    ['11x11 stride 4, no padding, batch 2, odd 61x57 input', { x: [2, 3, 61, 57], w: [10, 3, 11, 11], attrs: { strides: [4, 4] }, bias: false }],
+    ['5x5 stride 2 pad 2 (3x3 blocks), 4->12 at 33x29', { x: [1, 4, 33, 29], w: [12, 4, 5, 5], attrs: { strides: [2, 2], pads: [2, 1, 2, 3] }, bias: true }],
+    ['6x6 stride 2 SAME_UPPER, 2->9 at 30x31', { x: [1, 2, 30, 31], w: [9, 2, 6, 6], attrs: { strides: [2, 2], auto_pad: 'SAME_UPPER' }, bias: true }],
+    ['9x9 stride 3 pad 4, 3->8 at 40x40', { x: [1, 3, 40, 40], w: [8, 3, 9, 9], attrs: { strides: [3, 3], pads: [4, 4, 4, 4] }, bias: true }],
+    ['10x10 stride 2 (5x5 blocks, F(2x2, 5x5)), 2->8 at 36x36', { x: [1, 2, 36, 36], w: [8, 2, 10, 10], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true }],
+  ];
+
+  it('these cases take the path; 7x7/2 and 3x3/2 (4x4, 2x2 blocks), dilated, grouped, unequal strides and too few outputs do not', () => {
+    for (const [, c] of cases) expect(planOf(c)).toBeDefined();
+    expect(planOf(cases[5][1])!.winograd.scheme.name).toBe('f2x2-5x5');
+    const declined: ConvCase[] = [
+      { x: [1, 3, 64, 64], w: [16, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] }, bias: true },
+      { x: [1, 8, 64, 64], w: [16, 8, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true },
+      { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], dilations: [2, 2] }, bias: true },
+      { x: [1, 6, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 4], group: 2 }, bias: true },
+      { x: [1, 3, 107, 107], w: [24, 3, 11, 11], attrs: { strides: [4, 3] }, bias: true },
+      { x: [1, 3, 30, 30], w: [24, 3, 11, 11], attrs: { strides: [4, 4] }, bias: true },
+    ];
+    for (const c of declined) expect(planOf(c), JSON.stringify(c)).toBeUndefined();
+  });
+
+  for (const [name, c] of cases) {
+    for (const target of TARGETS) {
+      it(`${name} (${target})`, async () => {
+        const { model } = convModel(c, 'float32', rng(51));
+        const { report } = await compile(model, { target });
+        expect(report.variants).toEqual({ [`Conv:${target === 'simd' ? 'space-to-depth-winograd' : 'im2col-gemm'}`]: 1 });
+        await compare(model, { x: randomTensor('float32', c.x, rng(52)) }, target);
+      });
+    }
+  }
+
+  it('residual Add + Clip fused into the output transform (both targets)', async () => {
+    const r = rng(53);
+    const t = (shape: number[]) => randomTensor('float32', shape, r);
+    const model = encodeModel({
+      opset: 13, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 67, 71] }, { name: 'z', dtype: 'float32', shape: [1, 16, 15, 17] }], outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { strides: [4, 4], pads: [1, 2, 1, 2] } },
+        { op: 'Add', inputs: ['c', 'z'], outputs: ['s'] },
+        { op: 'Clip', inputs: ['s', 'lo', 'hi'], outputs: ['y'] },
+      ],
+      initializers: {
+        w: t([16, 3, 11, 11]), b: t([16]),
+        lo: { dtype: 'float32', shape: [], data: Float32Array.of(-1) }, hi: { dtype: 'float32', shape: [], data: Float32Array.of(2) },
+      },
+    });
+    const { report } = await compile(model);
+    expect(report.ops.Add).toBeUndefined();
+    expect(report.ops.Clip).toBeUndefined();
+    expect(report.variants['Conv:space-to-depth-winograd']).toBe(1);
+    for (const target of TARGETS) await compare(model, { x: t([1, 3, 67, 71]), z: t([1, 16, 15, 17]) }, target);
+  });
 });
 
 describe('Conv', () => {

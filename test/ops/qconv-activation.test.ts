@@ -20,13 +20,13 @@ const range = (dt: DType): [number, number] => (dt === 'int8' ? [-128, 127] : [0
 interface Case { name: string; x: number[]; cout: number; k: number[]; attrs: Conv2dAttrs; dt: DType; act: 'Relu' | 'Clip6' | 'ClipMin' | 'Relu-same' | 'LeakyRelu'; variant: string }
 
 const CASES: Case[] = [
-  { name: 'im2col 3x3, Relu to a narrower scale, int8', x: [1, 12, 7, 9], cout: 20, k: [3, 3], attrs: { pads: [1, 1, 1, 1] }, dt: 'int8', act: 'Relu', variant: 'int8-im2col-gemm' },
+  { name: 'im2col 3x3, Relu to a narrower scale, int8', x: [1, 12, 7, 9], cout: 20, k: [3, 3], attrs: { pads: [1, 1, 1, 1] }, dt: 'int8', act: 'Relu', variant: 'int8-gather-gemm' },
   { name: 'pointwise, Clip(0, 6), uint8, batch 2', x: [2, 17, 5, 7], cout: 13, k: [1, 1], attrs: {}, dt: 'uint8', act: 'Clip6', variant: 'int8-pointwise-gemm' },
   { name: 'depthwise 3x3 stride 2, Clip(0, 6), int8', x: [1, 9, 15, 21], cout: 9, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 9 }, dt: 'int8', act: 'Clip6', variant: 'int8-depthwise' },
   { name: 'depthwise 3x3 stride 1, Clip with only a min, uint8', x: [1, 6, 10, 19], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 6 }, dt: 'uint8', act: 'ClipMin', variant: 'int8-depthwise' },
-  { name: 'im2col 3x3 stride 2, LeakyRelu (alpha 0.1), int8', x: [1, 8, 13, 11], cout: 12, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, dt: 'int8', act: 'LeakyRelu', variant: 'int8-im2col-gemm' },
+  { name: 'im2col 3x3 stride 2, LeakyRelu (alpha 0.1), int8', x: [1, 8, 13, 11], cout: 12, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, dt: 'int8', act: 'LeakyRelu', variant: 'int8-gather-gemm' },
   { name: 'depthwise 3x3, LeakyRelu (alpha 0.1), uint8', x: [1, 6, 9, 20], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 6 }, dt: 'uint8', act: 'LeakyRelu', variant: 'int8-depthwise' },
-  { name: 'im2col, Relu keeping the scale (a clamp of the output range)', x: [1, 8, 7, 7], cout: 10, k: [3, 3], attrs: {}, dt: 'int8', act: 'Relu-same', variant: 'int8-im2col-gemm' },
+  { name: 'im2col, Relu keeping the scale (a clamp of the output range)', x: [1, 8, 7, 7], cout: 10, k: [3, 3], attrs: {}, dt: 'int8', act: 'Relu-same', variant: 'int8-gather-gemm' },
 ];
 
 describe('QLinearConv -> DQ -> Relu / Clip / LeakyRelu -> Q fused into the int8 epilogue', () => {

@@ -7,13 +7,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/index.js';
-import { encodeModel, type NodeSpec } from '../../src/onnx/encode.js';
 import type { DType } from '../../src/ir/dtype.js';
 import type { Tensor } from '../../src/ir/graph.js';
-import { dequantize, quantize } from '../../ops/qparams.js';
 import { fusedAct } from '../../codegen/qgemm.js';
 import { expectClose, randomTensor, rng, runOrt, runOurs } from '../helpers/oracle.js';
-import { qlinearConv2dRef, type Conv2dAttrs } from '../helpers/quant-reference.js';
+import type { Conv2dAttrs } from '../helpers/quant-reference.js';
+import { qconvActModel } from '../helpers/qconv-act.js';
 
 const f32 = (values: number[]): Tensor => ({ dtype: 'float32', shape: values.length === 1 ? [] : [values.length], data: Float32Array.from(values) });
 const q = (dtype: DType, shape: number[], values: number[]): Tensor => ({ dtype, shape, data: dtype === 'int8' ? Int8Array.from(values) : Uint8Array.from(values) });
@@ -62,7 +61,7 @@ function makeCase(seed: number, kind: Kind): Case {
     attrs: { pads, strides: [stride, stride], dilations: [dil, dil], group },
     xdt, weights,
     bias: r() < 0.75, saturating: r() < 0.15, act: pick(['none', 'none', 'relu-same', 'clip6'] as Act[]),
-    variant: kind === 'depthwise' ? 'int8-depthwise' : pointwiseVariant ? 'int8-pointwise-gemm' : 'int8-im2col-gemm',
+    variant: kind === 'depthwise' ? 'int8-depthwise' : pointwiseVariant ? 'int8-pointwise-gemm' : 'int8-gather-gemm',
   };
 }
 
@@ -106,35 +105,12 @@ describe('int8 depthwise, small-K pointwise and few-channel stem convolutions on
       const xs = f32([0.02]), xz = q(c.xdt, [], [Math.round(xlo + (xhi - xlo) * r())]);
       // a typical output scale, or one so small that most outputs saturate
       const s1 = c.scales ? c.scales[0] : c.saturating ? 1e-7 : Math.fround(0.03 * Math.sqrt(K) * (0.5 + r())), z1 = c.scales ? xlo : Math.round(xlo + 40 + (xhi - xlo - 80) * r());
-      const ys = f32([s1]), yz = q(c.xdt, [], [z1]);
       const bias = c.bias ? randomTensor('int32', [c.cout], r, -3000, 3000) : undefined;
       // Relu keeping the output's scale (lowered to a clamp of its range), Clip(0, 6) into a narrower scale, or Relu
       // into the given one
       const s2 = c.scales ? c.scales[1] : c.act === 'clip6' ? Math.fround(s1 * 0.43) : s1, z2 = c.act === 'relu-same' ? z1 : xlo;
-      const nodes: NodeSpec[] = [{ op: 'QLinearConv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', ...(bias ? ['bias'] : [])], outputs: [c.act === 'none' ? 'y' : 'yq'], attrs: c.attrs as Record<string, number | number[]> }];
-      if (c.act !== 'none') {
-        nodes.push({ op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['yf'] },
-          c.act === 'clip6' ? { op: 'Clip', inputs: ['yf', 'cmin', 'cmax'], outputs: ['af'] } : { op: 'Relu', inputs: ['yf'], outputs: ['af'] },
-          { op: 'QuantizeLinear', inputs: ['af', 'os', 'oz'], outputs: ['y'] });
-      }
-      const model = encodeModel({
-        opset: 13,
-        inputs: [{ name: 'x', dtype: c.xdt, shape: c.x }],
-        outputs: [{ name: 'y' }],
-        initializers: {
-          xs, xz, w, ws, wz, ys, yz, ...(bias ? { bias } : {}),
-          ...(c.act === 'none' ? {} : { os: f32([s2]), oz: q(c.xdt, [], [z2]) }),
-          ...(c.act === 'clip6' ? { cmin: f32([0]), cmax: f32([6]) } : {}),
-        },
-        nodes,
-      });
-      // the spec: the convolution's requantization, then DQ -> activation -> Q in float32
-      const conv = qlinearConv2dRef(x, xs, xz, w, ws, wz, ys, yz, bias, c.attrs);
-      const p1 = { scale: s1, zp: z1, dtype: c.xdt }, p2 = { scale: s2, zp: z2, dtype: c.xdt };
-      const fmax = c.act === 'clip6' ? 6 : Infinity;
-      const expected = c.act === 'none' ? conv
-        : q(c.xdt, conv.shape, Array.from(conv.data as ArrayLike<number>, (v) => quantize(Math.fround(Math.min(Math.max(dequantize(v, p1), 0), fmax)), p2)));
-      const reference = { y: { data: expected.data, shape: expected.shape } };
+      const act = c.act === 'none' || c.act === 'clip6' ? c.act : 'relu';
+      const { model, reference } = qconvActModel({ x, xs, xz, w, ws, wz, s1, z1, bias, attrs: c.attrs, act, s2, z2 });
       // onnxruntime's QLinearConv may round one unit differently, which a second quantization scales by s1 / s2
       expectClose(await runOrt(model, { x }), reference, 0, Math.ceil(s1 / s2));
       for (const target of ['simd', 'scalar'] as const) {
