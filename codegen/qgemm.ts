@@ -274,9 +274,13 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   const vecs = (half: boolean) => (half ? [0] : [0, 1]);
   // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
   const intBias = s.out !== 'f32' && s.bias !== 'none';
+  // Without a bias, the full tile of an i32 GEMM (the int8 Winograd's 16, of small K) peels its first pair; the
+  // others start from zero (the peeled step is code that a float-output classifier's long K does not repay).
+  const peeled = (half: boolean) => !intBias && s.out === 'i32' && !half;
+  const zeroAcc = (half: boolean) => acc.flatMap((row) => vecs(half).map((q) => row[q].set(k.i32x4.splat(c32(0)))));
   const kLoop = (half: boolean): Expr[] => {
     // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat. first: the accumulators start at the
-    // first pair's products (no bias to start from), instead of at zero.
+    // first pair's products instead of at zero (peeled).
     const step = (first: boolean): Expr[] => {
       const e: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
       for (let r = 0; r < QMR; r++) {
@@ -290,9 +294,8 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
       return e;
     };
     const label = k.w.nextLabel('QK');
-    const zeros = vecs(half).flatMap((q) => acc.map((row) => row[q].set(k.i32x4.splat(c32(0)))));
     return [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
-      ...(intBias ? [] : [k.if(left.get(), step(true), zeros)]),
+      ...(peeled(half) ? [k.if(left.get(), step(true), zeroAcc(half))] : []),
       k.if(left.get(), k.m.loop(label, k.block([...step(false), k.m.br(label, left.get())])))];
   };
 
@@ -300,10 +303,10 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
   const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
   const init = (half: boolean): Expr[] => {
+    if (!intBias) return peeled(half) ? [] : zeroAcc(half);
     const e: Expr[] = [];
     for (let r = 0; r < QMR; r++) {
       for (const q of vecs(half)) {
-        if (!intBias) continue; // kLoop starts them
         if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
         else e.push(acc[r][q].set(q ? acc[r][0].get() : vec(bias, 'row', r, 0)));
       }
