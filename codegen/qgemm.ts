@@ -165,11 +165,17 @@ export interface QGemmSpec extends QEpilogue {
   /**
    * Some call's N ends with a panel of 1 to 4 columns (a 7x7 layer's 49): the SIMD kernel carries a half tile for
    * it (one B vector, four accumulators) instead of a full one; about 0.8 KB of code, so only where it is used.
+   * Requantizing GEMMs, and i32 ones with wholeTiles.
    */
   halfTile?: boolean;
+  /**
+   * C has room for whole tiles (rows padded to QMR, each row to whole panels of QNR columns: the int8 Winograd's M):
+   * the SIMD kernel stores every tile whole, with no test for the last row or column panel.
+   */
+  wholeTiles?: boolean;
 }
 
-export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${s.halfTile && isQuantized(s) ? '_h' : ''}`.replace(/-/g, 'm');
+export const qgemmKey = (s: QGemmSpec) => `${s.a}x${s.b}_${s.bias}_${s.out}_${s.scale}_${s.lo}_${s.hi}${s.act ? `_${s.act}` : ''}${s.relu ? '_relu' : ''}${s.bounded ? '_b' : ''}${hasHalfTile(s) ? '_h' : ''}${s.wholeTiles ? '_w' : ''}`.replace(/-/g, 'm');
 
 export interface QGemmArgs {
   a: Expr; pA: Expr;
@@ -191,6 +197,8 @@ const aBytes = (s: QStorage) => (s === 'i16' ? 2 : 1);
 const bPairBytes = (s: QStorage) => QNR * 2 * (s === 'i16' ? 2 : 1);
 const outBytes = (e: QEpilogue) => (e.out === 'i32' || e.out === 'f32' ? 4 : 1);
 const isQuantized = (e: QEpilogue) => e.out === 'int8' || e.out === 'uint8';
+/** The half tile serves requantizing GEMMs and the i32 ones that store whole tiles (the int8 Winograd's). */
+const hasHalfTile = (s: QGemmSpec) => !!s.halfTile && (isQuantized(s) || (s.out === 'i32' && !!s.wholeTiles));
 
 /** Name of the shared GEMM function for this description, created on first use. The kernel name carries it. */
 export function qgemmKernel(ctx: EmitCtx<unknown>, s: QGemmSpec): string {
@@ -264,31 +272,42 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
   // A tile of QNR columns (vectors q = 0, 1), or of QNR / 2 (half: vector 0 only) for a last panel of at most 4
   // columns (QGemmSpec.halfTile).
   const vecs = (half: boolean) => (half ? [0] : [0, 1]);
+  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
+  const intBias = s.out !== 'f32' && s.bias !== 'none';
+  // Without a bias, the full tile of an i32 GEMM (the int8 Winograd's 16, of small K) peels its first pair; the
+  // others start from zero (the peeled step is code that a float-output classifier's long K does not repay).
+  const peeled = (half: boolean) => !intBias && s.out === 'i32' && !half;
+  const zeroAcc = (half: boolean) => acc.flatMap((row) => vecs(half).map((q) => row[q].set(k.i32x4.splat(c32(0)))));
   const kLoop = (half: boolean): Expr[] => {
-    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat.
-    const step: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
-    for (let r = 0; r < QMR; r++) {
-      step.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
-      for (const q of vecs(half)) step.push(acc[r][q].set(k.i32x4.add(acc[r][q].get(), k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get()))));
-    }
-    step.push(ap.set(i32.add(ap.get(), c32(QMR * 4))));
-    step.push(bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))));
+    // A is i16 here (buildSimd widens 8-bit A): a pair is one 32-bit splat. first: the accumulators start at the
+    // first pair's products instead of at zero (peeled).
+    const step = (first: boolean): Expr[] => {
+      const e: Expr[] = [b0.set(loadB(0)), ...(half ? [] : [b1.set(loadB(16))])];
+      for (let r = 0; r < QMR; r++) {
+        e.push(av.set(k.v128.load32_splat(r * 4, 4, ap.get())));
+        for (const q of vecs(half)) {
+          const dot = k.i32x4.dot_i16x8_s(av.get(), (q ? b1 : b0).get());
+          e.push(acc[r][q].set(first ? dot : k.i32x4.add(acc[r][q].get(), dot)));
+        }
+      }
+      e.push(ap.set(i32.add(ap.get(), c32(QMR * 4))), bp.set(i32.add(bp.get(), c32(bPairBytes(s.b)))), left.set(i32.sub(left.get(), c32(1))));
+      return e;
+    };
     const label = k.w.nextLabel('QK');
     return [ap.set(a.get()), bp.set(bPanel.get()), left.set(pairs.get()),
-      k.if(left.get(), k.m.loop(label, k.block([...step, left.set(i32.sub(left.get(), c32(1))), k.m.br(label, left.get())])))];
+      ...(peeled(half) ? [k.if(left.get(), step(true), zeroAcc(half))] : []),
+      k.if(left.get(), k.m.loop(label, k.block([...step(false), k.m.br(label, left.get())])))];
   };
 
   // Per-row values are splatted, per-column values are the tile's columns (vector q at column j + 4q).
   const colVec = (ptr: Local, q: number) => k.v128.load(q * 16, 4, i32.add(ptr.get(), i32.shl(j.get(), c32(2))));
   const vec = (ptr: Local, side: 'row' | 'col', r: number, q: number) => (side === 'row' ? k.v128.load32_splat(r * 4, 4, ptr.get()) : colVec(ptr, q));
-  // The i32 bias is the accumulators' start (rows past M are the panel's zero padding: computed, never stored).
-  const intBias = s.out !== 'f32' && s.bias !== 'none';
   const init = (half: boolean): Expr[] => {
+    if (!intBias) return peeled(half) ? [] : zeroAcc(half);
     const e: Expr[] = [];
     for (let r = 0; r < QMR; r++) {
       for (const q of vecs(half)) {
-        if (!intBias) e.push(acc[r][q].set(k.i32x4.splat(c32(0))));
-        else if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
+        if (s.bias === 'col') e.push(acc[r][q].set(colVec(bias, q)));
         else e.push(acc[r][q].set(q ? acc[r][0].get() : vec(bias, 'row', r, 0)));
       }
     }
@@ -342,8 +361,10 @@ function buildSimdPanel(k: Kernel, s: QGemmSpec): Expr[] {
     return r === 0 ? k.block(lanes) : k.if(i32.gt_s(mRem.get(), c32(r)), lanes);
   });
   const fullTile = [...init(false), ...kLoop(false), ...fin(false),
-    k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))];
-  const tile = s.halfTile && isQuantized(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storePartial(QNR / 2)], fullTile)] : fullTile;
+    ...(s.wholeTiles ? storeFull() : [k.if(i32.and(i32.ge_s(mRem.get(), c32(QMR)), i32.ge_s(nRem(), c32(QNR))), storeFull(), storePartial(QNR))])];
+  // a half tile's i32 accumulators into whole tiles' room: one vector a row
+  const storeHalf = (): Expr[] => (s.wholeTiles && s.out === 'i32' ? Array.from({ length: QMR }, (_, r) => k.v128.store(0, 4, cRow(r), acc[r][0].get())) : storePartial(QNR / 2));
+  const tile = hasHalfTile(s) ? [k.if(i32.le_s(nRem(), c32(QNR / 2)), [...init(true), ...kLoop(true), ...fin(true), ...storeHalf()], fullTile)] : fullTile;
   const eb = outBytes(s);
   return [
     ...setup,
@@ -456,6 +477,7 @@ export function packPairsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string
     const c32 = (v: number) => k.c32(v);
     const p = k.local('i32'), j = k.local('i32'), col = k.local('i32'), pairs = k.local('i32'), pB = k.local('i32');
     const row0 = k.local('i32'), row1 = k.local('i32'), out = k.local('i32'), full = k.local('i32'), k1 = k.local('i32');
+    const fullCols = k.local('i32'), outPanel = k.local('i32');
     const ld = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
     // One element: row r (0 or 1 of the pair) of column col; zero past K or N.
     const elem = (rowBase: Local, r: number) => k.select(
@@ -477,22 +499,28 @@ export function packPairsKernel(ctx: EmitCtx<unknown>, src: 'i8' | 'u8'): string
         k.v128.store(16, 16, out.get(), k.i8x16.shuffle(r0.get(), r1.get(), hi)),
       ], scalarCols);
     }
+    // Column panels outside, pairs inside: the output is written in order. (Pairs outside wrote 32 bytes every pB
+    // bytes, a power of two for power-of-two K: 4K aliasing made the packing up to 40% of a pointwise layer.)
     return [
       pairs.set(i32.shr_s(i32.add(K.get(), c32(1)), c32(1))),
       pB.set(i32.shl(pairs.get(), c32(5))),
-      k.dynFor(p, c32(0), pairs.get(), 1, () => [
-        k1.set(i32.add(i32.shl(p.get(), c32(1)), c32(1))),
-        row0.set(i32.add(x.get(), i32.mul(i32.shl(p.get(), c32(1)), ldk.get()))),
-        // an odd K's last pair reads row 0 twice and zeroes the second
-        row1.set(k.select(i32.lt_s(k1.get(), K.get()), i32.add(row0.get(), ldk.get()), row0.get())),
-        j.set(c32(0)),
-        out.set(i32.add(dst.get(), i32.shl(p.get(), c32(5)))),
-        k.while(() => i32.lt_s(j.get(), N.get()), [
-          full.set(i32.and(i32.le_s(i32.add(j.get(), c32(QNR)), N.get()), i32.lt_s(k1.get(), K.get()))),
+      j.set(c32(0)),
+      outPanel.set(dst.get()),
+      k.while(() => i32.lt_s(j.get(), N.get()), [
+        fullCols.set(i32.le_s(i32.add(j.get(), c32(QNR)), N.get())),
+        row0.set(x.get()),
+        out.set(outPanel.get()),
+        k.dynFor(p, c32(0), pairs.get(), 1, () => [
+          k1.set(i32.add(i32.shl(p.get(), c32(1)), c32(1))),
+          // an odd K's last pair reads row 0 twice and zeroes the second
+          row1.set(k.select(i32.lt_s(k1.get(), K.get()), i32.add(row0.get(), ldk.get()), row0.get())),
+          full.set(i32.and(fullCols.get(), i32.lt_s(k1.get(), K.get()))),
           panel,
-          j.set(i32.add(j.get(), c32(QNR))),
-          out.set(i32.add(out.get(), pB.get())),
+          row0.set(i32.add(row0.get(), i32.shl(ldk.get(), c32(1)))),
+          out.set(i32.add(out.get(), c32(32))),
         ]),
+        j.set(i32.add(j.get(), c32(QNR))),
+        outPanel.set(i32.add(outPanel.get(), pB.get())),
       ]),
     ];
   });

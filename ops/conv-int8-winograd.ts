@@ -14,14 +14,16 @@
 // Input layout: for each pair of input channels the padded input rows of a band of tile rows are copied with the
 // two channels' bytes interleaved, even pixel rows into strip E and odd ones into strip O, one segment of 2 * TXv
 // columns per tile row. With TXv = TX + 1 (a dummy tile ends each row) tile t = ty * TXv + tx of the band has its
-// 4x4 patch at byte 4t of E, O, E + one segment, O + one segment: a band is one run of tiles, 4 per vector, and
-// the 4 tiles x 2 channels of a vector are exactly the GEMM's i16 pair layout. The dummy tiles cost 1/TXv of the
-// GEMM and are never stored.
+// 4x4 patch at byte 4t of E, O, E + one segment, O + one segment: 4 tiles of a row per vector, and the 4 tiles x 2
+// channels of a vector are exactly the GEMM's i16 pair layout. In the GEMM, tile (ty, tx) is column ty * TXg + tx:
+// TXg = TX drops the dummy tiles (27x27: 98 columns a band instead of 105); TXg = TXv keeps them where that costs
+// no panel of 8 columns and keeps every group of 4 tiles within one panel. The transforms walk each tile row in
+// groups of 4; the last group's tiles past TX are computed, never stored to the output.
 
-import { actParams, callQGemm, loadActVectors, narrowToBytes, qgemmKernel, requantLanes, zpOffset, type QEpilogue } from '../codegen/qgemm.js';
+import { callQGemm, fusedAct, loadActVectors, narrowToBytes, qgemmKernel, requantLanes, zpOffset, type QEpilogue } from '../codegen/qgemm.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
-import type { QConvParams } from './conv-int8.js';
+import { outRange, requantIsBounded, type QConvParams } from './conv-int8.js';
 import { winogradTiles } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import type { EmitCtx } from './types.js';
@@ -41,7 +43,7 @@ export interface QWinogradPlan {
   cin: number; cout: number; batch: number;
   H: number; W: number; OH: number; OW: number; pt: number; pl: number;
   /** Tile rows and columns, columns per band row with the dummy tile, tile rows per band and the band count. */
-  TY: number; TX: number; TXv: number; bandTY: number; bands: number;
+  TY: number; TX: number; TXv: number; TXg: number; bandTY: number; bands: number;
   /** Input channel pairs (K = 2 * pairs), output channels per block (a multiple of 4) and blocks. */
   pairs: number; CB: number; blocks: number;
   /**
@@ -55,6 +57,8 @@ export interface QWinogradPlan {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/** Columns the GEMM computes for N: whole panels of 8, a last one of 1 to 4 as a half tile. */
+const gemmColumns = (N: number) => (N % 8 > 0 && N % 8 <= 4 ? up(N, 8) - 4 : up(N, 8));
 
 /** The plan when the int8 Winograd applies (any target: scratch() does not know it), else undefined. */
 export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cout: number, group: number): QWinogradPlan | undefined {
@@ -67,14 +71,18 @@ export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cou
   const CB = Math.max(4, Math.min(up(cout, 4), Math.floor(U_BYTES / (16 * pairs * 4 * 4)) * 4));
   // per tile of a band: V holds 2 * pairs i16, M holds CB i32, in each of the 16 slices
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (16 * (4 * pairs + 4 * CB) * TXv))));
-  const panels = Math.ceil((bandTY * TXv) / 8);
+  // GEMM columns per tile row: TX, unless the dummy tile saves no column panel (13x13: 49 or 56 columns, 7 panels
+  // either way), where TXv keeps every group of 4 tiles within a panel (inputTransform stores it at once)
+  const TXg = gemmColumns(bandTY * TX) < gemmColumns(bandTY * TXv) ? TX : TXv;
+  // a band's tiles, and up to 3 more columns that the last group of tiles writes (inputTransform)
+  const panels = Math.ceil((bandTY * TXg + 3) / 8);
   const pA = pairs * 16, pB = pairs * 32, row = panels * 32;
   const uBytes = 16 * (CB / 4) * pA, vBytes = 16 * panels * pB, mBytes = 16 * CB * row;
   const at = { U: 0, V: uBytes, M: uBytes + vBytes, strips: uBytes + vBytes + mBytes };
   const scratch = at.strips + 2 * stripBytes(bandTY, TXv) + 64;
   return {
     cin, cout, batch, H, W, OH, OW, pt: geo.padBegin[0], pl: geo.padBegin[1],
-    TY, TX, TXv, bandTY, bands: Math.ceil(TY / bandTY), pairs, CB, blocks: Math.ceil(cout / CB),
+    TY, TX, TXv, TXg, bandTY, bands: Math.ceil(TY / bandTY), pairs, CB, blocks: Math.ceil(cout / CB),
     pA, pB, row, at, scratch,
   };
 }
@@ -112,14 +120,17 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
   const bias = fout ? q.fbias : q.bias;
   const biasPtr = bias ? ctx.data(new Uint8Array((fout ? Float32Array.from(bias) : Int32Array.from(bias)).buffer)) : ctx.data(new Uint8Array(4));
   const multPtr = q.scaleOperand ? q.scaleOperand.ptr : q.mult ? ctx.data(new Uint8Array(Float32Array.from(q.mult).buffer)) : ctx.data(new Uint8Array(4));
-  const actPtr = q.act ? ctx.data(new Uint8Array(actParams(q.act).buffer)) : 0;
+  // the direct kernel's epilogue: a fused activation as one multiplication where proven, no rounding clamp where bounded
+  const act = q.act && outRange(q) ? fusedAct(q.act, ...outRange(q)!) : undefined;
+  const actPtr = act ? ctx.data(new Uint8Array(act.params.buffer)) : 0;
   const biasStride = bias ? 4 : 0, multStride = q.mult && !q.scaleOperand ? 4 : 0;
   ensureSlack(ctx);
   const weights = weightTransform(ctx, q.wSigned);
   const input = inputTransform(ctx, xType);
-  const epi: QEpilogue = { ...q.epilogue, act: q.act ? (q.act.alpha !== undefined ? 'leaky' : 'clamp') : undefined };
+  const epi: QEpilogue = { ...q.epilogue, act: act?.kind, bounded: requantIsBounded(q, 9 * q.cin, act) };
   const output = outputTransform(ctx, epi);
-  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0 });
+  // M's rows are whole panels (qwinogradPlan) and a block's rows a multiple of 4
+  const gemm = qgemmKernel(ctx, { a: 'i16', b: 'i16', bias: 'none', out: 'i32', scale: 'row', lo: 0, hi: 0, wholeTiles: true, halfTile: true });
   const runtimeZp = typeof q.xZp !== 'number';
   const plane = p.OH * p.OW * eb;
 
@@ -145,18 +156,18 @@ export function emitQWinograd(ctx: EmitCtx<unknown>, p: QWinogradPlan, q: QConvP
         a: slice(p.at.U, p.pA), pA: c32(16 * p.pA),
         b: slice(p.at.V, p.pB), ldb: c32(32), pB: c32(16 * p.pB),
         c: slice(p.at.M, p.row), ldc: c32(16 * p.row),
-        M: cb.get(), N: i32.mul(nTY.get(), c32(p.TXv)), K: c32(2 * p.pairs),
+        M: cb.get(), N: i32.mul(nTY.get(), c32(p.TXg)), K: c32(2 * p.pairs),
       })),
       k.call(output, [at(p.at.M), i32.add(yn.get(), i32.mul(co0.get(), c32(plane))),
         i32.add(bp.get(), i32.mul(co0.get(), c32(biasStride))), c32(biasStride), i32.add(mp.get(), i32.mul(co0.get(), c32(multStride))), c32(multStride),
-        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TXv), c32(16 * p.row), c32(p.row), yZp.get(), act.get()]),
+        cb.get(), c32(p.OH), c32(p.OW), ty0.get(), nTY.get(), c32(p.TX), c32(p.TXg), c32(16 * p.row), c32(p.row), yZp.get(), act.get()]),
     ];
     const perBand: Expr[] = [
       ty0.set(i32.mul(band.get(), c32(p.bandTY))),
       nTY.set(i32.sub(c32(p.TY), ty0.get())),
       nTY.set(k.select(i32.gt_s(nTY.get(), c32(p.bandTY)), c32(p.bandTY), nTY.get())),
       k.call(input, [xn.get(), at(p.at.strips), at(p.at.V), ...[p.cin, p.H, p.W].map(c32), ty0.get(), nTY.get(),
-        ...[p.TXv, p.pt, p.pl, 16 * p.pB, p.pB].map(c32), zp.get()]),
+        ...[p.TXv, p.TXg, p.pt, p.pl, 16 * p.pB, p.pB].map(c32), zp.get()]),
       k.for(blk, 0, p.blocks, 1, () => perBlock),
     ];
     const zpLoad = runtimeZp ? (xType === 'i8' ? i32.load8_s(0, 1, zpArg.get()) : i32.load8_u(0, 1, zpArg.get())) : zpArg.get();
@@ -179,6 +190,7 @@ const PAIRS_LO_HI = [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15];
 /** i32 lanes of the 8-lane concatenation (a, b) -> an i8x16.shuffle mask. */
 const i32Lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
 const ZIP_LO = i32Lanes(0, 4, 1, 5), ZIP_HI = i32Lanes(2, 6, 3, 7);
+const IOTA = Array.from({ length: 16 }, (_, i) => i);
 
 /** B^T v for v(0..3) on i16 lanes (a getter: binaryen expressions are used once each): v0 - v2, v1 + v2, v2 - v1, v1 - v3. */
 function inputRows(k: Kernel, v: (i: number) => Expr): Expr[] {
@@ -227,21 +239,23 @@ function weightTransform(ctx: EmitCtx<unknown>, signed: boolean): string {
 }
 
 /**
- * (x, strips, V, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp): V[xi] = B^T (d - zp) B for the tiles of tile rows
- * ty0 .. ty0+nTY-1 (dummy tiles included), in the GEMM's i16 B layout: pair p of tile t for xi at
- * V + (t / 8) * vPanel + xi * vXi + p * 32 + (t % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
+ * (x, strips, V, C, H, W, ty0, nTY, TXv, TXg, pt, pl, vPanel, vXi, zp): V[xi] = B^T (d - zp) B for the tiles of tile
+ * rows ty0 .. ty0+nTY-1, in the GEMM's i16 B layout: pair p of tile (ty, tx), column c = ty * TXg + tx, for xi at
+ * V + (c / 8) * vPanel + xi * vXi + p * 32 + (c % 8) * 4. The zero point is subtracted once, from V[1][1]: B^T 1 B has
  * its only nonzero entry there (4).
  */
 function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
-  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'pt', 'pl', 'vPanel', 'vXi', 'zp'];
+  const names = ['x', 'strips', 'v', 'C', 'H', 'W', 'ty0', 'nTY', 'TXv', 'TXg', 'pt', 'pl', 'vPanel', 'vXi', 'zp'];
   const fn = ctx.kernel(`qwinograd_input:${xType}`, names.map(() => 'i32' as const), (k) => {
-    const [x, strips, v, C, H, W, ty0, nTY, TXv, pt, pl, vPanel, vXi, zp] = k.params;
+    const [x, strips, v, C, H, W, ty0, nTY, TXv, TXg, pt, pl, vPanel, vXi, zp] = k.params;
     const { i32 } = k;
     const c32 = (n: number) => k.c32(n);
     const pp = k.local('i32'), s = k.local('i32'), par = k.local('i32'), c = k.local('i32'), t = k.local('i32');
     const xa = k.local('i32'), xb = k.local('i32'), ih = k.local('i32'), seg = k.local('i32'), dst = k.local('i32');
-    const SB = k.local('i32'), O = k.local('i32'), N = k.local('i32'), HW = k.local('i32'), vp = k.local('i32'), vt = k.local('i32');
+    const SB = k.local('i32'), O = k.local('i32'), TX = k.local('i32'), HW = k.local('i32'), vp = k.local('i32'), vt = k.local('i32');
+    const ty = k.local('i32'), tx = k.local('i32'), col = k.local('i32');
     const zp4 = k.local('v128'), zpBytes = k.local('v128');
+    const { m } = k;
     const rows = [strips, O, k.local('i32'), k.local('i32')];
     const ext = (vec: Expr, high: boolean) => (xType === 'i8'
       ? (high ? k.i16x8.extend_high_i8x16_s(vec) : k.i16x8.extend_low_i8x16_s(vec))
@@ -277,20 +291,27 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
       tile.push(d[i * 4].set(ext(L[0].get(), false)), d[i * 4 + 1].set(ext(L[0].get(), true)), d[i * 4 + 2].set(ext(L[1].get(), false)), d[i * 4 + 3].set(ext(L[1].get(), true)));
     }
     for (let j = 0; j < 4; j++) inputRows(k, (i) => d[i * 4 + j].get()).forEach((e, i) => tile.push(wv[i * 4 + j].set(e)));
-    tile.push(vt.set(i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(t.get(), c32(3)), vPanel.get())), i32.shl(i32.and(t.get(), c32(4)), c32(2)))));
+    // V = (B^T d) B into d (free again), then stored at GEMM columns c .. c+3
     for (let i = 0; i < 4; i++) {
-      inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => {
-        const val = i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e;
-        // slice by slice: one add per store
-        tile.push(vt.set(i + j === 0 ? vt.get() : i32.add(vt.get(), vXi.get())), k.v128.store(0, 4, vt.get(), val));
-      });
+      inputRows(k, (j) => wv[i * 4 + j].get()).forEach((e, j) => tile.push(d[i * 4 + j].set(i === 1 && j === 1 ? k.i16x8.sub(e, zp4.get()) : e)));
     }
+    const colAt = (col: Expr) => i32.add(i32.add(vp.get(), i32.mul(i32.shr_u(col, c32(3)), vPanel.get())), i32.shl(i32.and(m.copyExpression(col), c32(7)), c32(2)));
+    // the 4 columns within one panel: one store per slice (one add each)
+    const whole: Expr[] = [vt.set(colAt(col.get()))];
+    d.forEach((l, xi) => whole.push(...(xi ? [vt.set(i32.add(vt.get(), vXi.get()))] : []), k.v128.store(0, 4, vt.get(), l.get())));
+    // across two panels: column by column
+    const split: Expr[] = [];
+    for (let i = 0; i < 4; i++) {
+      split.push(vt.set(colAt(i32.add(col.get(), c32(i)))));
+      d.forEach((l, xi) => split.push(...(xi ? [vt.set(i32.add(vt.get(), vXi.get()))] : []), k.v128.store32_lane(0, 4, i, vt.get(), l.get())));
+    }
+    tile.push(k.if(i32.le_u(i32.and(col.get(), c32(7)), c32(4)), whole, split));
 
     return [
       SB.set(i32.shl(TXv.get(), c32(2))),
       O.set(i32.add(strips.get(), i32.add(i32.mul(i32.add(nTY.get(), c32(1)), SB.get()), c32(64)))),
       rows[2].set(i32.add(strips.get(), SB.get())), rows[3].set(i32.add(O.get(), SB.get())),
-      N.set(i32.mul(nTY.get(), TXv.get())), HW.set(i32.mul(H.get(), W.get())),
+      TX.set(i32.sub(TXv.get(), c32(1))), HW.set(i32.mul(H.get(), W.get())),
       zp4.set(k.i16x8.splat(i32.shl(zp.get(), c32(2)))),
       zpBytes.set(k.i8x16.splat(zp.get())),
       k.dynFor(pp, c32(0), i32.shr_u(i32.add(C.get(), c32(1)), c32(1)), 1, () => [
@@ -299,32 +320,41 @@ function inputTransform(ctx: EmitCtx<unknown>, xType: 'i8' | 'u8'): string {
         xb.set(k.select(i32.lt_s(i32.add(i32.shl(pp.get(), c32(1)), c32(1)), C.get()), i32.add(xa.get(), HW.get()), xa.get())),
         k.dynFor(s, c32(0), i32.add(nTY.get(), c32(1)), 1, () => k.for(par, 0, 2, 1, () => fillSegment)),
         vp.set(i32.add(v.get(), i32.shl(pp.get(), c32(5)))),
-        k.dynFor(t, c32(0), N.get(), 4, () => tile),
+        // tile (ty, tx) is at t = ty * TXv + tx in the strips and at column c = ty * TX + tx of the GEMM: the last
+        // group of a row also transforms tiles past TX (the dummy, the next row's first), whose columns the next row
+        // writes again, or which land past the band's tiles (qwinogradPlan leaves room for them)
+        k.dynFor(ty, c32(0), nTY.get(), 1, () => k.dynFor(tx, c32(0), TX.get(), 4, () => [
+          t.set(i32.add(i32.mul(ty.get(), TXv.get()), tx.get())),
+          col.set(i32.add(i32.mul(ty.get(), TXg.get()), tx.get())),
+          ...tile,
+        ])),
       ]),
     ];
   });
   // One pair of a 2x2 input, pads 1: one tile row of one tile and its dummy (strips, then V at out + 256).
-  ctx.prime(fn, (zeros, out) => [zeros, out, out + 256, 2, 2, 2, 0, 1, 2, 1, 1, 32, 32, 0], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, out, out + 256, 2, 2, 2, 0, 1, 2, 1, 1, 1, 32, 32, 0], PRIME_CALLS);
   return fn;
 }
 
 /**
- * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act): for Cb output
- * channels, acc = (A^T m A) >> 2 for 4 tiles at a time, plus the bias, then the direct kernel's epilogue (i32,
- * float, or requantized and narrowed with the fused clamp or activation), stored as two output rows of 8 values;
- * groups that cross a tile row, hold a dummy tile or reach the right or bottom edge store lane by lane.
+ * (M, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TX, TXg, mRow, mXi, zp, act): for Cb output
+ * channels, acc = (A^T m A) >> 2 for 4 tiles of one tile row at a time (tile (ty, tx) in M's column ty * TXg + tx), plus the bias, then the direct kernel's
+ * epilogue (i32, float, or requantized and narrowed with the fused clamp or activation), stored as two output rows
+ * of 8 values. A group that reaches past the row's last column (the odd width's half tile, the dummy tile, the next
+ * tile row's first tiles: read, never stored) is merged into the bytes already there (load, bitselect, store), so
+ * every group takes the same few stores; the second row is skipped below the last output row.
  */
 function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
-  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TXv', 'mRow', 'mXi', 'zp', 'act'];
-  const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}`;
+  const names = ['m', 'y', 'bias', 'biasStride', 'mult', 'multStride', 'Cb', 'OH', 'OW', 'ty0', 'nTY', 'TX', 'TXg', 'mRow', 'mXi', 'zp', 'act'];
+  const key = `qwinograd_output:${s.out}:${s.lo}:${s.hi}:${s.act ?? ''}:${s.relu ? 'relu' : ''}${s.bounded ? ':bounded' : ''}`;
   const quantized = s.out === 'int8' || s.out === 'uint8';
   const eb = quantized ? 1 : 4;
   const fn = ctx.kernel(key, names.map(() => 'i32' as const), (k) => {
-    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TXv, mRow, mXi, zp, act] = k.params;
+    const [m, y, bias, biasStride, mult, multStride, Cb, OH, OW, ty0, nTY, TX, TXg, mRow, mXi, zp, act] = k.params;
     const { i32 } = k, v = k.i32x4;
     const c32 = (n: number) => k.c32(n);
-    const co = k.local('i32'), t = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), N = k.local('i32');
-    const mrow = k.local('i32'), yc = k.local('i32'), oh = k.local('i32'), txl = k.local('i32'), tyl = k.local('i32');
+    const co = k.local('i32'), ty = k.local('i32'), tx = k.local('i32'), cols = k.local('i32'), second = k.local('i32');
+    const mrow = k.local('i32'), yc = k.local('i32'), oh = k.local('i32'), mTile = k.local('i32'), yRow = k.local('i32'), ya = k.local('i32');
     const bv = k.local('v128'), mv = k.local('v128'), zpf = k.local('v128');
     const actV = quantized && s.act ? loadActVectors(k, act) : undefined;
     const mvals = Array.from({ length: 16 }, () => k.local('v128'));
@@ -340,13 +370,13 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
         const biased = k.f32x4.add(scaled, bv.get());
         return s.relu ? k.f32x4.pmax(biased, k.f32x4.splat(k.cf32(0))) : biased;
       }
-      return requantLanes(k, scaled, () => zpf.get(), actV?.v, s.act === 'leaky');
+      return requantLanes(k, scaled, () => zpf.get(), actV?.v, s.act === 'leaky', s.bounded, s.act === 'ratio');
     };
     // acc = Y' >> 2 (+ the i32 bias): Y' is exactly 4 * acc
     const accOf = (i: number) => (s.out === 'f32' ? v.shr_s(Y[i].get(), c32(2)) : v.add(v.shr_s(Y[i].get(), c32(2)), bv.get()));
 
     const mp = k.local('i32');
-    const body: Expr[] = [mp.set(i32.add(mrow.get(), i32.shl(t.get(), c32(2))))];
+    const body: Expr[] = [mp.set(i32.add(mTile.get(), i32.shl(tx.get(), c32(2))))];
     mvals.forEach((l, xi) => body.push(...(xi ? [mp.set(i32.add(mp.get(), mXi.get()))] : []), l.set(k.v128.load(0, 4, mp.get()))));
     // s = A^T m: rows m0 + m1 + m2 and m1 - m2 - m3 per column j; Y' = s A: columns s0 + s1 + s2 and s1 - s2 - s3
     for (let j = 0; j < 4; j++) {
@@ -364,38 +394,27 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
       if (quantized) body.push(out[r][0].set(narrowToBytes(k, half(ZIP_LO), half(ZIP_HI), s.out as 'int8' | 'uint8', s.lo, s.hi)));
       else body.push(out[r][0].set(half(ZIP_LO)), out[r][1].set(half(ZIP_HI)));
     }
-    const rowAt = (row: Expr, col: Expr) => i32.add(yc.get(), i32.mul(i32.add(i32.mul(row, OW.get()), col), c32(eb)));
-    const fast: Expr[] = [0, 1].map((r) => {
-      const addr = rowAt(i32.add(oh.get(), c32(r)), i32.shl(tx.get(), c32(1)));
-      return quantized ? k.v128.store64_lane(0, 1, 0, addr, out[r][0].get())
-        : k.block([k.v128.store(0, 4, addr, out[r][0].get()), k.v128.store(16, 4, rowAt(i32.add(oh.get(), c32(r)), i32.shl(tx.get(), c32(1))), out[r][1].get())]);
-    });
-    const slow: Expr[] = [];
-    for (let l = 0; l < 4; l++) {
-      slow.push(txl.set(i32.add(tx.get(), c32(l))), tyl.set(ty.get()),
-        k.while(() => i32.ge_s(txl.get(), TXv.get()), [txl.set(i32.sub(txl.get(), TXv.get())), tyl.set(i32.add(tyl.get(), c32(1)))]));
-      const stores: Expr[] = [];
-      for (let r = 0; r < 2; r++) {
-        for (let h = 0; h < 2; h++) {
-          const e = 2 * l + h;
-          const row = () => i32.add(i32.shl(i32.add(ty0.get(), tyl.get()), c32(1)), c32(r)), col = () => i32.add(i32.shl(txl.get(), c32(1)), c32(h));
-          const value = quantized ? k.i32.store8(0, 1, rowAt(row(), col()), k.i8x16.extract_lane_u(out[r][0].get(), e))
-            : k.i32.store(0, 4, rowAt(row(), col()), v.extract_lane(out[r][e >> 2].get(), e & 3));
-          stores.push(k.if(i32.and(i32.lt_s(col(), OW.get()), i32.lt_s(row(), OH.get())), value));
-        }
+    // Row r's values at ya (+ the row stride): all 8, or the first `cols` merged into what is there.
+    const store = (r: number, masked: boolean): Expr => {
+      const addr = () => (r ? i32.add(ya.get(), i32.mul(OW.get(), c32(eb))) : ya.get());
+      if (quantized) {
+        const mask = () => k.i8x16.gt_s(k.i8x16.splat(cols.get()), k.v128.const(IOTA));
+        const value = masked ? k.v128.bitselect(out[r][0].get(), k.v128.load64_zero(0, 1, addr()), mask()) : out[r][0].get();
+        return k.v128.store64_lane(0, 1, 0, addr(), value);
       }
-      // a dummy tile (txl = TXv - 1) or one past the band is not stored
-      slow.push(k.if(i32.and(i32.lt_s(txl.get(), i32.sub(TXv.get(), c32(1))), i32.lt_s(tyl.get(), nTY.get())), stores));
-    }
+      return k.block([0, 1].map((h) => {
+        const mask = () => v.gt_s(v.splat(cols.get()), k.v128.const(new Uint8Array(Int32Array.of(4 * h, 4 * h + 1, 4 * h + 2, 4 * h + 3).buffer)));
+        const value = masked ? k.v128.bitselect(out[r][h].get(), k.v128.load(h * 16, 4, addr()), mask()) : out[r][h].get();
+        return k.v128.store(h * 16, 4, addr(), value);
+      }));
+    };
     body.push(
-      oh.set(i32.shl(i32.add(ty0.get(), ty.get()), c32(1))),
-      k.if(i32.and(i32.le_s(i32.add(i32.shl(tx.get(), c32(1)), c32(8)), OW.get()), i32.le_s(i32.add(oh.get(), c32(2)), OH.get())), fast, slow),
-      tx.set(i32.add(tx.get(), c32(4))),
-      k.while(() => i32.ge_s(tx.get(), TXv.get()), [tx.set(i32.sub(tx.get(), TXv.get())), ty.set(i32.add(ty.get(), c32(1)))]),
+      ya.set(i32.add(yRow.get(), i32.mul(i32.shl(tx.get(), c32(1)), c32(eb)))),
+      cols.set(i32.sub(OW.get(), i32.shl(tx.get(), c32(1)))),
+      k.if(i32.ge_s(cols.get(), c32(8)), [store(0, false), k.if(second.get(), store(1, false))], [store(0, true), k.if(second.get(), store(1, true))]),
     );
 
     return [
-      N.set(i32.mul(nTY.get(), TXv.get())),
       zpf.set(zpOffset(k, zp.get())),
       ...(actV ? actV.set : []),
       k.dynFor(co, c32(0), Cb.get(), 1, () => [
@@ -403,12 +422,17 @@ function outputTransform(ctx: EmitCtx<unknown>, s: QEpilogue): string {
         mv.set(k.v128.load32_splat(0, 4, i32.add(mult.get(), i32.mul(co.get(), multStride.get())))),
         mrow.set(i32.add(m.get(), i32.mul(co.get(), mRow.get()))),
         yc.set(i32.add(y.get(), i32.mul(co.get(), i32.mul(i32.mul(OH.get(), OW.get()), c32(eb))))),
-        ty.set(c32(0)), tx.set(c32(0)),
-        k.dynFor(t, c32(0), N.get(), 4, () => body),
+        k.dynFor(ty, c32(0), nTY.get(), 1, () => [
+          oh.set(i32.shl(i32.add(ty0.get(), ty.get()), c32(1))),
+          second.set(i32.lt_s(i32.add(oh.get(), c32(1)), OH.get())),
+          mTile.set(i32.add(mrow.get(), i32.shl(i32.mul(ty.get(), TXg.get()), c32(2)))),
+          yRow.set(i32.add(yc.get(), i32.mul(i32.mul(oh.get(), OW.get()), c32(eb)))),
+          k.dynFor(tx, c32(0), TX.get(), 4, () => body),
+        ]),
       ]),
     ];
   });
   // One output channel of 2x2 (one tile and its dummy) from the zero area into the out area.
-  ctx.prime(fn, (zeros, out) => [zeros, out, zeros, 0, zeros, 0, 1, 2, 2, 0, 1, 2, 32, 32, 0, zeros], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => [zeros, out, zeros, 0, zeros, 0, 1, 2, 2, 0, 1, 1, 2, 32, 32, 0, zeros], PRIME_CALLS);
   return fn;
 }

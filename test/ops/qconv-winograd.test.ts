@@ -51,6 +51,9 @@ const CASES: Case[] = [
   { name: 'fused Relu (QLinearConv -> DQ -> Relu -> Q), int8', x: [1, 16, 15, 18], cout: 20, attrs: { pads: [1, 1, 1, 1] }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true, act: 'Relu' },
   { name: 'fused Clip(0, 6), uint8', x: [1, 11, 13, 16], cout: 14, attrs: { pads: [1, 1, 1, 1] }, xdt: 'uint8', wdt: 'int8', perChannel: true, bias: true, act: 'Clip6' },
   { name: 'fused LeakyRelu (alpha 0.1), int8', x: [1, 12, 16, 13], cout: 10, attrs: { pads: [1, 1, 1, 1] }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true, act: 'LeakyRelu' },
+  // no dummy tile in the GEMM (the plan's TXg = TX): groups of 4 tiles start at any column, some across two panels
+  { name: 'squeezenet1_1\'s 27x27 expand3x3 shape (32 -> 36, 14 tiles a row), fused Relu', x: [1, 32, 27, 27], cout: 36, attrs: { pads: [1, 1, 1, 1] }, xdt: 'uint8', wdt: 'int8', perChannel: true, bias: true, act: 'Relu' },
+  { name: 'an odd number of tiles a row without the dummy (9 tiles, 18x18)', x: [1, 12, 18, 18], cout: 13, attrs: { pads: [1, 1, 1, 1] }, xdt: 'int8', wdt: 'int8', perChannel: false, wzp: -4, bias: true },
 ];
 
 /** Seeded random layers: channel counts, sizes, pads, dtypes and parameters, kept where the Winograd variant applies. */
@@ -218,6 +221,12 @@ describe('the int8 Winograd plan', () => {
     // 4 * 9 * Cin * 255 * 255 must fit in i32: Cin 917 is the largest
     expect(qwinogradPlan(geo(30, 30), 1, 917, 16, 1)).toBeDefined();
     expect(qwinogradPlan(geo(30, 30), 1, 918, 16, 1), 'i32 bound').toBeUndefined();
+    // the dummy tile stays in the GEMM only where dropping it saves no GEMM columns (whole panels of 8, a last one
+    // of up to 4 columns as a half tile)
+    const cols = (h: number, cin: number, cout: number) => { const p = qwinogradPlan(geo(h, h), 1, cin, cout, 1)!; return [p.TX, p.TXv, p.TXg]; };
+    expect(cols(27, 32, 128), '27x27: 14 tiles a row').toEqual([14, 15, 14]);
+    expect(cols(18, 12, 13), '18x18: 9 tiles a row').toEqual([9, 10, 9]);
+    expect(cols(13, 48, 192), '13x13: 49 columns (6 panels and a half tile) instead of 56').toEqual([7, 8, 7]);
     const strided = { ...geo(56, 56), strides: [2, 2], outSize: [28, 28] };
     expect(qwinogradPlan(strided, 1, 64, 64, 1), 'stride 2').toBeUndefined();
   });

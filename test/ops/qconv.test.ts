@@ -20,6 +20,9 @@ const CASES: ConvCase[] = [
   { name: '7x7 stride 2 pad 3 (a stem, odd K)', x: [1, 3, 23, 21], cout: 8, k: [7, 7], attrs: { pads: [3, 3, 3, 3], strides: [2, 2] }, xdt: 'uint8', wdt: 'int8', perChannel: true, bias: true },
   { name: '1x1 stride 2 (a downsample)', x: [1, 12, 10, 10], cout: 20, k: [1, 1], attrs: { strides: [2, 2] }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
   { name: 'pointwise 1x1, 33 -> 19, batch 2', x: [2, 33, 5, 7], cout: 19, k: [1, 1], attrs: {}, xdt: 'uint8', wdt: 'int8', perChannel: false, bias: false },
+  // squeezenet1_1's squeeze shapes: K a power of two, several column chunks ending in a partial panel
+  { name: 'pointwise 1x1, 256 -> 20 on 27x27 (K = 256)', x: [1, 256, 27, 27], cout: 20, k: [1, 1], attrs: {}, xdt: 'uint8', wdt: 'int8', perChannel: true, bias: true },
+  { name: 'pointwise 1x1, 128 -> 16 on 55x55, two chunks, int8', x: [1, 128, 55, 55], cout: 16, k: [1, 1], attrs: {}, xdt: 'int8', wdt: 'int8', perChannel: false, wzp: 3, bias: true },
   { name: 'depthwise 3x3 stride 1', x: [1, 10, 13, 17], cout: 10, k: [3, 3], attrs: { pads: [1, 1, 1, 1], group: 10 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
   { name: 'depthwise 3x3 stride 2, uint8', x: [2, 6, 14, 19], cout: 6, k: [3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 6 }, xdt: 'uint8', wdt: 'uint8', perChannel: false, wzp: 128, bias: true },
   { name: 'depthwise 5x5 stride 1 (odd tap pairs), batch 2', x: [2, 5, 12, 21], cout: 5, k: [5, 5], attrs: { pads: [2, 2, 2, 2], group: 5 }, xdt: 'int8', wdt: 'int8', perChannel: true, bias: true },
