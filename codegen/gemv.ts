@@ -8,7 +8,7 @@
 //
 // Operand layouts (strides in bytes):
 //  - A: A(i,k) at a + i*sA + k*4 (row-major rows).
-//  - B: B(k,j) at b + (j/PW)*pB + k*ldb + (j%PW)*4: panels packed by packB(..., width = gemvPanel(M, N, K, target))
+//  - B: B(k,j) at b + (j/PW)*pB + k*ldb + (j%PW)*4: panels packed by packB(..., width = gemvPanel(M, N, target))
 //    (ldb = PW*4, pB = K*PW*4) or a row-major [K][N] matrix (ldb = N*4, pB = PW*4). Columns past N are read,
 //    never stored (ensureGemvSlack keeps those reads inside memory).
 //  - C: C(i,j) at c + i*ldc + j*4; residual R(i,j) at res + i*ldres + j*4; bias 'col' at bias + j*4, padded
@@ -37,20 +37,16 @@ export function gemvStreams(M: number, target: Target): number {
 /**
  * Vectors per stream: 4, i.e. 8 accumulators. In A/B runs against 3 vectors on weights in cache: MatMul 1x512 by
  * 512x2048 and 1x384 by 384x1536 3-7% faster, LSTM h128 over 50 steps 4-5%; no change on weights from L3 or
- * memory. Fragile: a hand-written loop of the same shape spilled an accumulator at 8 and ran at half speed, so
- * re-measure after a V8 upgrade. One exception, measured on the 2-core Zen machine: panels of exactly one 4 KB
- * page (K = 64 at 16 columns) ran at half speed with 4 vectors and full speed with 3 (K = 60 or 68 at 4 are fine).
+ * memory. Fragile: a hand-written loop of the same shape spilled an accumulator at 8 and ran at half speed, and
+ * so did this one when binaryen made K a constant (see PRIME_K), so re-measure after a V8 upgrade.
  * Unrolling K (2 or 4 steps a pass) was 50% slower: the loads hoisted ahead of the multiplies spill.
  */
-function streamVectors(K: number): number {
-  const panelBytes = K * 4 * 16; // K rows of 4 vectors of 16 bytes
-  return panelBytes === 4096 ? 3 : 4;
-}
+const STREAM_VECTORS = 4;
 
-/** Columns per packed panel for M rows and depth K (narrower when N is small, so a short row wastes few lanes). */
-export function gemvPanel(M: number, N: number, K: number, target: Target): number {
+/** Columns per packed panel for M rows (narrower when N is small, so a short row wastes few lanes). */
+export function gemvPanel(M: number, N: number, target: Target): number {
   const L = target === 'simd' ? 4 : 1;
-  return Math.min(gemvStreams(M, target) > 1 ? streamVectors(K) : VECTORS[M], Math.ceil(N / L)) * L;
+  return Math.min(gemvStreams(M, target) > 1 ? STREAM_VECTORS : VECTORS[M], Math.ceil(N / L)) * L;
 }
 
 export interface GemvVariant {
@@ -82,11 +78,17 @@ export function gemvKernel(ctx: EmitCtx<unknown>, v: GemvVariant): string {
   // A hot kernel: let V8 optimize it while the weights load (see EmitCtx.prime); every operand in the zero area.
   // N covers the multi-stream tile and the single one.
   const N = (streams + 1) * v.PW;
-  ctx.prime(fn, (zeros, out) => [zeros, 0, zeros, 0, 0, out, 0, N, PRIME_K, zeros, zeros, 0], PRIME_CALLS);
+  ctx.prime(fn, (zeros, out) => PRIME_K.map((K) => [zeros, 0, zeros, 0, 0, out, 0, N, K, zeros, zeros, 0]), PRIME_CALLS / PRIME_K.length);
   return fn;
 }
 
-const PRIME_K = 64, PRIME_CALLS = 160;
+/**
+ * The prime calls the kernel at two depths so that its K is never the same constant at every call site: when a
+ * model's only K was the prime's (64, kws's GRU), binaryen's dead-argument pass folded K into the tiles as a
+ * constant, and V8 compiled that loop of known trip count at half speed with 4-vector streams (25 vs 46
+ * GFLOP/s; the same at K = 60 with a prime at 60). Not the weights' addresses: padding panels off 4 KB did nothing.
+ */
+const PRIME_K = [64, 65], PRIME_CALLS = 160;
 
 /** The call expression, for use inside a driver kernel. */
 export function callGemv(k: Kernel, fn: string, g: GemvArgs): Expr {

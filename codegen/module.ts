@@ -164,7 +164,7 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   const bodies: Expr[][] = [[]];
   const runBody = { push: (e: Expr) => bodies[bodies.length - 1].push(e) };
   // Calls for the exported prime() function; their dummy operands get addresses once the weights are placed.
-  const primers = new Map<string, { args: (zeros: number, out: number) => number[]; times: number }>();
+  const primers = new Map<string, { args: (zeros: number, out: number) => number[] | number[][]; times: number }>();
   const ops: Record<string, number> = {};
   const i32 = w.m.i32;
 
@@ -279,7 +279,11 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
     total = primeOut + PRIME_AREA_BYTES;
     w.addFunction('prime', [], 'none', (k) => {
       const i = k.local('i32');
-      return [...primers].map(([fn, p]) => k.for(i, 0, p.times, 1, () => [k.call(fn, p.args(primeZeros, primeOut).map((a) => k.c32(a)))]));
+      return [...primers].map(([fn, p]) => {
+        const args = p.args(primeZeros, primeOut);
+        const lists = (Array.isArray(args[0]) ? args : [args]) as number[][];
+        return k.for(i, 0, p.times, 1, () => lists.map((l) => k.call(fn, l.map((a) => k.c32(a)))));
+      });
     });
     w.exportFunction('prime');
   }

@@ -150,7 +150,7 @@ function emitGemmF32(ctx: EmitCtx<Attrs>): void {
 function emitGemmGemv(ctx: EmitCtx<Attrs>): void {
   const a = ctx.inputs[0]!;
   const { M, K, N } = dims(ctx.attrs, a.shape, ctx.inputs[1]!.shape);
-  const PW = gemvPanel(M, N, K, ctx.target);
+  const PW = gemvPanel(M, N, ctx.target);
   const cp = planC(ctx, M, N);
   let biasPtr = 0, resPtr = 0, ldres = 0;
   const residual = cp.kind === 'row' || cp.kind === 'full' || cp.kind === 'input';

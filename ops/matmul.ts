@@ -152,7 +152,7 @@ function emitMatMulGemv(ctx: EmitCtx<FusedAttrs>): void {
   const rows = folds ? numel(s.batch) * s.M : s.M;
   const biasIn = ctx.node.attrs._bias === 1 ? ctx.inputs[2] : undefined;
   const res = ctx.attrs.residual >= 0 ? ctx.inputs[ctx.attrs.residual] : undefined;
-  const PW = gemvPanel(rows, N, K, ctx.target);
+  const PW = gemvPanel(rows, N, ctx.target);
   const gemv = gemvKernel(ctx, { M: rows, PW, bias: biasIn ? 'col' : 'none', residual: !!res, act: ctx.attrs.act });
   const biasPtr = biasIn ? ctx.data(packBias(biasIn.const!.data as Float32Array, N, PW)) : 0;
   ensureGemvSlack(ctx);

@@ -105,7 +105,7 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
   const products = range(D).map((dir) => parts.map((gates) => {
     const N = gates.length * Hp;
     const gemv = B <= GEMV_MAX_ROWS;
-    const width = gemv ? gemvPanel(B, N, H, ctx.target) : NR;
+    const width = gemv ? gemvPanel(B, N, ctx.target) : NR;
     const packed = packB({ data: padGateRows(R, d, Hp, H, [dir], gates), rows: H, cols: N, rs: 1, cs: H }, ctx.target, 1, width);
     // GRU with linear_before_reset: Rbh is added to H x Rh^T before the reset gate multiplies it
     const hasRecBias = lbr && gates.includes(2);

@@ -88,9 +88,9 @@ export interface EmitCtx<A> extends BaseCtx<A> {
    * `zeros` is PRIME_AREA_BYTES that stay zero, `out` as many that the call may write. runtime-min calls prime()
    * right after instantiation, so an engine that tiers up hot code (V8) optimizes a shared hot kernel while the
    * weights are being copied instead of running the first layers in its baseline tier. (Not the wasm start
-   * function: V8 compiled the tier-up synchronously there.)
+   * function: V8 compiled the tier-up synchronously there.) Several argument lists: each is called `times` times.
    */
-  prime(fn: string, args: (zeros: number, out: number) => number[], times?: number): void;
+  prime(fn: string, args: (zeros: number, out: number) => number[] | number[][], times?: number): void;
   /** Address of output i's actual dims (int32 each), which a kernel with a data-dependent output writes. */
   dims(i: number): number;
   /** Control flow in run(): the calls that follow, up to the closing node, form a new body. */
