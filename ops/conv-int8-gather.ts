@@ -129,6 +129,7 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
     shift.set(i32.and(col.get(), c32(QNR - 1))),
   ];
   let rowBody: Expr[];
+  const prelude: Expr[] = [];
   if (k.simd) {
     const v = k.local('v128'), lo = k.local('v128'), hi = k.local('v128'), zv = k.local('v128');
     const lanes = Array.from({ length: 16 }, (_, i) => (i & 1 ? 16 : 0) + (i >> 1) * sw);
@@ -147,31 +148,26 @@ function buildGather(k: Kernel, src: 'i8' | 'u8', sw: number): Expr[] {
     const slots = slot.map((l, j) => l.set(i32.add(i32.mul(i32.shr_u(i32.add(shift.get(), c32(j)), c32(3)), pB.get()), i32.shl(i32.and(i32.add(shift.get(), c32(j)), c32(QNR - 1)), c32(2)))));
     const laneStores = slot.map((l, j) => k.v128.store32_lane(0, 1, j & 3, i32.add(d.get(), l.get()), (j < 4 ? lo : hi).get()));
     const loop = (stores: Expr[]) => k.dynFor(ow, c32(0), OW.get(), QNR, () => [...group(), ...stores, ...advance()]);
+    prelude.push(zv.set(k.i16x8.splat(zp.get())));
     rowBody = [
       ...rowStart,
       k.if(i32.eqz(shift.get()), loop([k.v128.store(0, 1, d.get(), lo.get()), k.v128.store(16, 1, d.get(), hi.get())]), [...slots, loop(laneStores)]),
     ];
-    return [
-      zv.set(k.i16x8.splat(zp.get())),
-      pairs.set(i32.shr_u(i32.add(K.get(), c32(1)), c32(1))),
-      k.dynFor(p, c32(0), pairs.get(), 1, () => [
-        ...perPair,
-        k.dynFor(rr, c32(0), rc.get(), 1, () => rowBody),
+  } else {
+    const load = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
+    const c = k.local('i32'), at = k.local('i32');
+    rowBody = [
+      ...rowStart,
+      k.dynFor(ow, c32(0), OW.get(), 1, () => [
+        c.set(i32.add(shift.get(), ow.get())),
+        at.set(i32.add(d.get(), i32.add(i32.mul(i32.shr_u(c.get(), c32(3)), pB.get()), i32.shl(i32.and(c.get(), c32(QNR - 1)), c32(2))))),
+        k.i32.store16(0, 2, at.get(), i32.sub(load(i32.add(s0.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
+        k.i32.store16(2, 2, at.get(), i32.sub(load(i32.add(s1.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
       ]),
     ];
   }
-  const load = (addr: Expr) => (src === 'i8' ? k.i32.load8_s(0, 1, addr) : k.i32.load8_u(0, 1, addr));
-  const c = k.local('i32'), at = k.local('i32');
-  rowBody = [
-    ...rowStart,
-    k.dynFor(ow, c32(0), OW.get(), 1, () => [
-      c.set(i32.add(shift.get(), ow.get())),
-      at.set(i32.add(d.get(), i32.add(i32.mul(i32.shr_u(c.get(), c32(3)), pB.get()), i32.shl(i32.and(c.get(), c32(QNR - 1)), c32(2))))),
-      k.i32.store16(0, 2, at.get(), i32.sub(load(i32.add(s0.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
-      k.i32.store16(2, 2, at.get(), i32.sub(load(i32.add(s1.get(), i32.mul(ow.get(), c32(sw)))), zp.get())),
-    ]),
-  ];
   return [
+    ...prelude,
     pairs.set(i32.shr_u(i32.add(K.get(), c32(1)), c32(1))),
     k.dynFor(p, c32(0), pairs.get(), 1, () => [...perPair, k.dynFor(rr, c32(0), rc.get(), 1, () => rowBody)]),
   ];
