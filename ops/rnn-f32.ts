@@ -12,7 +12,7 @@
 // math runs on whole vectors; the padding lanes never reach an output (copies take H values, the GEMV reads
 // H values of the state).
 
-import { simdFast } from '../codegen/mathlib.js';
+import { callFast, simdFast } from '../codegen/mathlib.js';
 import { callGemm, gemmKernel, gemmNR, lanes, MR, NO_ACT, packB, packBias, type Lanes } from '../codegen/gemm.js';
 import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
@@ -233,15 +233,15 @@ function ops(k: Kernel): Ops {
 
 /** An ONNX recurrent activation on a vector (f32x4) or, on the scalar target, one f32. */
 function activateV(k: Kernel, a: Activation, x: Expr): Expr {
-  if (!k.simd) return activate(k, a, x, 'f32');
+  if (!k.simd) return a.name === 'tanh' || a.name === 'sigmoid' ? callFast(k, `gate_${a.name}`, x) : activate(k, a, x, 'f32');
   const v = k.f32x4;
   const c = (n: number) => v.splat(k.cf32(n));
   const l = k.local('v128');
   const bound = (e: Expr) => k.block([l.set(x), e], 'v128');
   switch (a.name) {
     case 'relu': return v.max(x, c(0));
-    case 'tanh': return simdFast(k, 'tanh', x);
-    case 'sigmoid': return simdFast(k, 'sigmoid', x);
+    case 'tanh': return simdFast(k, 'gate_tanh', x);
+    case 'sigmoid': return simdFast(k, 'gate_sigmoid', x);
     case 'affine': return v.add(v.mul(c(a.alpha), x), c(a.beta));
     case 'leakyrelu': return bound(k.v128.bitselect(l.get(), v.mul(c(a.alpha), l.get()), v.ge(l.get(), c(0))));
     case 'thresholdedrelu': return bound(k.v128.and(l.get(), v.gt(l.get(), c(a.alpha))));
