@@ -94,7 +94,11 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
       }
     }
   }
-  const projGemm = gemmKernel(ctx, { a: 'rows', bias: 'col', residual: false, act: NO_ACT });
+  // The GEMM's 4-row tiles would compute a last partial tile in full (S*B = 50: 52 rows); the rows past the last
+  // whole tile go through the GEMV instead, which reads the same packed panels (width NR).
+  const projRows = S * B, projMain = projRows - (projRows % MR), projRest = projRows - projMain;
+  const projGemm = projMain ? gemmKernel(ctx, { a: 'rows', bias: 'col', residual: false, act: NO_ACT }) : '';
+  const projGemv = projRest ? gemvKernel(ctx, { M: projRest, PW: NR, bias: 'col', residual: false, act: NO_ACT }) : '';
   ensureSlack(ctx);
   ensureGemvSlack(ctx);
   const wPtr = ctx.data(wPacked.bytes), xBiasPtr = ctx.data(packBias(xBias, NX, NR));
@@ -162,10 +166,14 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
 
     const stmts: Expr[] = [
       k.fill(addr(L.h), 0, L.rh - L.h + B * Hp * 4), // states, gates: padding lanes start finite
-      callGemm(k, projGemm, {
+      ...(projMain ? [callGemm(k, projGemm, {
         a: ptr(0).get(), sA: ci(I * 4), pA: ci(MR * I * 4), b: ci(wPtr), ldb: ci(wPacked.ldb), pB: ci(wPacked.pB),
-        c: addr(L.xw), ldc: ci(rowBytes), M: ci(S * B), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
-      }),
+        c: addr(L.xw), ldc: ci(rowBytes), M: ci(projMain), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
+      })] : []),
+      ...(projRest ? [callGemv(k, projGemv, {
+        a: i32.add(ptr(0).get(), ci(projMain * I * 4)), sA: ci(I * 4), b: ci(wPtr), ldb: ci(wPacked.ldb), pB: ci(wPacked.pB),
+        c: addr(L.xw + projMain * rowBytes), ldc: ci(rowBytes), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
+      })] : []),
     ];
     if (has(4)) {
       // sequence_lens clamped to [0, S]
