@@ -4,6 +4,7 @@
 //    float32 kernels use them through promote/demote (callMath(k, fn, args, 'f32')).
 //  - fast float32 functions (exp, expm1-based tanh, sigmoid, erf, gelu) written once over "lanes" so the same
 //    code builds a scalar f32 helper and an inline f32x4 SIMD body; about 1e-7 relative error (erf: 3e-7).
+//    The recurrent layers' gates use two cheaper ones with absolute error bounds (gate_sigmoid, gate_tanh).
 // Sin/cos/tan reduce the argument with a four-part pi/2 (Cody-Waite): accurate for |x| < 2^27; beyond that the
 // argument is reduced modulo a double 2 pi first (bounded, but not the correctly reduced value).
 
@@ -34,7 +35,7 @@ export function callExp(k: Kernel, x: Expr, t: FloatT): Expr {
 // ---------------------------------------------------------------------------------------------------------------
 // Fast float32 functions over lanes (scalar f32 or f32x4).
 
-export type FastFn = 'exp' | 'sigmoid' | 'tanh' | 'erf' | 'gelu' | 'gelu_tanh';
+export type FastFn = 'exp' | 'sigmoid' | 'tanh' | 'erf' | 'gelu' | 'gelu_tanh' | 'gate_sigmoid' | 'gate_tanh';
 
 /** Scalar f32 fast function (a shared helper). */
 export function callFast(k: Kernel, fn: FastFn, x: Expr): Expr {
@@ -175,6 +176,44 @@ function fastTanh(L: Lanes, x: Expr): Expr {
   ], L.copysign(L.div(e.get(), L.add(e.get(), L.c(2))), xl.get()));
 }
 
+// The recurrent layers' gate functions: tanh(x) = x P(x^2) / Q(x^2), P and Q of degree 4 (a rational fit on
+// |x| <= 9, Lawson-weighted towards minimax relative error: 2.1e-8 in exact arithmetic), with x clamped to
+// +-TANH_END: no exp, one division, about half the instructions of 'tanh' and 'sigmoid', for a larger rounding
+// error. Checked on every float32 against float64: gate_tanh within 3.7e-7 of tanh (6 ulp at x = 4.01; relative
+// too), gate_sigmoid within 2e-7 of the logistic function, absolutely (test/ops/gate-math.test.ts samples the same
+// sweep). A gate's pre-activation, a float32 sum over the input and hidden sizes, carries more rounding than that,
+// and both functions have slopes <= 1. TANH_END is a float32 where the rational rounds to exactly 1 and below which
+// it never rounds above 1: results stay inside [-1, 1] and [0, 1] and saturate exactly (1 - tanh(TANH_END) is
+// 3.2e-7), with no clamp of their own. NaN stays NaN.
+const TANH_P = [1, 0.13381023705005646, 0.0034955856390297413, 2.0609038983820938e-5, 1.3354597427905901e-8];
+const TANH_Q = [1, 0.46714338660240173, 0.0258769728243351, 0.0003285630664322525, 7.776532697789662e-7];
+const TANH_END = 7.822607040405273;
+
+/** x P(x^2) / Q(x^2) for x clamped to +-end (fastMin/fastMax keep a NaN x). */
+function oddRational(L: Lanes, x: Expr, end: number, P: readonly number[], Q: readonly number[]): Expr {
+  const xl = L.local(), z = L.local();
+  return block(L, [
+    xl.set(L.fastMin(L.fastMax(x, L.c(-end)), L.c(end))),
+    z.set(L.mul(xl.get(), xl.get())),
+  ], L.div(L.mul(xl.get(), hornerL(L, z, P)), hornerL(L, z, Q)));
+}
+
+function gateTanh(L: Lanes, x: Expr): Expr {
+  return oddRational(L, x, TANH_END, TANH_P, TANH_Q);
+}
+
+/**
+ * sigmoid(x) = 0.5 + 0.5 tanh(x / 2) = 0.5 + x P(x^2 / 4) / (4 Q(x^2 / 4)): the coefficients scaled by powers of
+ * 2, so before the final addition every step is exactly half of gate_tanh's at x / 2, and the error is half of
+ * gate_tanh's plus one rounding. Negative tails come out as multiples of 2^-25 (absolute, not relative, accuracy).
+ */
+const SIGMOID_P = TANH_P.map((p, i) => p / 4 ** (i + 1));
+const SIGMOID_Q = TANH_Q.map((q, i) => q / 4 ** i);
+
+function gateSigmoid(L: Lanes, x: Expr): Expr {
+  return L.add(oddRational(L, x, 2 * TANH_END, SIGMOID_P, SIGMOID_Q), L.c(0.5));
+}
+
 // erf(x) = x P(x^2) / Q(x^2) on |x| <= 4, P and Q of degree 5 (a rational least-squares fit, Lawson-weighted
 // towards minimax relative error: 2.5e-8 in exact arithmetic, ~3e-7 after float32 rounding). erf(4) is 1 in
 // float32, so x is clamped to +-4 first; the result is clamped to +-1 since rounding can land one ulp above.
@@ -224,6 +263,7 @@ function fastGeluTanh(L: Lanes, x: Expr): Expr {
 
 const FAST: Record<FastFn, (L: Lanes, x: Expr) => Expr> = {
   exp: fastExp, sigmoid: fastSigmoid, tanh: fastTanh, erf: fastErf, gelu: fastGelu, gelu_tanh: fastGeluTanh,
+  gate_sigmoid: gateSigmoid, gate_tanh: gateTanh,
 };
 
 // ---------------------------------------------------------------------------------------------------------------

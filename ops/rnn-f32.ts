@@ -12,7 +12,7 @@
 // math runs on whole vectors; the padding lanes never reach an output (copies take H values, the GEMV reads
 // H values of the state).
 
-import { simdFast } from '../codegen/mathlib.js';
+import { callFast, simdFast } from '../codegen/mathlib.js';
 import { callGemm, gemmKernel, gemmNR, lanes, MR, NO_ACT, packB, packBias, type Lanes } from '../codegen/gemm.js';
 import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from '../codegen/gemv.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
@@ -94,7 +94,11 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
       }
     }
   }
-  const projGemm = gemmKernel(ctx, { a: 'rows', bias: 'col', residual: false, act: NO_ACT });
+  // The GEMM's 4-row tiles would compute a last partial tile in full (S*B = 50: 52 rows); the rows past the last
+  // whole tile go through the GEMV instead, which reads the same packed panels (width NR).
+  const projRows = S * B, projMain = projRows - (projRows % MR), projRest = projRows - projMain;
+  const projGemm = projMain ? gemmKernel(ctx, { a: 'rows', bias: 'col', residual: false, act: NO_ACT }) : '';
+  const projGemv = projRest ? gemvKernel(ctx, { M: projRest, PW: NR, bias: 'col', residual: false, act: NO_ACT }) : '';
   ensureSlack(ctx);
   ensureGemvSlack(ctx);
   const wPtr = ctx.data(wPacked.bytes), xBiasPtr = ctx.data(packBias(xBias, NX, NR));
@@ -121,7 +125,10 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
   }));
 
   const pPtr = has(7) ? ctx.data(new Uint8Array(padGateRows(ins[7]!.const!.data as Float32Array, { ...d, G: 3 }, Hp, 1, range(D), [0, 1, 2]).buffer)) : 0;
-  const gateFns = range(D).map((dir) => gateFunctions(ctx, kind, at, at.acts.slice(dir * DEFAULT_ACTS[kind].length), Hp, has(7)));
+  // The gate functions write Y's rows too when they hold whole vectors (a partial vector would spill into the
+  // next row); otherwise a copy per step does.
+  const yInGates = !!outs[0] && Hp === H;
+  const gateFns = range(D).map((dir) => gateFunctions(ctx, kind, at, at.acts.slice(dir * DEFAULT_ACTS[kind].length), Hp, has(7), yInGates));
 
   const inSlots = [0, 4, 5, 6].filter((i) => i < ins.length && ins[i]);
   const outSlots = [0, 1, 2].filter((i) => outs[i]);
@@ -159,10 +166,14 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
 
     const stmts: Expr[] = [
       k.fill(addr(L.h), 0, L.rh - L.h + B * Hp * 4), // states, gates: padding lanes start finite
-      callGemm(k, projGemm, {
+      ...(projMain ? [callGemm(k, projGemm, {
         a: ptr(0).get(), sA: ci(I * 4), pA: ci(MR * I * 4), b: ci(wPtr), ldb: ci(wPacked.ldb), pB: ci(wPacked.pB),
-        c: addr(L.xw), ldc: ci(rowBytes), M: ci(S * B), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
-      }),
+        c: addr(L.xw), ldc: ci(rowBytes), M: ci(projMain), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
+      })] : []),
+      ...(projRest ? [callGemv(k, projGemv, {
+        a: i32.add(ptr(0).get(), ci(projMain * I * 4)), sA: ci(I * 4), b: ci(wPtr), ldb: ci(wPacked.ldb), pB: ci(wPacked.pB),
+        c: addr(L.xw + projMain * rowBytes), ldc: ci(rowBytes), N: ci(NX), K: ci(I), bias: ci(xBiasPtr),
+      })] : []),
     ];
     if (has(4)) {
       // sequence_lens clamped to [0, S]
@@ -191,12 +202,12 @@ export function emitRnnF32(kind: Kind, ctx: EmitCtx<RnnAttrs>, d: Dims): void {
           ]),
         ]);
       };
-      const gateCall = (f: string) => k.call(f, [xwRow(dir), gRow(), hRow(L.h), hRow(kind === 'GRU' && !lbr ? L.rh : L.c), p]);
+      const gateCall = (f: string) => k.call(f, [xwRow(dir), gRow(), hRow(L.h), hRow(kind === 'GRU' && !lbr ? L.rh : L.c), p, yInGates ? yRow(dir) : ci(0)]);
       const stepBody: Expr[] = [];
       if (!has(4)) stepBody.push(t.set(reverse ? i32.sub(ci(S - 1), s.get()) : s.get()));
       stepBody.push(product(products[dir][0], L.h));
       if (fns.length === 2) stepBody.push(rowStep([gateCall(fns[0])]), product(products[dir][1], L.rh));
-      stepBody.push(rowStep([gateCall(fns[fns.length - 1]), ...(outs[0] ? [k.copy(yRow(dir), hRow(L.h), H * 4)] : [])]));
+      stepBody.push(rowStep([gateCall(fns[fns.length - 1]), ...(outs[0] && !yInGates ? [k.copy(yRow(dir), hRow(L.h), H * 4)] : [])]));
 
       stmts.push(
         k.for(b, 0, B, 1, () => [
@@ -233,15 +244,15 @@ function ops(k: Kernel): Ops {
 
 /** An ONNX recurrent activation on a vector (f32x4) or, on the scalar target, one f32. */
 function activateV(k: Kernel, a: Activation, x: Expr): Expr {
-  if (!k.simd) return activate(k, a, x, 'f32');
+  if (!k.simd) return a.name === 'tanh' || a.name === 'sigmoid' ? callFast(k, `gate_${a.name}`, x) : activate(k, a, x, 'f32');
   const v = k.f32x4;
   const c = (n: number) => v.splat(k.cf32(n));
   const l = k.local('v128');
   const bound = (e: Expr) => k.block([l.set(x), e], 'v128');
   switch (a.name) {
     case 'relu': return v.max(x, c(0));
-    case 'tanh': return simdFast(k, 'tanh', x);
-    case 'sigmoid': return simdFast(k, 'sigmoid', x);
+    case 'tanh': return simdFast(k, 'gate_tanh', x);
+    case 'sigmoid': return simdFast(k, 'gate_sigmoid', x);
     case 'affine': return v.add(v.mul(c(a.alpha), x), c(a.beta));
     case 'leakyrelu': return bound(k.v128.bitselect(l.get(), v.mul(c(a.alpha), l.get()), v.ge(l.get(), c(0))));
     case 'thresholdedrelu': return bound(k.v128.and(l.get(), v.gt(l.get(), c(a.alpha))));
@@ -263,62 +274,70 @@ function activateV(k: Kernel, a: Activation, x: Expr): Expr {
  * GRU's r*h row, peepholes): one function, or two for a GRU without linear_before_reset (z and r before the
  * second product, the new state after it).
  */
-function gateFunctions(ctx: EmitCtx<RnnAttrs>, kind: Kind, at: RnnAttrs, acts: Activation[], Hp: number, peep: boolean): string[] {
+function gateFunctions(ctx: EmitCtx<RnnAttrs>, kind: Kind, at: RnnAttrs, acts: Activation[], Hp: number, peep: boolean, storeY: boolean): string[] {
   const lbr = kind === 'GRU' && at.linearBeforeReset !== 0;
   const phases = kind === 'GRU' && !lbr ? ['zr', 'h'] : ['all'];
   return phases.map((phase) => {
-    const key = `rnn_gates:${kind}:${phase}:${Hp}:${acts.map((a) => `${a.name}/${a.alpha}/${a.beta}`)}:${at.clip}:${lbr}:${at.inputForget}:${peep}`;
-    return ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32'], (k) => gateBody(k, kind, phase, at, acts, Hp, peep));
+    const y = storeY && phase !== 'zr';
+    const key = `rnn_gates:${kind}:${phase}:${Hp}:${acts.map((a) => `${a.name}/${a.alpha}/${a.beta}`)}:${at.clip}:${lbr}:${at.inputForget}:${peep}:${y}`;
+    return ctx.kernel(key, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (k) => {
+      // Two vectors a pass, their statements interleaved: two independent chains of gate math in the
+      // out-of-order window at once.
+      const O = ops(k);
+      const j = k.local('i32');
+      const unroll = (Hp / O.L) % 2 === 0 ? 2 : 1;
+      const copies = range(unroll).map((u) => gateStep(k, O, kind, phase, at, acts, Hp, peep, y, j, u * O.L * 4));
+      const body = copies[0].flatMap((_, i) => copies.map((c) => c[i]));
+      return [k.for(j, 0, Hp * 4, unroll * O.L * 4, () => body)];
+    });
   });
 }
 
-function gateBody(k: Kernel, kind: Kind, phase: string, at: RnnAttrs, acts: Activation[], Hp: number, peep: boolean): Expr[] {
-  const O = ops(k);
-  const [xw, g, h, c, p] = k.params;
+/**
+ * The gate math of one vector of hidden units, at byte offset j + off of each gate: params (xw row, gate row,
+ * h row, c row or GRU's r*h row, peepholes, Y row). Every statement list of one kind and phase has the same length.
+ */
+function gateStep(k: Kernel, O: Ops, kind: Kind, phase: string, at: RnnAttrs, acts: Activation[], Hp: number, peep: boolean,
+  storeY: boolean, j: Local, off: number): Expr[] {
+  const [xw, g, h, c, p, yOut] = k.params;
   const { i32 } = k;
-  const j = k.local('i32');
-  const W = O.L * 4;
   const [f, gAct, hAct] = acts;
   const clip = (v: Expr) => (at.clip === undefined ? v : O.min(O.max(v, O.c(-at.clip)), O.c(at.clip)));
-  const at4 = (base: Local, gate: number) => i32.add(base.get(), i32.add(j.get(), k.c32(gate * Hp * 4)));
+  const at4 = (base: Local, gate: number) => i32.add(base.get(), i32.add(j.get(), k.c32(gate * Hp * 4 + off)));
   const ld = (base: Local, gate = 0) => O.load(at4(base, gate));
   const pre = (gate: number) => O.add(ld(xw, gate), ld(g, gate));
-  const x = k.local(O.type), y = k.local(O.type), z = k.local(O.type), cc = k.local(O.type);
-  let body: Expr[];
-  if (kind === 'RNN') {
-    body = [O.store(at4(h, 0), activateV(k, f, clip(pre(0))))];
-  } else if (kind === 'GRU') {
+  const x = k.local(O.type), y = k.local(O.type), z = k.local(O.type), cc = k.local(O.type), hNew = k.local(O.type);
+  /** The new state: into the state row, and into Y's row when the kernel writes Y here. */
+  const storeH = (v: Expr): Expr[] => [hNew.set(v), O.store(at4(h, 0), hNew.get()), ...(storeY ? [O.store(at4(yOut, 0), hNew.get())] : [])];
+  if (kind === 'RNN') return storeH(activateV(k, f, clip(pre(0))));
+  if (kind === 'GRU') {
     if (phase === 'zr') {
       // z (kept in the gate row) and r * H (the second product's input row)
-      body = [
+      return [
         O.store(at4(g, 0), activateV(k, f, clip(pre(0)))),
         O.store(at4(c, 0), O.mul(activateV(k, f, clip(pre(1))), ld(h))),
       ];
-    } else {
-      const z0 = phase === 'h' ? ld(g, 0) : z.get();
-      const hh = phase === 'h'
-        ? activateV(k, gAct, clip(pre(2)))
-        : activateV(k, gAct, clip(O.add(ld(xw, 2), O.mul(activateV(k, f, clip(pre(1))), ld(g, 2)))));
-      body = [
-        ...(phase === 'h' ? [] : [z.set(activateV(k, f, clip(pre(0))))]),
-        x.set(hh),
-        y.set(ld(h)),
-        // (1 - z) * hh + z * H
-        O.store(at4(h, 0), O.add(x.get(), O.mul(phase === 'h' ? z0 : z.get(), O.sub(y.get(), x.get())))),
-      ];
     }
-  } else {
-    // LSTM gates in ONNX order i, o, f, c; peepholes P = [Pi, Po, Pf]
-    const pe = (which: number, cell: Expr) => (peep ? O.mul(ld(p, which), cell) : undefined);
-    const withPeep = (v: Expr, which: number, cell: () => Expr) => { const q = pe(which, cell()); return q === undefined ? v : O.add(v, q); };
-    body = [
-      y.set(ld(c)),
-      x.set(activateV(k, f, clip(withPeep(pre(0), 0, () => y.get())))), // i
-      z.set(at.inputForget ? O.sub(O.c(1), x.get()) : activateV(k, f, clip(withPeep(pre(2), 2, () => y.get())))), // f
-      cc.set(O.add(O.mul(z.get(), y.get()), O.mul(x.get(), activateV(k, gAct, clip(pre(3)))))), // C
-      O.store(at4(c, 0), cc.get()),
-      O.store(at4(h, 0), O.mul(activateV(k, f, clip(withPeep(pre(1), 1, () => cc.get()))), activateV(k, hAct, cc.get()))),
+    const hh = phase === 'h'
+      ? activateV(k, gAct, clip(pre(2)))
+      : activateV(k, gAct, clip(O.add(ld(xw, 2), O.mul(activateV(k, f, clip(pre(1))), ld(g, 2)))));
+    return [
+      z.set(phase === 'h' ? ld(g, 0) : activateV(k, f, clip(pre(0)))),
+      x.set(hh),
+      y.set(ld(h)),
+      // (1 - z) * hh + z * H
+      ...storeH(O.add(x.get(), O.mul(z.get(), O.sub(y.get(), x.get())))),
     ];
   }
-  return [k.for(j, 0, Hp * 4, W, () => body)];
+  // LSTM gates in ONNX order i, o, f, c; peepholes P = [Pi, Po, Pf]
+  const pe = (which: number, cell: Expr) => (peep ? O.mul(ld(p, which), cell) : undefined);
+  const withPeep = (v: Expr, which: number, cell: () => Expr) => { const q = pe(which, cell()); return q === undefined ? v : O.add(v, q); };
+  return [
+    y.set(ld(c)),
+    x.set(activateV(k, f, clip(withPeep(pre(0), 0, () => y.get())))), // i
+    z.set(at.inputForget ? O.sub(O.c(1), x.get()) : activateV(k, f, clip(withPeep(pre(2), 2, () => y.get())))), // f
+    cc.set(O.add(O.mul(z.get(), y.get()), O.mul(x.get(), activateV(k, gAct, clip(pre(3)))))), // C
+    O.store(at4(c, 0), cc.get()),
+    ...storeH(O.mul(activateV(k, f, clip(withPeep(pre(1), 1, () => cc.get()))), activateV(k, hAct, cc.get()))),
+  ];
 }

@@ -10,7 +10,7 @@ export interface MathKernels {
   fast(fn: FastFn, xs: Float32Array, simd: boolean): Float32Array;
 }
 
-const FAST_FNS: FastFn[] = ['exp', 'sigmoid', 'tanh', 'erf', 'gelu', 'gelu_tanh'];
+const FAST_FNS: FastFn[] = ['exp', 'sigmoid', 'tanh', 'erf', 'gelu', 'gelu_tanh', 'gate_sigmoid', 'gate_tanh'];
 
 export function buildMathKernels(): MathKernels {
   const w = new WasmModule('simd');
