@@ -83,6 +83,13 @@ export interface WinogradPlan {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/**
+ * Bytes rounded up to an odd number of 64-byte cache lines. The transforms stream n^2 slices of U, V and M at once
+ * (and the GEMM reads V's rows): at a stride that is a multiple of 4 KB (any power-of-two channel count) every
+ * stream maps to the same L1 set, more streams than the cache has ways, and each store missed (the weight
+ * transform ran ~10x slower). At an odd number of lines the streams fall in distinct sets.
+ */
+export const oddLines = (bytes: number) => { const lines = Math.ceil(bytes / 64); return (lines % 2 ? lines : lines + 1) * 64; };
 
 /**
  * The grid of 2x2 output tiles when F(2x2, rxr) fits this convolution (2-D, r x r, stride 1, no dilation, one
@@ -106,10 +113,10 @@ export function winogradPlan(scheme: WinogradScheme, geo: ConvGeometry, batch: n
   const [H, W] = geo.inSize, [OH, OW] = geo.outSize;
   const { TY, TX } = tiles;
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (n * n * (cin + cout) * 4 * TX))));
-  const LT = up(bandTY * TX + 4, 8) + 8;
+  const LT = oddLines((bandTY * TX + 12) * 4) / 4;
   // The input transform reads patch columns up to 2 * up(TX, 4) + n - 3 (two vectors per column pair).
   const Wp = Math.max(2 * up(TX, 4) + Math.max(4, n - 2), geo.padBegin[1] + W);
-  const uSlice = up(cout, MR) * cin * 4, vSlice = cin * LT * 4, mSlice = cout * LT * 4;
+  const uSlice = oddLines(up(cout, MR) * cin * 4), vSlice = oddLines(cin * LT * 4), mSlice = oddLines(cout * LT * 4);
   const at = { U: 0, V: n * n * uSlice, M: n * n * (uSlice + vSlice), plane: n * n * (uSlice + vSlice + mSlice) };
   const scratch = at.plane + (2 * bandTY + n - 2) * Wp * 4 + 64;
   return {
