@@ -194,8 +194,8 @@ const EVEN = f32Lanes(0, 2, 4, 6), ODD = f32Lanes(1, 3, 5, 7), ZIP_LO = f32Lanes
 /**
  * The rows of m times v for a constant matrix m, on f32x4 (v a getter: binaryen expressions are used once each).
  * Two rows that differ only in the signs of some terms (the interpolation points +x and -x) share their work: with
- * E the terms they agree on and O the rest, they are E + O and E - O (F(2x2, 5x5)'s input transform: 19 operations
- * instead of 28). The second row reads E and O from locals the first sets: evaluate the rows in order.
+ * E the terms they agree on and O the rest, they are E + O and E - O (F(2x2, 5x5)'s input transform: 224 f32x4
+ * operations instead of 288). The second row reads E and O from locals the first sets: evaluate the rows in order.
  */
 function applyMatrix(k: Kernel, m: number[][], v: (j: number) => Expr): Expr[] {
   const f = k.f32x4;
