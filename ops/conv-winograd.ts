@@ -84,10 +84,10 @@ export interface WinogradPlan {
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 /**
- * Bytes rounded up to an odd number of 64-byte cache lines. The transforms stream n^2 slices of U, V and M at once
- * (and the GEMM reads V's rows): at a stride that is a multiple of 4 KB (any power-of-two channel count) every
- * stream maps to the same L1 set, more streams than the cache has ways, and each store missed (the weight
- * transform ran ~10x slower). At an odd number of lines the streams fall in distinct sets.
+ * Bytes rounded up to an odd number of 64-byte cache lines. The transforms stream n^2 slices of U, V and M at once:
+ * at a stride that is a multiple of 4 KB (any power-of-two channel count) every stream maps to the same L1 set,
+ * more streams than the cache has ways, and they evict each other (the weight transform ran ~10x slower than with
+ * its stores in one place). At an odd number of lines the streams fall in distinct sets.
  */
 export const oddLines = (bytes: number) => { const lines = Math.ceil(bytes / 64); return (lines % 2 ? lines : lines + 1) * 64; };
 
@@ -113,7 +113,7 @@ export function winogradPlan(scheme: WinogradScheme, geo: ConvGeometry, batch: n
   const [H, W] = geo.inSize, [OH, OW] = geo.outSize;
   const { TY, TX } = tiles;
   const bandTY = Math.max(1, Math.min(TY, Math.floor(BAND_BYTES / (n * n * (cin + cout) * 4 * TX))));
-  const LT = oddLines((bandTY * TX + 12) * 4) / 4;
+  const LT = up(bandTY * TX + 4, 8) + 8;
   // The input transform reads patch columns up to 2 * up(TX, 4) + n - 3 (two vectors per column pair).
   const Wp = Math.max(2 * up(TX, 4) + Math.max(4, n - 2), geo.padBegin[1] + W);
   const uSlice = oddLines(up(cout, MR) * cin * 4), vSlice = oddLines(cin * LT * 4), mSlice = oddLines(cout * LT * 4);
