@@ -83,6 +83,13 @@ export interface WinogradPlan {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/**
+ * Bytes rounded up to an odd number of 64-byte cache lines. The transforms stream n^2 slices of U, V and M at once:
+ * at a stride that is a multiple of 4 KB (any power-of-two channel count) every stream maps to the same L1 set,
+ * more streams than the cache has ways, and they evict each other (the weight transform ran ~10x slower than with
+ * its stores in one place). At an odd number of lines the streams fall in distinct sets.
+ */
+export const oddLines = (bytes: number) => { const lines = Math.ceil(bytes / 64); return (lines % 2 ? lines : lines + 1) * 64; };
 
 /**
  * The grid of 2x2 output tiles when F(2x2, rxr) fits this convolution (2-D, r x r, stride 1, no dilation, one
@@ -109,7 +116,7 @@ export function winogradPlan(scheme: WinogradScheme, geo: ConvGeometry, batch: n
   const LT = up(bandTY * TX + 4, 8) + 8;
   // The input transform reads patch columns up to 2 * up(TX, 4) + n - 3 (two vectors per column pair).
   const Wp = Math.max(2 * up(TX, 4) + Math.max(4, n - 2), geo.padBegin[1] + W);
-  const uSlice = up(cout, MR) * cin * 4, vSlice = cin * LT * 4, mSlice = cout * LT * 4;
+  const uSlice = oddLines(up(cout, MR) * cin * 4), vSlice = oddLines(cin * LT * 4), mSlice = oddLines(cout * LT * 4);
   const at = { U: 0, V: n * n * uSlice, M: n * n * (uSlice + vSlice), plane: n * n * (uSlice + vSlice + mSlice) };
   const scratch = at.plane + (2 * bandTY + n - 2) * Wp * 4 + 64;
   return {
@@ -186,25 +193,52 @@ const EVEN = f32Lanes(0, 2, 4, 6), ODD = f32Lanes(1, 3, 5, 7), ZIP_LO = f32Lanes
 
 /**
  * The rows of m times v for a constant matrix m, on f32x4 (v a getter: binaryen expressions are used once each).
- * Terms of +-1 add or subtract; a row whose terms share one magnitude is summed, then scaled once; each row starts
- * from its first positive term (F(2x2, 3x3)'s row (0, -1, 1, 0) is v2 - v1).
+ * Two rows that differ only in the signs of some terms (the interpolation points +x and -x) share their work: with
+ * E the terms they agree on and O the rest, they are E + O and E - O (F(2x2, 5x5)'s input transform: 224 f32x4
+ * operations instead of 288). The second row reads E and O from locals the first sets: evaluate the rows in order.
  */
 function applyMatrix(k: Kernel, m: number[][], v: (j: number) => Expr): Expr[] {
   const f = k.f32x4;
-  const times = (x: Expr, c: number) => (c === 1 ? x : f.mul(x, f.splat(k.cf32(c))));
-  return m.map((row) => {
-    const terms = row.map((c, j) => ({ c, j })).filter((t) => t.c !== 0);
-    const lead = Math.max(0, terms.findIndex((t) => t.c > 0));
-    const ordered = [terms[lead], ...terms.filter((_, i) => i !== lead)];
-    const shared = terms.every((t) => Math.abs(t.c) === Math.abs(terms[0].c));
-    const scale = shared ? ordered[0].c : 1;
-    let sum = times(v(ordered[0].j), ordered[0].c / scale);
-    for (const t of ordered.slice(1)) {
-      const c = t.c / scale;
-      sum = c > 0 ? f.add(sum, times(v(t.j), c)) : f.sub(sum, times(v(t.j), -c));
+  const out: Expr[] = [];
+  const done = new Set<number>();
+  m.forEach((row, i) => {
+    if (done.has(i)) return;
+    const mirror = m.findIndex((other, q) => q > i && !done.has(q) && mirrored(row, other));
+    if (mirror < 0) {
+      out[i] = combination(k, row, v);
+      return;
     }
-    return times(sum, scale);
+    const e = k.local('v128'), o = k.local('v128');
+    out[i] = f.add(e.tee(combination(k, row.map((c, j) => (c === m[mirror][j] ? c : 0)), v)), o.tee(combination(k, row.map((c, j) => (c === m[mirror][j] ? 0 : c)), v)));
+    out[mirror] = f.sub(e.get(), o.get());
+    done.add(mirror);
   });
+  return out;
+}
+
+/** Rows equal up to the signs of their terms, with terms of both kinds (agreeing and opposite). */
+function mirrored(a: number[], b: number[]): boolean {
+  return a.every((c, j) => Math.abs(c) === Math.abs(b[j])) && a.some((c, j) => c !== 0 && c === b[j]) && a.some((c, j) => c !== 0 && c === -b[j]);
+}
+
+/**
+ * One row of a constant matrix times v. Terms of +-1 add or subtract; a row whose terms share one magnitude is
+ * summed, then scaled once; the sum starts from the first positive term (F(2x2, 3x3)'s row (0, -1, 1, 0) is v2 - v1).
+ */
+function combination(k: Kernel, row: number[], v: (j: number) => Expr): Expr {
+  const f = k.f32x4;
+  const times = (x: Expr, c: number) => (c === 1 ? x : f.mul(x, f.splat(k.cf32(c))));
+  const terms = row.map((c, j) => ({ c, j })).filter((t) => t.c !== 0);
+  const lead = Math.max(0, terms.findIndex((t) => t.c > 0));
+  const ordered = [terms[lead], ...terms.filter((_, i) => i !== lead)];
+  const shared = terms.every((t) => Math.abs(t.c) === Math.abs(terms[0].c));
+  const scale = shared ? ordered[0].c : 1;
+  let sum = times(v(ordered[0].j), ordered[0].c / scale);
+  for (const t of ordered.slice(1)) {
+    const c = t.c / scale;
+    sum = c > 0 ? f.add(sum, times(v(t.j), c)) : f.sub(sum, times(v(t.j), -c));
+  }
+  return times(sum, scale);
 }
 
 /**
