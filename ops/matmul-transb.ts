@@ -8,13 +8,12 @@
 import { broadcastStrides, stridedLoop } from '../codegen/elementwise.js';
 import { applyActivation, applyActivationScalar, type FusedAttrs } from '../codegen/gemm.js';
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
-import { matmulShapes, type MatMulShapes } from './matmul.js';
+import { logicalB, matmulShapes, type MatMulShapes } from './matmul.js';
 import type { EmitCtx } from './types.js';
 
 export function emitMatMulGemvTransB(ctx: EmitCtx<FusedAttrs>): void {
   const [a, b] = ctx.inputs as NonNullable<(typeof ctx.inputs)[number]>[];
-  const bT = b.shape;
-  const s = matmulShapes(a.shape, [...bT.slice(0, -2), bT[bT.length - 1], bT[bT.length - 2]], 4, ctx.fail);
+  const s = matmulShapes(a.shape, logicalB(b.shape, true), 4, ctx.fail);
   // the epilogue fused by src/passes/fuse-*.ts: a column bias (a constant of N), a residual shaped like C, an activation
   const bias = ctx.node.attrs._bias === 1 ? ctx.inputs[2] : undefined;
   const res = ctx.attrs.residual >= 0 ? ctx.inputs[ctx.attrs.residual] : undefined;

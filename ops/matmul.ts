@@ -54,7 +54,7 @@ export const logicalB = (shape: Shape, transB: boolean): Shape => (transB ? [...
 
 export const MatMul = defineOp<MatMulAttrs>({
   op: 'MatMul', since: 1, dtypes: MATMUL_TYPES,
-  notes: 'float32 on a register-blocked SIMD GEMM with constant weights packed at compile time',
+  notes: 'float32 on a register-blocked SIMD GEMM with constant weights packed at compile time; up to 4 rows a product on a GEMV, also over a B transposed by a fused Transpose',
   attrs: (a) => ({ ...readFused(a), transB: a.int('_transB', 0) === 1 }),
   infer(ctx) {
     const [a, b] = ctx.inputs;
