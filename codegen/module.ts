@@ -278,16 +278,12 @@ function assemble(graph: Graph, w: WasmModule, opts: BuildOptions) {
   if (primers.size) {
     total = primeOut + PRIME_AREA_BYTES;
     w.addFunction('prime', [], 'none', (k) => {
-      const i = k.local('i32'), zero = k.local('i32');
-      // Every argument is a constant plus a zero read from memory, which binaryen cannot see through: were it a
-      // constant equal to what every call of the model passes (a GEMV whose only K was the prime's 64), the
-      // dead-argument pass would fold it into the kernel, and V8 compiled such a specialized loop at half speed.
-      const arg = (a: number) => k.i32.add(zero.get(), k.c32(a));
-      return [zero.set(k.i32.load(0, 4, k.c32(primeZeros))), ...[...primers].map(([fn, p]) => {
+      const i = k.local('i32');
+      return [...primers].map(([fn, p]) => {
         const args = p.args(primeZeros, primeOut);
         const lists = (Array.isArray(args[0]) ? args : [args]) as number[][];
-        return k.for(i, 0, p.times, 1, () => lists.map((l) => k.call(fn, l.map(arg))));
-      })];
+        return k.for(i, 0, p.times, 1, () => lists.map((l) => k.call(fn, l.map((a) => k.c32(a)))));
+      });
     });
     w.exportFunction('prime');
   }
