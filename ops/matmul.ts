@@ -10,6 +10,7 @@ import { callGemv, ensureGemvSlack, gemvKernel, gemvPanel, GEMV_MAX_ROWS } from 
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { DTYPE_SIZE, type DType } from '../src/ir/dtype.js';
 import { numel, type Shape } from '../src/ir/graph.js';
+import { emitMatMulGemvTransB } from './matmul-transb.js';
 import { defineOp, type EmitCtx, type InferCtx } from './types.js';
 
 export interface MatMulShapes {
@@ -45,20 +46,28 @@ export function matmulShapes(a: Shape, b: Shape, elem: number, fail: (m: string)
 
 const MATMUL_TYPES: DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint32', 'uint64'];
 
-export const MatMul = defineOp<FusedAttrs>({
+/** `_transB` (src/passes/fuse-transpose-matmul.ts): input 1 holds B with its last two axes swapped. */
+type MatMulAttrs = FusedAttrs & { transB: boolean };
+
+/** B's shape as the product sees it ([..., K, N]), whatever layout input 1 has. */
+export const logicalB = (shape: Shape, transB: boolean): Shape => (transB ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape);
+
+export const MatMul = defineOp<MatMulAttrs>({
   op: 'MatMul', since: 1, dtypes: MATMUL_TYPES,
-  notes: 'float32 on a register-blocked SIMD GEMM with constant weights packed at compile time',
-  attrs: (a) => readFused(a),
+  notes: 'float32 on a register-blocked SIMD GEMM with constant weights packed at compile time; up to 4 rows a product on a GEMV, also over a B transposed by a fused Transpose',
+  attrs: (a) => ({ ...readFused(a), transB: a.int('_transB', 0) === 1 }),
   infer(ctx) {
     const [a, b] = ctx.inputs;
     if (!a || !b) ctx.fail('MatMul needs inputs A and B');
     if (a!.dtype !== b!.dtype) ctx.fail(`A is ${a!.dtype} but B is ${b!.dtype}`);
     if (!MATMUL_TYPES.includes(a!.dtype)) ctx.fail(`dtype ${a!.dtype} is not supported`);
-    const s = matmulShapes(a!.shape, b!.shape, 4, ctx.fail);
+    if (ctx.attrs.transB && (b!.shape.length < 2 || a!.dtype !== 'float32')) ctx.fail('internal: _transB needs a float32 B of rank >= 2');
+    const s = matmulShapes(a!.shape, logicalB(b!.shape, ctx.attrs.transB), 4, ctx.fail);
     checkFusedInputs(ctx, s.out, s.N, 2);
     return [{ dtype: a!.dtype, shape: s.out }];
   },
   variants: [
+    { name: 'gemv-transb', applies: (ctx) => ctx.attrs.transB, emit: unlessEmpty((ctx) => emitMatMulGemvTransB(ctx)) },
     { name: 'gemv', applies: (ctx) => ctx.inputs[0]!.dtype === 'float32' && gemvRows(ctx) <= GEMV_MAX_ROWS, emit: unlessEmpty(emitMatMulGemv) },
     { name: 'gemm', applies: (ctx) => ctx.inputs[0]!.dtype === 'float32', emit: unlessEmpty(emitMatMulF32) },
     {

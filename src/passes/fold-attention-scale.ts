@@ -1,6 +1,7 @@
 // Folds a constant scale (Div(q, c) or Mul(q, c), c one float32 value) into the weights of the MatMul that
 // computes q, through layout-only nodes (Reshape, Transpose) and a Slice of the last axis (attention's
-// Q = QKV[..., 0:d] / sqrt(d_head)): the scaled columns of B (and of a fused bias) are multiplied at compile
+// Q = QKV[..., 0:d] / sqrt(d_head)); a scale of the scores MatMul(q, k^T) (k computed at run time, as GPT-2's
+// export divides them) is a scale of q. The scaled columns of B (and of a fused bias) are multiplied at compile
 // time and the Div disappears. The MatMul's other readers must be Slices of disjoint column ranges, so that no
 // one else sees the scaled columns; every node on the way must be the only reader of its input.
 // The result differs from the unfused graph by float rounding only (exactly none when c is a power of two).
@@ -44,6 +45,11 @@ export function foldAttentionScale(graph: Graph): void {
     // walk up through layout nodes to an optional Slice and the MatMul
     let reader = div, value = s.input, slice: Node | undefined;
     let p = made.get(value);
+    // scaled scores (MatMul(q, k^T) / c, as GPT-2's export writes them) are the scores of q / c: go on from q
+    if (p && isOp(p, 'MatMul') && !graph.values.get(p.inputs[1])?.const && !Object.keys(p.attrs).some((a) => a.startsWith('_'))
+      && soleConsumer(graph, uses, value) === div) {
+      reader = p; value = p.inputs[0]; p = made.get(value);
+    }
     while (p && soleConsumer(graph, uses, value) === reader && (isOp(p, 'Reshape') || isOp(p, 'Transpose'))) {
       reader = p; value = p.inputs[0]; p = made.get(value);
     }

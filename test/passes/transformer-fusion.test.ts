@@ -191,4 +191,40 @@ describe('transformer fusion passes', () => {
       expect(ops.MatMul).toBe(5);
     });
   });
+
+  it('decoder step: a scale after the scores q x K^T folds into the q projection; the cache\'s Transpose fuses into the MatMul', async () => {
+    const r = rng(8);
+    const [D, H, T] = [16, 2, 5];
+    const dh = D / H;
+    const model = encodeModel({
+      opset: 14,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, D] }, { name: 'past', dtype: 'float32', shape: [1, H, T, dh] }],
+      outputs: [{ name: 'y' }, { name: 'o1' }],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'wq'], outputs: ['qm'] },
+        { op: 'Add', inputs: ['qm', 'bq'], outputs: ['q'] },
+        { op: 'Reshape', inputs: ['q', 'heads'], outputs: ['q4'] }, // [1, H, 1, dh]
+        { op: 'Transpose', inputs: ['past'], outputs: ['kt'], attrs: { perm: [0, 1, 3, 2] } },
+        { op: 'MatMul', inputs: ['q4', 'kt'], outputs: ['scores'] },
+        { op: 'Mul', inputs: ['scores', 'scale'], outputs: ['ss'] },
+        { op: 'Softmax', inputs: ['ss'], outputs: ['y'], attrs: { axis: -1 } },
+        // near miss: the scores have a second reader, so the Div stays
+        { op: 'MatMul', inputs: ['x', 'wn'], outputs: ['nm'] },
+        { op: 'Reshape', inputs: ['nm', 'heads'], outputs: ['n4'] },
+        { op: 'Transpose', inputs: ['past'], outputs: ['kt2'], attrs: { perm: [0, 1, 3, 2] } },
+        { op: 'MatMul', inputs: ['n4', 'kt2'], outputs: ['nscores'] },
+        { op: 'Div', inputs: ['nscores', 'scale'], outputs: ['nd'] },
+        { op: 'Add', inputs: ['nd', 'nscores'], outputs: ['o1'] },
+      ],
+      initializers: {
+        wq: randomTensor('float32', [D, D], r), bq: randomTensor('float32', [D], r), wn: randomTensor('float32', [D, D], r),
+        heads: i64([1, H, 1, dh]), scale: scalar(1 / Math.sqrt(dh) + 0.01),
+      },
+    });
+    await check(model, { x: randomTensor('float32', [1, 1, D], r), past: randomTensor('float32', [1, H, T, dh], r) }, (ops) => {
+      expect(ops.Mul).toBeUndefined();
+      expect(ops.Div).toBe(1); // the near miss
+      expect(ops.Transpose).toBeUndefined(); // both read transposed by their MatMuls
+    });
+  });
 });
