@@ -24,7 +24,7 @@ import { callQGemm, fusedAct, loadActVectors, narrowToBytes, qgemmKernel, requan
 import type { Expr, Kernel, Local } from '../codegen/wasm.js';
 import type { ConvGeometry } from './conv-geometry.js';
 import { outRange, requantIsBounded, type QConvParams } from './conv-int8.js';
-import { winogradTiles } from './conv-winograd.js';
+import { oddLines, winogradTiles } from './conv-winograd.js';
 import { ensureSlack } from './matmul.js';
 import type { EmitCtx } from './types.js';
 
@@ -47,9 +47,10 @@ export interface QWinogradPlan {
   /** Input channel pairs (K = 2 * pairs), output channels per block (a multiple of 4) and blocks. */
   pairs: number; CB: number; blocks: number;
   /**
-   * Bytes of one xi's GEMM A panel (4 output channels), B panel (8 tiles) and M row (a band's tiles). The 16 xi are
-   * interleaved: U' panel i of xi at U + (16i + xi) * pA, V panel j at V + (16j + xi) * pB, M row co at
-   * M + (16co + xi) * row, so a transform reads or writes one small region per step, not 16 distant ones.
+   * Bytes of one xi's GEMM A panel (4 output channels), B panel (8 tiles; an odd number of cache lines) and M row
+   * (a band's tiles). The 16 xi are interleaved: U' panel i of xi at U + (16i + xi) * pA, V panel j at
+   * V + (16j + xi) * pB, M row co at M + (16co + xi) * row, so a transform reads or writes one small region per
+   * step, not 16 distant ones.
    */
   pA: number; pB: number; row: number;
   at: { U: number; V: number; M: number; strips: number };
@@ -76,7 +77,11 @@ export function qwinogradPlan(geo: ConvGeometry, batch: number, cin: number, cou
   const TXg = gemmColumns(bandTY * TX) < gemmColumns(bandTY * TXv) ? TX : TXv;
   // a band's tiles, and up to 3 more columns that the last group of tiles writes (inputTransform)
   const panels = Math.ceil((bandTY * TXg + 3) / 8);
-  const pA = pairs * 16, pB = pairs * 32, row = panels * 32;
+  // V's slices at an odd number of cache lines (oddLines): at pairs * 32 bytes (2 KB at 128 input channels, 4 KB at
+  // 256) the input transform's 16 stores per group of tiles fell into one or two L1 sets, and the GEMM's B panels
+  // (16 * pB apart) into a few, evicting each other: layers with 128-256 channels ran 8-18% slower. U' and M
+  // gained nothing measurable from the same padding, which would cost arena bytes.
+  const pA = pairs * 16, pB = oddLines(pairs * 32), row = panels * 32;
   const uBytes = 16 * (CB / 4) * pA, vBytes = 16 * panels * pB, mBytes = 16 * CB * row;
   const at = { U: 0, V: uBytes, M: uBytes + vBytes, strips: uBytes + vBytes + mBytes };
   const scratch = at.strips + 2 * stripBytes(bandTY, TXv) + 64;

@@ -230,6 +230,20 @@ describe('the int8 Winograd plan', () => {
     const strided = { ...geo(56, 56), strides: [2, 2], outSize: [28, 28] };
     expect(qwinogradPlan(strided, 1, 64, 64, 1), 'stride 2').toBeUndefined();
   });
+
+  it("keeps V's 16 slices at an odd number of cache lines, so their streams fall into distinct L1 sets", () => {
+    // the int8 models' channel counts (squeezenet1_1 16-64, tiny_yolo and resnet18 32-256) and odd ones
+    for (const [h, cin, cout] of [[55, 16, 64], [27, 32, 128], [13, 48, 192], [13, 64, 256], [28, 128, 128], [14, 256, 256], [20, 13, 19], [12, 255, 140]]) {
+      const p = qwinogradPlan(geo(h, h), 1, cin, cout, 1)!;
+      const lines = p.pB / 64;
+      expect(Number.isInteger(lines) && lines % 2 === 1, `${cin} -> ${cout}: pB ${p.pB} bytes`).toBe(true);
+      // at least a pair's 32 bytes per tile column of the 8-column panel, at most one line more
+      expect(p.pB).toBeGreaterThanOrEqual(p.pairs * 32);
+      expect(p.pB).toBeLessThan(p.pairs * 32 + 128);
+      // the 16 slices' first lines: 16 different sets of a 64-set L1
+      expect(new Set(Array.from({ length: 16 }, (_, xi) => (xi * lines) % 64)).size).toBe(16);
+    }
+  });
 });
 
 /** ConvInteger's i32 accumulators, computed plainly (2-D, stride 1, 3x3). */
