@@ -5,7 +5,7 @@
 // across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes the cheaper
 // one-factor exp.
 
-import { simdExpNonPositive } from '../codegen/mathlib.js';
+import { simdExpBelowMax } from '../codegen/exp-below-max.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -95,15 +95,6 @@ function scalarRow(k: Kernel, kind: Kind, dt: DType, xr: Local, yr: Local, n: nu
 }
 
 /**
- * e^d for d = x - max <= 0 (or NaN), 4 lanes: the one-factor exp, which stops at e^-87; below -88 the result is 0
- * (e^d is below float32's normal range there) so that masked scores (-inf) get exactly 0.
- */
-function expBelowMax(k: Kernel, d: Expr): Expr {
-  const dl = k.local('v128');
-  return k.v128.andnot(simdExpNonPositive(k, dl.tee(d)), k.f32x4.lt(dl.get(), k.f32x4.splat(k.cf32(-88))));
-}
-
-/**
  * One contiguous float32 row (n >= 8): the max 8 lanes at a time (pmax: a NaN x is skipped, but it still makes
  * its row NaN through exp), exp(x - max) <= 1 and its sum 4 lanes at a time, then the scaling.
  */
@@ -131,7 +122,7 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
   const store = kind === 'softmax';
   // exp of 4 lanes: two per step in the 8-lane part, so that two long dependency chains interleave
   const exp4 = (j: Local, off: number, sum: Local): Expr[] => [
-    ve.set(expBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
+    ve.set(simdExpBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
     sum.set(k.f32x4.add(sum.get(), ve.get())),
     store ? k.v128.store(off, 4, yAt(j), ve.get()) : k.nop(),
   ];
@@ -187,13 +178,13 @@ function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n:
     body.push(k.loop(0, n, (j) => vm.set(k.f32x4.pmax(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
     if (kind === 'softmax') {
       body.push(
-        k.loop(0, n, (j) => [v.set(expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
+        k.loop(0, n, (j) => [v.set(simdExpBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
         vs.set(k.f32x4.div(k.f32x4.splat(k.cf32(1)), vs.get())),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get()))),
       );
     } else {
       body.push(
-        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
+        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), simdExpBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
         vs.set(k.f32x4.add(vm.get(), mathFnF32x4(k, 'log', vs.get()))),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.sub(xAt(j), vs.get()))),
       );
