@@ -2,9 +2,8 @@
 // coerced to 2-D at `axis` (default 1) and the op runs along the flattened second dim.
 // Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 on the simd
 // target every pass runs 4 lanes at a time along a contiguous row (16 in four chains for the max, 8 in two for the
-// exp), or
-// across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes Softmax's own exp
-// (codegen/exp-below-max.ts), cheaper than the math library's.
+// exp), or across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes Softmax's own
+// exp (codegen/exp-below-max.ts), cheaper than the math library's.
 
 import { simdExpBelowMax } from '../codegen/exp-below-max.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
