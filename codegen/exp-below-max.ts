@@ -18,7 +18,7 @@
 // with ln2 in two parts (n LN2_HI exact for |n| < 2^12), |r| <= ln2/2, e^r by a degree-5 minimax fit; on every
 // float32 -87 <= d <= 0 within 1.85e-7 of e^d relatively (1.849e-7 at d = -86.49), exactly 0 below -88.
 
-import type { Expr, Kernel } from './wasm.js';
+import type { Expr, Kernel, Local } from './wasm.js';
 
 const LOG2E = 1.4426950408889634;
 const LN2_HI = 0.693145751953125;
@@ -37,34 +37,42 @@ const POW2_MAGIC = 1.5 * 2 ** 23 + 127;
  */
 const Z_MIN = -127;
 
+/**
+ * 2^n (1 + r p(r)) on f32x4, as s + (r s) p(r) with s = 2^n: `reduce` sets n (integral, >= -127) and the reduced
+ * argument r, and the polynomial's coefficients are p's.
+ */
+function expFromReduced(k: Kernel, coeffs: readonly number[], reduce: (n: Local, r: Local) => Expr[]): Expr {
+  const v = k.f32x4, c = (x: number) => v.splat(k.cf32(x));
+  const n = k.local('v128'), r = k.local('v128'), s = k.local('v128');
+  let p = c(coeffs[coeffs.length - 1]);
+  for (let i = coeffs.length - 2; i >= 0; i--) p = v.add(v.mul(p, r.get()), c(coeffs[i]));
+  return k.block([
+    ...reduce(n, r),
+    s.set(k.i32x4.shl(v.add(n.get(), c(POW2_MAGIC)), k.c32(23))),
+    v.add(v.mul(v.mul(r.get(), s.get()), p), s.get()),
+  ], 'v128');
+}
+
 /** e^d on f32x4 for lanes d <= 0 or NaN (see the file comment for the error bound). */
 export function simdExpBelowMax(k: Kernel, d: Expr): Expr {
   const v = k.f32x4, c = (x: number) => v.splat(k.cf32(x));
-  const z = k.local('v128'), n = k.local('v128'), t = k.local('v128'), s = k.local('v128');
-  let p = c(EXP2_COEFFS[EXP2_COEFFS.length - 1]);
-  for (let i = EXP2_COEFFS.length - 2; i >= 0; i--) p = v.add(v.mul(p, t.get()), c(EXP2_COEFFS[i]));
-  return k.block([
-    z.set(v.pmax(v.mul(d, c(LOG2E)), c(Z_MIN))),
-    n.set(v.nearest(z.get())),
-    t.set(v.sub(z.get(), n.get())),
-    s.set(k.i32x4.shl(v.add(n.get(), c(POW2_MAGIC)), k.c32(23))),
-    v.add(v.mul(v.mul(t.get(), s.get()), p), s.get()),
-  ], 'v128');
+  // r holds z = d log2e, then t = z - round(z)
+  return expFromReduced(k, EXP2_COEFFS, (n, r) => [
+    r.set(v.pmax(v.mul(d, c(LOG2E)), c(Z_MIN))),
+    n.set(v.nearest(r.get())),
+    r.set(v.sub(r.get(), n.get())),
+  ]);
 }
 
 /** e^d on f32x4 for lanes d <= 0 or NaN, with the relative error bounded independently of d (see the file comment). */
 export function simdExpNonPositive(k: Kernel, d: Expr): Expr {
   const v = k.f32x4, c = (x: number) => v.splat(k.cf32(x));
-  const dl = k.local('v128'), n = k.local('v128'), r = k.local('v128'), s = k.local('v128');
-  let p = c(EXP_COEFFS[EXP_COEFFS.length - 1]);
-  for (let i = EXP_COEFFS.length - 2; i >= 0; i--) p = v.add(v.mul(p, r.get()), c(EXP_COEFFS[i]));
-  return k.block([
-    dl.set(v.pmax(d, c(D_MIN))),
-    n.set(v.nearest(v.mul(dl.get(), c(LOG2E)))),
-    r.set(v.sub(v.sub(dl.get(), v.mul(n.get(), c(LN2_HI))), v.mul(n.get(), c(LN2_LO)))),
-    s.set(k.i32x4.shl(v.add(n.get(), c(POW2_MAGIC)), k.c32(23))),
-    v.add(v.mul(v.mul(r.get(), s.get()), p), s.get()),
-  ], 'v128');
+  // r holds d, then d - n ln2
+  return expFromReduced(k, EXP_COEFFS, (n, r) => [
+    r.set(v.pmax(d, c(D_MIN))),
+    n.set(v.nearest(v.mul(r.get(), c(LOG2E)))),
+    r.set(v.sub(v.sub(r.get(), v.mul(n.get(), c(LN2_HI))), v.mul(n.get(), c(LN2_LO)))),
+  ]);
 }
 
 /**
