@@ -52,10 +52,6 @@ export function simdFast(k: Kernel, fn: FastFn, v: Expr): Expr {
 }
 export const simdExp = (k: Kernel, v: Expr) => simdFast(k, 'exp', v);
 
-/** e^x on f32x4 for x <= 0 (or NaN), clamped at -87: one 2^n factor, cheaper than simdExp. */
-export function simdExpNonPositive(k: Kernel, v: Expr): Expr {
-  return fastExpNonPositive(lanes(k, true), v);
-}
 export const simdSigmoid = (k: Kernel, v: Expr) => simdFast(k, 'sigmoid', v);
 export const simdTanh = (k: Kernel, v: Expr) => simdFast(k, 'tanh', v);
 export const simdErf = (k: Kernel, v: Expr) => simdFast(k, 'erf', v);

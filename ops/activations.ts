@@ -2,6 +2,7 @@
 // Softsign Mish Gelu Shrink Swish. float32 ones that models run hot have f32x4 bodies.
 
 import { emitElementwise, broadcastShapes } from '../codegen/elementwise.js';
+import { simdSigmoidViaExpNonPositive } from '../codegen/exp-below-max.js';
 import { callFast, callMath, simdFast } from '../codegen/mathlib.js';
 import { computeType, type Expr, type Kernel } from '../codegen/wasm.js';
 import { FLOATS, NUMERIC, isFloat, type DType } from '../src/ir/dtype.js';
@@ -33,7 +34,7 @@ export const Relu = unaryOp({
 export const Sigmoid = unaryOp({
   op: 'Sigmoid', since: 1, dtypes: FLOATS,
   scalar: (k, x, dt) => sigmoid(k, x, dt),
-  simd: (k, v) => simdFast(k, 'sigmoid', v),
+  simd: (k, v) => simdSigmoidViaExpNonPositive(k, v),
 });
 
 export const HardSigmoid = unaryOp<{ alpha: number; beta: number }>({

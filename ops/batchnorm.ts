@@ -79,13 +79,14 @@ export const BatchNormalization = defineOp<BnAttrs>({
         runMean ? storeParam(runMean.dtype, rmp, ns.add(ns.mul(param(mean.dtype, mp), k.const(t, momentum)), ns.mul(m.get(), k.const(t, 1 - momentum)))) : k.nop(),
         runVar ? storeParam(runVar.dtype, rvp, ns.add(ns.mul(param(vari.dtype, vp), k.const(t, momentum)), ns.mul(v.get(), k.const(t, 1 - momentum)))) : k.nop(),
       ] : [m.set(param(mean.dtype, mp)), v.set(param(vari.dtype, vp))];
-      const S4 = vector ? S - (S % 4) : 0;
+      const S4 = vector ? S - (S % 4) : 0, S16 = vector ? S - (S % 16) : 0;
       const va = S4 ? k.local('v128') : undefined, vb = S4 ? k.local('v128') : undefined;
       const apply = k.loop(0, N, (n) => {
         const at = (base: Local, j: Local) => k.i32.add(base.get(), k.i32.add(off.get(), k.i32.mul(j.get(), k.c32(esz))));
         return [
           off.set(k.i32.mul(k.i32.add(k.i32.mul(n.get(), k.c32(C * S)), k.i32.mul(c.get(), k.c32(S))), k.c32(esz))),
-          va && vb ? k.loop(0, S4, (j) => k.v128.store(0, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(0, 4, at(xp, j)), va.get()), vb.get())), 4) : k.nop(),
+          va && vb ? k.loop(0, S16, (j) => [0, 16, 32, 48].map((o) => k.v128.store(o, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(o, 4, at(xp, j)), va.get()), vb.get()))), 16) : k.nop(),
+          va && vb ? k.loop(S16, S4, (j) => k.v128.store(0, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(0, 4, at(xp, j)), va.get()), vb.get())), 4) : k.nop(),
           k.loop(S4, S, (j) => k.store(y.dtype, at(yp, j), k.cast(ns.add(ns.mul(k.cast(k.load(dt, at(xp, j)), dt, ftype), a.get()), b.get()), ftype, y.dtype))),
         ];
       });

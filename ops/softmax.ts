@@ -1,11 +1,11 @@
 // Softmax, LogSoftmax, Hardmax. From opset 13 they work along one axis (default -1); before, the input is
 // coerced to 2-D at `axis` (default 1) and the op runs along the flattened second dim.
 // Rows along the axis are independent: max, then sum of exp(x - max), then the outputs. For float32 on the simd
-// target every pass runs 4 lanes at a time along a contiguous row (8 with two chains for the max and the exp), or
-// across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes the cheaper
-// one-factor exp.
+// target every pass runs 4 lanes at a time along a contiguous row (16 in four chains for the max, 8 in two for the
+// exp), or across 4 adjacent rows when the axis is not the innermost dim; exp(x - max) <= 1 takes Softmax's own
+// exp (codegen/exp-below-max.ts), cheaper than the math library's.
 
-import { simdExpNonPositive } from '../codegen/mathlib.js';
+import { simdExpBelowMax } from '../codegen/exp-below-max.js';
 import { computeType, type Expr, type Kernel, type Local } from '../codegen/wasm.js';
 import { DTYPE_SIZE, FLOATS, type DType } from '../src/ir/dtype.js';
 import { numel } from '../src/ir/graph.js';
@@ -95,33 +95,25 @@ function scalarRow(k: Kernel, kind: Kind, dt: DType, xr: Local, yr: Local, n: nu
 }
 
 /**
- * e^d for d = x - max <= 0 (or NaN), 4 lanes: the one-factor exp, which stops at e^-87; below -88 the result is 0
- * (e^d is below float32's normal range there) so that masked scores (-inf) get exactly 0.
- */
-function expBelowMax(k: Kernel, d: Expr): Expr {
-  const dl = k.local('v128');
-  return k.v128.andnot(simdExpNonPositive(k, dl.tee(d)), k.f32x4.lt(dl.get(), k.f32x4.splat(k.cf32(-88))));
-}
-
-/**
- * One contiguous float32 row (n >= 8): the max 8 lanes at a time (pmax: a NaN x is skipped, but it still makes
+ * One contiguous float32 row (n >= 8): the max 16 lanes at a time in four chains (pmax: a NaN x is skipped, but it still makes
  * its row NaN through exp), exp(x - max) <= 1 and its sum 4 lanes at a time, then the scaling.
  */
 function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr[] {
   if (kind === 'hardmax') return scalarRow(k, kind, 'float32', xr, yr, n, 4);
-  const n4 = n - (n % 4), n8 = n - (n % 8);
+  const n4 = n - (n % 4), n8 = n - (n % 8), n16 = n - (n % 16);
   const vm = k.local('v128'), vm2 = k.local('v128'), vs = k.local('v128'), ve = k.local('v128');
+  const vm3 = k.local('v128'), vm4 = k.local('v128');
   const m = k.local('f32'), s = k.local('f32'), e = k.local('f32');
   const vx = (j: Local, off = 0) => k.v128.load(off, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const sx = (j: Local) => k.f32.load(0, 4, k.i32.add(xr.get(), k.i32.shl(j.get(), k.c32(2))));
   const yAt = (j: Local) => k.i32.add(yr.get(), k.i32.shl(j.get(), k.c32(2)));
+  const pmax = (acc: Local, x: Expr) => acc.set(k.f32x4.pmax(acc.get(), x));
   const stmts: Expr[] = [
-    vm.set(k.f32x4.splat(k.cf32(-Infinity))),
-    vm2.set(k.f32x4.splat(k.cf32(-Infinity))),
-    // two independent chains
-    k.loop(0, n8, (j) => [vm.set(k.f32x4.pmax(vm.get(), vx(j))), vm2.set(k.f32x4.pmax(vm2.get(), vx(j, 16)))], 8),
-    k.loop(n8, n4, (j) => vm.set(k.f32x4.pmax(vm.get(), vx(j))), 4),
-    vm.set(k.f32x4.pmax(vm.get(), vm2.get())),
+    ...[vm, vm2, vm3, vm4].map((a) => a.set(k.f32x4.splat(k.cf32(-Infinity)))),
+    // four independent chains
+    k.loop(0, n16, (j) => [pmax(vm, vx(j)), pmax(vm2, vx(j, 16)), pmax(vm3, vx(j, 32)), pmax(vm4, vx(j, 48))], 16),
+    k.loop(n16, n4, (j) => pmax(vm, vx(j)), 4),
+    pmax(vm, vm3.get()), pmax(vm2, vm4.get()), pmax(vm, vm2.get()),
     m.set(foldLanes(k, vm, k.cf32(-Infinity), (a, b) => k.f32.max(a, b))),
     k.loop(n4, n, (j) => m.set(k.f32.max(m.get(), sx(j)))),
     vm.set(k.f32x4.splat(m.get())),
@@ -131,7 +123,7 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
   const store = kind === 'softmax';
   // exp of 4 lanes: two per step in the 8-lane part, so that two long dependency chains interleave
   const exp4 = (j: Local, off: number, sum: Local): Expr[] => [
-    ve.set(expBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
+    ve.set(simdExpBelowMax(k, k.f32x4.sub(vx(j, off), vm.get()))),
     sum.set(k.f32x4.add(sum.get(), ve.get())),
     store ? k.v128.store(off, 4, yAt(j), ve.get()) : k.nop(),
   ];
@@ -151,7 +143,8 @@ function vectorRow(k: Kernel, kind: Kind, xr: Local, yr: Local, n: number): Expr
     stmts.push(
       s.set(k.f32.div(k.cf32(1), s.get())),
       vs.set(k.f32x4.splat(s.get())),
-      k.loop(0, n4, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get())), 4),
+      k.loop(0, n8, (j) => [0, 16].map((o) => k.v128.store(o, 4, yAt(j), k.f32x4.mul(k.v128.load(o, 4, yAt(j)), vs.get()))), 8),
+      k.loop(n8, n4, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get())), 4),
       k.loop(n4, n, (j) => k.f32.store(0, 4, yAt(j), k.f32.mul(k.f32.load(0, 4, yAt(j)), s.get()))),
     );
   } else {
@@ -187,13 +180,13 @@ function vectorRows(k: Kernel, kind: Kind, x: Local, y: Local, outer: number, n:
     body.push(k.loop(0, n, (j) => vm.set(k.f32x4.pmax(vm.get(), xAt(j)))), vs.set(k.f32x4.splat(k.cf32(0))));
     if (kind === 'softmax') {
       body.push(
-        k.loop(0, n, (j) => [v.set(expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
+        k.loop(0, n, (j) => [v.set(simdExpBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))), vs.set(k.f32x4.add(vs.get(), v.get())), k.v128.store(0, 4, yAt(j), v.get())]),
         vs.set(k.f32x4.div(k.f32x4.splat(k.cf32(1)), vs.get())),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.mul(k.v128.load(0, 4, yAt(j)), vs.get()))),
       );
     } else {
       body.push(
-        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), expBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
+        k.loop(0, n, (j) => vs.set(k.f32x4.add(vs.get(), simdExpBelowMax(k, k.f32x4.sub(xAt(j), vm.get()))))),
         vs.set(k.f32x4.add(vm.get(), mathFnF32x4(k, 'log', vs.get()))),
         k.loop(0, n, (j) => k.v128.store(0, 4, yAt(j), k.f32x4.sub(xAt(j), vs.get()))),
       );
