@@ -15,22 +15,18 @@
 // (-inf) give exactly 0. A NaN stays NaN.
 //
 // simdExpNonPositive (Sigmoid, which needs relative accuracy at any d: sigmoid(-80) is e^-80): d = n ln2 + r
-// with ln2 in two parts (n LN2_HI exact for |n| < 2^12), |r| <= ln2/2, e^r by a degree-5 minimax fit; on every
+// with ln2 in two parts (n LN2_HI_F32 exact for |n| < 2^12), |r| <= ln2/2, e^r by a degree-5 minimax fit; on every
 // float32 -87 <= d <= 0 within 1.85e-7 of e^d relatively (1.849e-7 at d = -86.49), exactly 0 below -88.
 
+import { LN2_HI_F32, LN2_LO_F32, LOG2E, POW2_MAGIC } from './mathlib.js';
 import type { Expr, Kernel, Local } from './wasm.js';
 
-const LOG2E = 1.4426950408889634;
-const LN2_HI = 0.693145751953125;
-const LN2_LO = 1.4286067653302e-6;
 /** 1 + r (C1 + r (C2 + ...)) ~ e^r on |r| <= ln2/2: a linear-programming minimax fit of the relative error. */
 const EXP_COEFFS = [0.9999997615814209, 0.4999904930591583, 0.16667519509792328, 0.04190782085061073, 0.008294669911265373];
 /** simdExpNonPositive raises d to this first: round(-88 log2e) = -127, so s = 0 and the result is exactly 0 (r finite). */
 const D_MIN = -88;
 /** 1 + t (C1 + t (C2 + ...)) ~ 2^t on |t| <= 1/2: a linear-programming minimax fit of the relative error. */
 const EXP2_COEFFS = [0.6931470036506653, 0.24022188782691956, 0.055507030338048935, 0.009673943743109703, 0.0013278863625600934];
-/** n + POW2_MAGIC holds n + 127 in its low mantissa bits; shifted left by 23 they are 2^n's exponent field. */
-const POW2_MAGIC = 1.5 * 2 ** 23 + 127;
 /**
  * z is raised to this first (pmax: a NaN passes): n = -127 makes 2^n's exponent field 0, so s = 0 and the
  * result is exactly 0 (t stays finite) for every d below -127 ln 2 = -88.03; above it n >= -127 is in range.
@@ -71,7 +67,7 @@ export function simdExpNonPositive(k: Kernel, d: Expr): Expr {
   return expFromReduced(k, EXP_COEFFS, (n, r) => [
     r.set(v.pmax(d, c(D_MIN))),
     n.set(v.nearest(v.mul(r.get(), c(LOG2E)))),
-    r.set(v.sub(v.sub(r.get(), v.mul(n.get(), c(LN2_HI))), v.mul(n.get(), c(LN2_LO)))),
+    r.set(v.sub(v.sub(r.get(), v.mul(n.get(), c(LN2_HI_F32))), v.mul(n.get(), c(LN2_LO_F32)))),
   ]);
 }
 

@@ -80,7 +80,7 @@ interface Lanes {
  * 2^n without a float-to-int conversion (several instructions for f32x4 on x86): n + 1.5 * 2^23 + 127 holds
  * n + 127 in its low mantissa bits, which the shift by 23 moves into the exponent field (the rest shifts out).
  */
-const POW2_MAGIC = 1.5 * 2 ** 23 + 127;
+export const POW2_MAGIC = 1.5 * 2 ** 23 + 127;
 
 function lanes(k: Kernel, vec: boolean): Lanes {
   if (!vec) {
@@ -112,10 +112,10 @@ function hornerL(L: Lanes, t: Local, c: readonly number[]): Expr {
   return acc;
 }
 
-const LOG2E = 1.4426950408889634;
+export const LOG2E = 1.4426950408889634;
 // ln 2 split so that n * LN2_HI_F32 is exact in float32 for |n| < 2^12.
-const LN2_HI_F32 = 0.693145751953125;
-const LN2_LO_F32 = 1.4286067653302e-6;
+export const LN2_HI_F32 = 0.693145751953125;
+export const LN2_LO_F32 = 1.4286067653302e-6;
 /** expm1(r) / r on |r| <= ln2/2: Taylor coefficients 1/(k+1)!. */
 const EXPM1_F32 = [1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 

@@ -83,10 +83,13 @@ export const BatchNormalization = defineOp<BnAttrs>({
       const va = S4 ? k.local('v128') : undefined, vb = S4 ? k.local('v128') : undefined;
       const apply = k.loop(0, N, (n) => {
         const at = (base: Local, j: Local) => k.i32.add(base.get(), k.i32.add(off.get(), k.i32.mul(j.get(), k.c32(esz))));
+        // y = x * a + b on the 4 lanes at element j plus `o` bytes
+        const affine4 = (j: Local, o: number, a4: Local, b4: Local) =>
+          k.v128.store(o, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(o, 4, at(xp, j)), a4.get()), b4.get()));
         return [
           off.set(k.i32.mul(k.i32.add(k.i32.mul(n.get(), k.c32(C * S)), k.i32.mul(c.get(), k.c32(S))), k.c32(esz))),
-          va && vb ? k.loop(0, S16, (j) => [0, 16, 32, 48].map((o) => k.v128.store(o, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(o, 4, at(xp, j)), va.get()), vb.get()))), 16) : k.nop(),
-          va && vb ? k.loop(S16, S4, (j) => k.v128.store(0, 4, at(yp, j), k.f32x4.add(k.f32x4.mul(k.v128.load(0, 4, at(xp, j)), va.get()), vb.get())), 4) : k.nop(),
+          va && vb ? k.loop(0, S16, (j) => [0, 16, 32, 48].map((o) => affine4(j, o, va, vb)), 16) : k.nop(),
+          va && vb ? k.loop(S16, S4, (j) => affine4(j, 0, va, vb), 4) : k.nop(),
           k.loop(S4, S, (j) => k.store(y.dtype, at(yp, j), k.cast(ns.add(ns.mul(k.cast(k.load(dt, at(xp, j)), dt, ftype), a.get()), b.get()), ftype, y.dtype))),
         ];
       });
